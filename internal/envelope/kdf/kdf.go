@@ -1,0 +1,97 @@
+// Package kdf derives RQE1 keys from text secrets as SPEC §4.1 fixes them:
+// PBKDF2-HMAC-SHA256 over the UTF-8 bytes, 600000 iterations, 32 bytes.
+package kdf
+
+import (
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"encoding/binary"
+	"sync"
+)
+
+// Iterations is the wire iteration count. Only a testhooks build can lower it.
+const Iterations = 600000
+
+// KeyLen is the derived key length (AES-256).
+const KeyLen = 32
+
+// maxCached bounds the cache: a process needs a handful of keys, and a fuzzer
+// or a long-lived caller must not grow it without limit.
+const maxCached = 64
+
+type entry struct {
+	once sync.Once
+	key  []byte
+	err  error
+}
+
+var (
+	mu    sync.Mutex
+	cache = map[[sha256.Size]byte]*entry{}
+	// derivations counts real PBKDF2 runs, so tests can prove the cache works.
+	derivations int
+)
+
+// cacheKey hashes the inputs, length-prefixed so ("ab","c") and ("a","bc") differ,
+// so the map never holds a passphrase in the clear.
+func cacheKey(passphrase, salt string, iter int) [sha256.Size]byte {
+	h := sha256.New()
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(iter))
+	h.Write(n[:])
+	binary.BigEndian.PutUint64(n[:], uint64(len(passphrase)))
+	h.Write(n[:])
+	h.Write([]byte(passphrase))
+	binary.BigEndian.PutUint64(n[:], uint64(len(salt)))
+	h.Write(n[:])
+	h.Write([]byte(salt))
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// Key derives the 32-byte key for (passphrase, salt), once per process per pair;
+// concurrent callers for the same pair wait for a single derivation.
+// The error is only possible when Go runs in FIPS 140-only mode.
+func Key(passphrase, salt string) ([]byte, error) {
+	iter := iterations()
+	ck := cacheKey(passphrase, salt, iter)
+	mu.Lock()
+	e, ok := cache[ck]
+	if !ok {
+		if len(cache) >= maxCached {
+			for k := range cache { // evict one arbitrary entry
+				delete(cache, k)
+				break
+			}
+		}
+		e = &entry{}
+		cache[ck] = e
+	}
+	mu.Unlock()
+	e.once.Do(func() {
+		mu.Lock()
+		derivations++
+		mu.Unlock()
+		e.key, e.err = pbkdf2.Key(sha256.New, passphrase, []byte(salt), iter, KeyLen)
+	})
+	if e.err != nil {
+		mu.Lock()
+		if cache[ck] == e { // do not remember failures
+			delete(cache, ck)
+		}
+		mu.Unlock()
+		return nil, e.err
+	}
+	// A copy, so a caller that wipes or edits its key cannot corrupt the cache.
+	return append([]byte(nil), e.key...), nil
+}
+
+// Derive is Key for callers that cannot see the FIPS-only error; it panics in that case.
+func Derive(passphrase, salt string) []byte {
+	k, err := Key(passphrase, salt)
+	if err != nil {
+		panic("kdf: PBKDF2 refused: " + err.Error())
+	}
+	return k
+}

@@ -1,0 +1,185 @@
+package repo
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// MaxNameLen is the longest identity we accept from a URL; longer ones need --repo.
+const MaxNameLen = 100
+
+// ErrTooLong is returned for identities longer than MaxNameLen.
+type ErrTooLong struct{ Name string }
+
+func (e *ErrTooLong) Error() string {
+	return fmt.Sprintf("repository identity %q is longer than %d characters", e.Name, MaxNameLen)
+}
+
+var reservedNames = map[string]bool{"profiles": true, "backups": true}
+
+// Normalise maps any text to the identity alphabet of SPEC §2: lower case, each run
+// of '/' or '-' becomes '_', everything outside [a-z0-9._] is dropped. An empty
+// result means "no identity".
+func Normalise(s string) (string, error) {
+	s = strings.ToLower(s)
+	var b strings.Builder
+	inRun := false
+	for _, r := range s {
+		if r == '/' || r == '-' {
+			if !inRun {
+				b.WriteByte('_')
+			}
+			inRun = true
+			continue
+		}
+		inRun = false
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '.' || r == '_' {
+			b.WriteRune(r)
+		}
+	}
+	out := b.String()
+	if len(out) > MaxNameLen {
+		return "", &ErrTooLong{Name: out}
+	}
+	return out, nil
+}
+
+// CheckName validates a normalised identity used as a folder name in the config
+// directory and as a bucket prefix.
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("repository identity is empty")
+	case len(name) > MaxNameLen:
+		return &ErrTooLong{Name: name}
+	case name == "." || name == ".." || strings.Trim(name, ".") == "":
+		return fmt.Errorf("repository identity %q is not usable as a name", name)
+	case reservedNames[name]:
+		return fmt.Errorf("repository identity %q is reserved (it names a folder of the config directory)", name)
+	}
+	for _, r := range name {
+		if !((r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '.' || r == '_') {
+			return fmt.Errorf("repository identity %q has characters outside [a-z0-9._]", name)
+		}
+	}
+	return nil
+}
+
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
+
+// PathFromURL extracts the repository path of a git remote URL (SPEC §2): the path
+// of scp-style user@host:path, the last segment of file:// URLs, the path of other
+// scheme URLs without user, host and port. Trailing '/' and '.git' are removed.
+func PathFromURL(raw string) string {
+	u := strings.TrimSpace(raw)
+	at := strings.Index(u, "@")
+	colon := strings.Index(u, ":")
+	switch {
+	case !strings.Contains(u, "://") && at >= 0 && colon > at:
+		u = u[colon+1:]
+	case schemeRE.MatchString(u):
+		i := strings.Index(u, "://")
+		scheme := strings.ToLower(u[:i])
+		rest := u[i+3:]
+		if scheme == "file" {
+			rest = strings.TrimRight(rest, "/")
+			if j := strings.LastIndex(rest, "/"); j >= 0 {
+				rest = rest[j+1:]
+			}
+			u = rest
+			break
+		}
+		// Authority ends at the first '/'; user info ends at its last '@'.
+		if j := strings.Index(rest, "/"); j >= 0 {
+			rest = rest[j:]
+		} else {
+			rest = ""
+		}
+		u = rest
+	}
+	// The path part is "owner/repo", not "/owner/repo": a leading '/' would only
+	// add a '_' to every identity.
+	u = strings.TrimLeft(u, "/")
+	for {
+		trimmed := strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
+		if trimmed == u {
+			break
+		}
+		u = trimmed
+	}
+	return u
+}
+
+// IdentityFromURL turns a remote URL into an identity; "" means the URL yields none.
+func IdentityFromURL(raw string) (string, error) {
+	return Normalise(PathFromURL(raw))
+}
+
+// Pin is the parsed content of the committed .vsync file.
+type Pin struct {
+	Repo   string
+	Values map[string]string
+}
+
+var pinKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ParsePin reads a .vsync file: key=value lines, blank and '#' lines skipped, the
+// last duplicate wins, unknown keys kept but ignored. `repo` is required and is
+// normalised like --repo.
+func ParsePin(data []byte) (Pin, error) {
+	p := Pin{Values: map[string]string{}}
+	if len(data) > 64<<10 {
+		return p, fmt.Errorf(".vsync is larger than 64 KiB")
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimRight(sc.Text(), "\r")
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		eq := strings.Index(trimmed, "=")
+		if eq < 0 {
+			return p, fmt.Errorf(".vsync line %d: expected key=value", n)
+		}
+		key := strings.TrimSpace(trimmed[:eq])
+		if !pinKeyRE.MatchString(key) {
+			return p, fmt.Errorf(".vsync line %d: %q is not a valid key", n, key)
+		}
+		p.Values[key] = strings.TrimRight(trimmed[eq+1:], " \t")
+	}
+	if err := sc.Err(); err != nil {
+		return p, fmt.Errorf(".vsync: %w", err)
+	}
+	raw := strings.TrimSpace(p.Values["repo"])
+	if raw == "" {
+		return p, fmt.Errorf(".vsync has no repo=NAME line")
+	}
+	name, err := Normalise(raw)
+	if err != nil {
+		return p, fmt.Errorf(".vsync: %w", err)
+	}
+	p.Repo = name
+	if err := CheckName(p.Repo); err != nil {
+		return p, fmt.Errorf(".vsync: %w", err)
+	}
+	return p, nil
+}
+
+// FormatPin is the content init and import write when no pin exists.
+func FormatPin(name string) []byte {
+	return []byte("# git-vsync: the identity of this repository's secrets (bucket prefix and\n" +
+		"# keychain account). Committed so every clone agrees, whatever its remote URL.\n" +
+		"repo=" + name + "\n")
+}
+
+var envRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+
+// ValidEnv reports whether s is a usable environment name.
+func ValidEnv(s string) bool { return len(s) <= 64 && envRE.MatchString(s) }

@@ -1,0 +1,103 @@
+// Package state records, per clone and env, what the vault looked like the last
+// time it was in step with the store (SPEC §6.1). "Changed since last sync" is a
+// comparison of content hashes against this record, never of modification times.
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/git-vsync/git-vsync/internal/atomicfile"
+)
+
+// maxStateBytes bounds what we read; a state of 10,000 files is well below it.
+const maxStateBytes = 16 << 20
+
+// File is one vault entry as last synced.
+type File struct {
+	Path   string `json:"path"` // slash-separated, relative to the vault folder
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256,omitempty"`
+	Dir    bool   `json:"dir,omitempty"`
+}
+
+// State is the last sync of one env in one clone.
+type State struct {
+	Version int       `json:"version"`
+	Repo    string    `json:"repo"`
+	Env     string    `json:"env"`
+	TS      string    `json:"ts"`   // bundle timestamp the vault matches
+	Seen    string    `json:"seen"` // newest `latest` this clone knew of at that moment (≥ TS after pull --at)
+	ETag    string    `json:"etag"` // ETag of `latest` at that moment
+	Op      string    `json:"op"`   // "push" or "pull"
+	Time    time.Time `json:"time"`
+	Files   []File    `json:"files"`
+}
+
+// Path is the state file of env in the git common dir's vsync folder.
+func Path(stateDir, env string) string {
+	return filepath.Join(stateDir, env+".state.json")
+}
+
+// Parse decodes a state file.
+func Parse(data []byte) (*State, error) {
+	if len(data) > maxStateBytes {
+		return nil, fmt.Errorf("state file larger than %d bytes", maxStateBytes)
+	}
+	var s State
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("state file is not valid JSON: %v", err)
+	}
+	if s.Version != 1 {
+		return nil, fmt.Errorf("state file version %d is not supported", s.Version)
+	}
+	seen := map[string]bool{}
+	for _, f := range s.Files {
+		if f.Path == "" || seen[f.Path] || f.Size < 0 {
+			return nil, fmt.Errorf("state file lists an invalid or duplicate path")
+		}
+		seen[f.Path] = true
+	}
+	return &s, nil
+}
+
+// Load reads the state of env; (nil, nil) when this clone never synced it.
+func Load(stateDir, env string) (*State, error) {
+	data, err := os.ReadFile(Path(stateDir, env))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Path(stateDir, env), err)
+	}
+	return s, nil
+}
+
+// Save writes the state atomically, 0600 in a 0700 folder.
+func Save(stateDir string, s *State) error {
+	s.Version = 1
+	b, err := json.MarshalIndent(s, "", " ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(Path(stateDir, s.Env), append(b, '\n'), 0o600)
+}
+
+// Remove forgets the state of env (used when a vault is deliberately reset).
+func Remove(stateDir, env string) error {
+	err := os.Remove(Path(stateDir, env))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
