@@ -44,8 +44,33 @@ type Env struct {
 	AuditEnabled *bool           // nil = enabled
 	InitProfile  string
 	Prefix       string
+	// PreviousKeys are the keys this machine used before a rotate (or a forced
+	// import), newest first: "previousKeys" in the file, a key the TypeScript tool
+	// does not know and keeps. The key texts stay in the keychain under
+	// "<repo>/<env>#<fingerprint>"; only their fingerprint and salt are here.
+	// (share/rotate issue)
+	PreviousKeys []PreviousKey
 
 	raw map[string]json.RawMessage // the whole document as read, for unknown keys
+}
+
+// PreviousKey names an older key of an env and the salt it was used with.
+type PreviousKey struct {
+	Fingerprint string `json:"fingerprint"`
+	Salt        string `json:"salt"`
+}
+
+// validFingerprint: 8 lower-case hex digits (sls1.Fingerprint).
+func validFingerprint(s string) bool {
+	if len(s) != 8 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrNotFound is returned by Load when the file does not exist.
@@ -147,6 +172,18 @@ func ParseJSON(js []byte) (*Env, error) {
 		Sync:        raw["sync"],
 		raw:         raw,
 	}
+	// previousKeys is our own extension: an unusable value is dropped (on the next
+	// write), never a reason to refuse the config.
+	if pk, ok := raw["previousKeys"]; ok {
+		var keys []PreviousKey
+		if json.Unmarshal(pk, &keys) == nil {
+			for _, k := range keys {
+				if validFingerprint(k.Fingerprint) && k.Salt != "" {
+					e.PreviousKeys = append(e.PreviousKeys, k)
+				}
+			}
+		}
+	}
 	if doc.Files != nil {
 		if err := CheckVaultFolder(doc.Files.VaultFolder); doc.Files.VaultFolder != "" && err != nil {
 			return nil, err
@@ -229,6 +266,11 @@ func (e *Env) JSON() ([]byte, error) {
 		doc["audit"] = merge(doc["audit"], map[string]any{"enabled": *e.AuditEnabled})
 	} else if _, ok := doc["audit"]; ok {
 		doc["audit"] = merge(doc["audit"], nil, "enabled")
+	}
+	if len(e.PreviousKeys) > 0 {
+		set("previousKeys", e.PreviousKeys)
+	} else {
+		delete(doc, "previousKeys")
 	}
 	for k, v := range map[string]string{"initProfile": e.InitProfile, "prefix": e.Prefix} {
 		if v != "" {

@@ -1,0 +1,106 @@
+// Package app holds the use cases of git-vsync (status, init, push, pull, …). It
+// is driven by internal/cli, which only parses and prints, and it drives the parts
+// (repo, config, keychain, envelope, bundle, store, state, audit).
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"github.com/git-vsync/git-vsync/internal/config"
+	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/keychain"
+	"github.com/git-vsync/git-vsync/internal/repo"
+)
+
+// App is one invocation's world: where it runs, its environment and its keychain.
+type App struct {
+	Dir      string              // working folder
+	Getenv   func(string) string // the process environment
+	Keychain keychain.Keychain   // the OS keychain (or a test double)
+	Log      io.Writer           // progress and warnings (stderr)
+	Now      func() time.Time
+	Version  string
+}
+
+// New returns an App for the real process.
+func New(version string, log io.Writer) *App {
+	wd, _ := os.Getwd()
+	return &App{
+		Dir:      wd,
+		Getenv:   os.Getenv,
+		Keychain: keychain.Native(),
+		Log:      log,
+		Now:      time.Now,
+		Version:  version,
+	}
+}
+
+// Workspace is the repository a command works on and where its halves live.
+type Workspace struct {
+	Repo       *repo.Repo
+	ID         repo.Identity
+	ConfigRoot string
+}
+
+// Workspace opens the repository around a.Dir and resolves its identity.
+func (a *App) Workspace(repoFlag string) (*Workspace, error) {
+	r, err := repo.Open(a.Dir)
+	if err != nil {
+		return nil, err
+	}
+	id, err := r.Identity(repoFlag)
+	if err != nil {
+		return nil, err
+	}
+	root, err := config.Root(a.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return &Workspace{Repo: r, ID: id, ConfigRoot: root}, nil
+}
+
+// CheckEnv validates an env name given on the command line.
+func CheckEnv(env string) error {
+	if !repo.ValidEnv(env) {
+		return fail.New(fail.Usage, "env names start with a lower-case letter, then letters, digits, '-' or '_' (e.g. dev, prod, stage-2)",
+			"invalid env name %q", env)
+	}
+	return nil
+}
+
+// ConfigPath is the disk half of env.
+func (w *Workspace) ConfigPath(env string) string {
+	return config.EnvPath(w.ConfigRoot, w.ID.Name, env)
+}
+
+// LoadConfig reads the disk half of env, failing with exit 4 when it is absent.
+func (w *Workspace) LoadConfig(env string) (*config.Env, error) {
+	c, err := config.Load(w.ConfigPath(env))
+	if errors.Is(err, config.ErrNotFound) {
+		return nil, fail.New(fail.NotSetUp,
+			"run `git vsync init "+env+"` to create it, or `git vsync import "+env+" FILE.share` with a teammate's share",
+			"no config for %s/%s on this machine", w.ID.Name, env)
+	}
+	return c, err
+}
+
+// Resolver returns the key lookup of this invocation (environment first).
+func (a *App) Resolver() *keychain.Resolver {
+	return &keychain.Resolver{Chain: a.Keychain, Getenv: a.Getenv}
+}
+
+// LoadKey returns the key of (repo, env) and its source, failing with exit 4 when
+// it is absent.
+func (a *App) LoadKey(ctx context.Context, w *Workspace, env string) (key, source string, err error) {
+	key, source, err = a.Resolver().Lookup(ctx, w.ID.Name, env)
+	if errors.Is(err, keychain.ErrNotFound) {
+		return "", "", fail.New(fail.NotSetUp,
+			"import a share from a teammate: `git vsync import "+env+" FILE.share`, or set VSYNC_KEY",
+			"no key for %s/%s in the keychain or the environment", w.ID.Name, env)
+	}
+	return key, source, err
+}

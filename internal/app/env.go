@@ -1,0 +1,170 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/git-vsync/git-vsync/internal/config"
+	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
+	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
+	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/state"
+	"github.com/git-vsync/git-vsync/internal/store"
+	"github.com/git-vsync/git-vsync/internal/vault"
+)
+
+// Env is one (repo, env) opened for work: its config, store, vault and state.
+type Env struct {
+	*Workspace
+	Name     string
+	Config   *config.Env
+	Store    store.Store
+	VaultRel string // repo-relative, slash-separated
+	VaultDir string // absolute
+	app      *App
+}
+
+// OpenEnv loads the disk half of env, opens its store and repairs an interrupted
+// vault swap. It does no network I/O and does not touch the key.
+func (a *App) OpenEnv(repoFlag, env string) (*Env, error) {
+	if err := CheckEnv(env); err != nil {
+		return nil, err
+	}
+	w, err := a.Workspace(repoFlag)
+	if err != nil {
+		return nil, err
+	}
+	return a.openEnvIn(w, env)
+}
+
+func (a *App) openEnvIn(w *Workspace, env string) (*Env, error) {
+	c, err := w.LoadConfig(env)
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(c)
+	if err != nil {
+		return nil, err
+	}
+	rel := c.Vault(env)
+	e := &Env{Workspace: w, Name: env, Config: c, Store: st, VaultRel: rel, VaultDir: w.Repo.VaultDir(rel), app: a}
+	if err := vault.Recover(e.VaultDir); err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "inspect the folders beside "+e.VaultDir, "repair an interrupted vault update")
+	}
+	return e, nil
+}
+
+// OpenStore opens the store a config names.
+func OpenStore(c *config.Env) (store.Store, error) {
+	st, err := store.Open(store.Config{
+		Endpoint: c.S3.Endpoint, Region: c.S3.Region, Bucket: c.S3.Bucket,
+		AccessKeyID: c.S3.AccessKeyID, SecretAccessKey: c.S3.SecretAccessKey, UseSSL: c.S3.UseSSL,
+	})
+	if err != nil {
+		return nil, fail.Wrap(fail.NotSetUp, err, "fix the store settings: re-import a share or run `git vsync init` again", "invalid store configuration")
+	}
+	return st, nil
+}
+
+// Prefix is the bucket prefix of the env: <repo>/<env>/.
+func (e *Env) Prefix() string { return e.ID.Name + "/" + e.Name + "/" }
+
+// LatestKey is the key of the `latest` pointer.
+func (e *Env) LatestKey() string { return e.Prefix() + "latest" }
+
+// VersionKey is the key of the bundle of ts.
+func (e *Env) VersionKey(ts string) string { return e.Prefix() + "versions/" + ts + ".enc" }
+
+// Latest reads the `latest` pointer: ts "" when nothing was pushed yet.
+func (e *Env) Latest(ctx context.Context) (ts, etag string, err error) {
+	body, etag, err := e.Store.Get(ctx, e.LatestKey())
+	if errors.Is(err, store.ErrNotFound) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", store.AsFail(err, "read the latest version of "+e.Name)
+	}
+	ts = strings.TrimSpace(string(body))
+	if !rqem.ValidTS(ts) {
+		return "", "", fail.New(fail.Integrity, "ask whoever pushed last to push again; `git vsync versions "+e.Name+"` lists what the store holds",
+			"the store's latest pointer for %s is corrupt (%d bytes, not a timestamp)", e.Name, len(body))
+	}
+	return ts, etag, nil
+}
+
+// Key returns the AES key of the env's bundles (derived from the keychain value and
+// the config salt) and the key text's source.
+func (e *Env) Key(ctx context.Context) (aesKey []byte, keyText, source string, err error) {
+	keyText, source, err = e.app.LoadKey(ctx, e.Workspace, e.Name)
+	if err != nil {
+		return nil, "", "", err
+	}
+	k, err := kdf.Key(keyText, e.Config.Salt)
+	if err != nil {
+		return nil, "", "", fail.Wrap(fail.Failure, err, "", "derive the key")
+	}
+	return k, keyText, source, nil
+}
+
+// State reads this clone's sync state of the env.
+func (e *Env) State() (*state.State, error) {
+	st, err := state.Load(e.Repo.StateDir(), e.Name)
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "remove the file to forget the last sync (the next pull will then ask for --force if the vault has files)", "read the sync state")
+	}
+	return st, nil
+}
+
+// Changes compares the vault with the last sync. A vault that never synced counts
+// as changed when it holds anything. A missing vault has no changes.
+func (e *Env) Changes(st *state.State) (cur []vault.File, changed []string, err error) {
+	cur, err = vault.Scan(e.VaultDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var old []vault.File
+	if st != nil {
+		for _, f := range st.Files {
+			old = append(old, vault.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Dir: f.Dir})
+		}
+	}
+	added, mod, removed := vault.Diff(old, cur)
+	for _, p := range added {
+		changed = append(changed, "+"+p)
+	}
+	for _, p := range mod {
+		changed = append(changed, "~"+p)
+	}
+	for _, p := range removed {
+		changed = append(changed, "-"+p)
+	}
+	return cur, changed, nil
+}
+
+// stateFiles converts a vault listing for the state file.
+func stateFiles(files []vault.File) []state.File {
+	out := make([]state.File, 0, len(files))
+	for _, f := range files {
+		out = append(out, state.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Dir: f.Dir})
+	}
+	return out
+}
+
+// summarize shortens a change list for a one-line message.
+func summarize(changes []string) string {
+	const max = 5
+	if len(changes) <= max {
+		return strings.Join(changes, " ")
+	}
+	return strings.Join(changes[:max], " ") + " …and " + strconv.Itoa(len(changes)-max) + " more"
+}
+
+// vaultName is the display name of the vault folder.
+func (e *Env) vaultName() string { return path.Clean(e.VaultRel) + "/" }

@@ -1,0 +1,301 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/git-vsync/git-vsync/internal/config"
+	"github.com/git-vsync/git-vsync/internal/envelope/sls1"
+	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/keychain"
+	"github.com/git-vsync/git-vsync/internal/repo"
+	"github.com/git-vsync/git-vsync/internal/store"
+)
+
+// InitOptions are the flags of `init`.
+type InitOptions struct {
+	Profile     string // a saved profile to copy the bucket from
+	Store       string // a store URL (file:///dir, https://host/bucket, s3://bucket)
+	Region      string
+	VaultFolder string
+	Audit       *bool
+	NoGitignore bool
+}
+
+// InitResult says what init created.
+type InitResult struct {
+	Repo        string
+	Env         string
+	Store       string
+	VaultDir    string
+	Fingerprint string
+	PinWritten  bool
+	Gitignored  string // the line added to .gitignore, if any
+	Warnings    []string
+}
+
+// DefaultStoreDir is the embedded default store: a folder on this machine.
+func DefaultStoreDir(getenv func(string) string) (string, error) {
+	if x := strings.TrimSpace(getenv("XDG_DATA_HOME")); x != "" {
+		return filepath.Join(x, "git-vsync", "store"), nil
+	}
+	home := getenv("HOME")
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		home = h
+	}
+	return filepath.Join(home, ".local", "share", "git-vsync", "store"), nil
+}
+
+// Init creates both halves of (repo, env), the vault folder and the pin. It never
+// replaces an existing half.
+func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*InitResult, error) {
+	if err := CheckEnv(env); err != nil {
+		return nil, err
+	}
+	w, err := a.Workspace(repoFlag)
+	if err != nil {
+		return nil, err
+	}
+	cfgPath := w.ConfigPath(env)
+	account := keychain.Account(w.ID.Name, env)
+	var existing []string
+	if _, err := os.Stat(cfgPath); err == nil {
+		existing = append(existing, "config "+cfgPath)
+	}
+	switch _, err := a.Keychain.Get(ctx, account); {
+	case err == nil:
+		existing = append(existing, "keychain entry "+keychain.Service+" "+account)
+	case !errors.Is(err, keychain.ErrNotFound):
+		return nil, err
+	}
+	if len(existing) > 0 {
+		return nil, fail.New(fail.Refused,
+			"to join with a teammate's key use `git vsync import "+env+" FILE.share`; to replace the key use `git vsync rotate "+env+"`",
+			"%s/%s is already set up on this machine (%s); init never replaces it", w.ID.Name, env, strings.Join(existing, ", "))
+	}
+	c, err := a.initConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	if o.VaultFolder != "" {
+		vf := strings.Trim(filepath.ToSlash(o.VaultFolder), "/")
+		if err := config.CheckVaultFolder(vf); err != nil {
+			return nil, fail.Wrap(fail.Usage, err, "pass a folder relative to the repository top, e.g. apps/web/infra/vault/"+env, "invalid --vault-folder")
+		}
+		c.VaultFolder = vf
+	}
+	st, err := OpenStore(c)
+	if err != nil {
+		return nil, err
+	}
+	res := &InitResult{Repo: w.ID.Name, Env: env, Store: st.String()}
+	if dir := fileStoreDir(c); dir != "" {
+		// A file store is a folder we may create, like a bucket we own.
+		if err := os.MkdirAll(filepath.Join(dir, c.S3.Bucket), 0o700); err != nil {
+			return nil, fail.Wrap(fail.Unreachable, err, "create the folder yourself or choose another --store", "create the store folder")
+		}
+	}
+	// The store is checked before anything is written, so a typo costs nothing.
+	probeKey := w.ID.Name + "/" + env + "/conditional-write-probe"
+	switch err := store.ProbeConditional(ctx, st, probeKey); {
+	case errors.Is(err, store.ErrConditionalIgnored):
+		res.Warnings = append(res.Warnings, "this store IGNORES conditional writes: two teammates pushing at once could overwrite each other. Use a store that honours If-Match/If-None-Match.")
+	case err != nil:
+		return nil, store.AsFail(err, "check the store")
+	}
+	key, err := keychain.NewKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Keychain.Set(ctx, account, key); err != nil {
+		return nil, err
+	}
+	if err := c.Save(cfgPath); err != nil {
+		_ = a.Keychain.Delete(context.WithoutCancel(ctx), account)
+		return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+w.ConfigRoot, "write the config")
+	}
+	res.Fingerprint = sls1.Fingerprint(key)
+	res.VaultDir = w.Repo.VaultDir(c.Vault(env))
+	if err := os.MkdirAll(res.VaultDir, 0o700); err != nil {
+		res.Warnings = append(res.Warnings, "could not create the vault folder: "+err.Error())
+	}
+	if written, err := writePinIfAbsent(w); err != nil {
+		res.Warnings = append(res.Warnings, "could not write .vsync: "+err.Error())
+	} else {
+		res.PinWritten = written
+	}
+	if !o.NoGitignore {
+		line, err := ensureIgnored(w.Repo, c.Vault(env))
+		if err != nil {
+			res.Warnings = append(res.Warnings, "could not update .gitignore: "+err.Error())
+		}
+		res.Gitignored = line
+	}
+	return res, nil
+}
+
+// initConfig builds the disk half from --profile, --store or the default file store.
+func (a *App) initConfig(o InitOptions) (*config.Env, error) {
+	salt, err := config.NewSalt()
+	if err != nil {
+		return nil, err
+	}
+	c, _ := config.ParseJSON([]byte(`{"version":1,"s3":{"bucket":"-"},"encryption":{"salt":"-"}}`))
+	c.Salt = salt
+	c.AuditEnabled = o.Audit
+	switch {
+	case o.Profile != "" && o.Store != "":
+		return nil, fail.New(fail.Usage, "pass one of them", "--profile and --store exclude each other")
+	case o.Profile != "":
+		root, err := config.Root(a.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		p, err := config.LoadProfile(root, o.Profile)
+		if errors.Is(err, config.ErrNotFound) {
+			return nil, fail.New(fail.NotSetUp, "list them with `git vsync profile list`, or add one with `git vsync profile add "+o.Profile+"`", "no profile %q", o.Profile)
+		}
+		if err != nil {
+			return nil, fail.Wrap(fail.Failure, err, "", "read profile")
+		}
+		c.S3 = config.S3{Endpoint: p.Endpoint, Region: p.Region, Bucket: p.Bucket, AccessKeyID: p.AccessKeyID, SecretAccessKey: p.SecretAccessKey}
+		c.InitProfile = o.Profile
+		return c, nil
+	case o.Store != "":
+		s3, err := parseStoreURL(o.Store, o.Region, a.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		c.S3 = s3
+		return c, nil
+	}
+	dir, err := DefaultStoreDir(a.Getenv)
+	if err != nil {
+		return nil, fail.Wrap(fail.NotSetUp, err, "pass --store", "find the default store folder")
+	}
+	c.S3 = config.S3{Endpoint: fileURL(dir), Bucket: "vsync"}
+	return c, nil
+}
+
+// fileStoreDir is the local folder of a file:// store, "" for other stores.
+func fileStoreDir(c *config.Env) string {
+	u, err := url.Parse(c.S3.Endpoint)
+	if err != nil || u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") {
+		return ""
+	}
+	return filepath.FromSlash(u.Path)
+}
+
+func fileURL(dir string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String()
+}
+
+// parseStoreURL understands file:///dir[#bucket], http(s)://host[:port]/bucket and
+// s3://bucket. S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
+// never from the command line.
+func parseStoreURL(raw, region string, getenv func(string) string) (config.S3, error) {
+	bad := func(why string) (config.S3, error) {
+		return config.S3{}, fail.New(fail.Usage, "use file:///path/to/folder, https://host[:port]/bucket or s3://bucket", "invalid --store %q: %s", raw, why)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return bad(err.Error())
+	}
+	if u.User != nil {
+		return bad("credentials do not belong in the URL (they would show in the process list); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	}
+	if region == "" {
+		region = getenv("AWS_REGION")
+	}
+	if region == "" {
+		region = "us-east-1"
+	}
+	creds := config.S3{Region: region, AccessKeyID: getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY")}
+	switch u.Scheme {
+	case "file":
+		bucket := u.Fragment
+		if bucket == "" {
+			bucket = "vsync"
+		}
+		u.Fragment = ""
+		return config.S3{Endpoint: u.String(), Bucket: bucket}, nil
+	case "http", "https":
+		bucket := strings.Trim(u.Path, "/")
+		if bucket == "" || strings.Contains(bucket, "/") {
+			return bad("name exactly one bucket in the path")
+		}
+		creds.Endpoint = u.Scheme + "://" + u.Host
+		ssl := u.Scheme == "https"
+		creds.UseSSL = &ssl
+		creds.Bucket = bucket
+	case "s3":
+		if u.Host == "" {
+			return bad("no bucket")
+		}
+		creds.Endpoint = "https://s3." + region + ".amazonaws.com"
+		creds.Bucket = u.Host
+	default:
+		return bad("unknown scheme")
+	}
+	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
+		return config.S3{}, fail.New(fail.NotSetUp, "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for this command, or save a profile with `git vsync profile add`",
+			"no S3 credentials for %s", raw)
+	}
+	return creds, nil
+}
+
+// writePinIfAbsent writes .vsync with the identity in use when there is none.
+func writePinIfAbsent(w *Workspace) (bool, error) {
+	p := filepath.Join(w.Repo.Top, repo.PinFile)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := f.Write(repo.FormatPin(w.ID.Name)); err != nil {
+		f.Close()
+		return false, err
+	}
+	return true, f.Close()
+}
+
+// ensureIgnored adds the vault folder to the repository's .gitignore unless git
+// already ignores it. It returns the line added ("" when none was needed).
+func ensureIgnored(r *repo.Repo, vaultRel string) (string, error) {
+	probe := strings.TrimSuffix(vaultRel, "/") + "/x"
+	cmd := exec.Command("git", "check-ignore", "-q", "--no-index", probe)
+	cmd.Dir = r.MainTop
+	if err := cmd.Run(); err == nil {
+		return "", nil
+	}
+	line := "/" + strings.TrimSuffix(vaultRel, "/") + "/"
+	p := filepath.Join(r.MainTop, ".gitignore")
+	old, err := os.ReadFile(p)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	add := line + "\n"
+	if len(old) > 0 && old[len(old)-1] != '\n' {
+		add = "\n" + add
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.WriteString(add); err != nil {
+		f.Close()
+		return "", err
+	}
+	return line, f.Close()
+}

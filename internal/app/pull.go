@@ -1,0 +1,184 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+
+	"github.com/git-vsync/git-vsync/internal/backup"
+	"github.com/git-vsync/git-vsync/internal/bundle"
+	"github.com/git-vsync/git-vsync/internal/envelope"
+	"github.com/git-vsync/git-vsync/internal/envelope/rqe1"
+	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
+	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/state"
+	"github.com/git-vsync/git-vsync/internal/store"
+	"github.com/git-vsync/git-vsync/internal/vault"
+)
+
+// PullOptions are the flags of `pull`.
+type PullOptions struct {
+	At    string // a version to bring back instead of latest
+	Force bool   // replace local edits (a backup is kept)
+	Audit AuditOptions
+}
+
+// PullResult says what a pull did.
+type PullResult struct {
+	TS        string
+	UpToDate  bool
+	Files     int
+	Backup    string   // the backup of the replaced vault, if one was made
+	Discarded []string // local changes --force replaced
+}
+
+// Pull brings a version into the vault (SPEC §5.3): verified before anything local
+// changes, swapped in atomically, the replaced vault backed up.
+func (a *App) Pull(ctx context.Context, repoFlag, env string, o PullOptions) (*PullResult, error) {
+	e, err := a.OpenEnv(repoFlag, env)
+	if err != nil {
+		return nil, err
+	}
+	return a.pull(ctx, e, o)
+}
+
+func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, error) {
+	env := e.Name
+	if o.At != "" && !rqem.ValidTS(o.At) {
+		return nil, fail.New(fail.Usage, "timestamps look like 20260131-235959; `git vsync versions "+env+"` lists them", "invalid --at %q", o.At)
+	}
+	st, err := e.State()
+	if err != nil {
+		return nil, err
+	}
+	latest, etag, err := e.Latest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	target := o.At
+	if target == "" {
+		if latest == "" {
+			return nil, fail.New(fail.NotSetUp, "push a first version with `git vsync push "+env+"`",
+				"the store has no version of %s yet", env)
+		}
+		target = latest
+		if st != nil && latest < st.Seen {
+			return nil, fail.New(fail.Refused,
+				"if the rollback is intended, bring that version back explicitly: `git vsync pull "+env+" --at "+latest+"`",
+				"the store's latest pointer for %s went back from %s to %s (rolled back, or someone restored an old pointer); refusing to pull it", env, st.Seen, latest)
+		}
+	}
+	_, changes, err := e.Changes(st)
+	if err != nil {
+		return nil, err
+	}
+	res := &PullResult{TS: target}
+	_, vaultErr := statDir(e.VaultDir)
+	if st != nil && st.TS == target && len(changes) == 0 && vaultErr == nil {
+		// Up to date: no download, no key derivation.
+		res.UpToDate = true
+		if latest > st.Seen {
+			st.Seen, st.ETag = latest, etag
+			_ = state.Save(e.Repo.StateDir(), st)
+		}
+		return res, nil
+	}
+	if len(changes) > 0 && !o.Force {
+		return nil, fail.New(fail.Refused,
+			"publish your edits with `git vsync push "+env+"`, or drop them with `git vsync pull "+env+" --force` (a backup is kept)",
+			"the vault %s has local changes since the last sync: %s", e.vaultName(), summarize(changes))
+	}
+	body, _, err := e.Store.Get(ctx, e.VersionKey(target))
+	if errors.Is(err, store.ErrNotFound) {
+		if o.At != "" {
+			return nil, fail.New(fail.Usage, "`git vsync versions "+env+"` lists the versions the store holds", "the store has no version %s of %s", target, env)
+		}
+		return nil, fail.New(fail.Integrity, "`git vsync versions "+env+"` lists what the store holds; whoever pushed last can push again",
+			"the latest pointer of %s names version %s, which is missing from the store", env, target)
+	}
+	if err != nil {
+		return nil, store.AsFail(err, "download version "+target)
+	}
+	aesKey, _, _, err := e.Key(ctx)
+	if err != nil {
+		return nil, err
+	}
+	zipData, err := openBundle(aesKey, body, target, env)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := bundle.List(zipData, bundle.DefaultLimits); err != nil {
+		return nil, err
+	}
+	if b, err := a.backupVault(e, aesKey); err != nil {
+		return nil, err
+	} else if b != nil {
+		res.Backup = b.Path
+	}
+	var files []vault.File
+	err = vault.Replace(e.VaultDir, func(stage string) error {
+		files, err = bundle.Extract(zipData, stage, bundle.DefaultLimits)
+		return err
+	})
+	if err != nil {
+		return nil, fail.Wrap(fail.CodeOf(err), err, fail.HintOf(err), "replace the vault (it is unchanged)")
+	}
+	seen := latest
+	if st != nil && st.Seen > seen {
+		seen = st.Seen
+	}
+	ns := &state.State{Repo: e.ID.Name, Env: env, TS: target, Seen: seen, ETag: etag, Op: "pull", Time: a.Now().UTC(), Files: stateFiles(files)}
+	if err := state.Save(e.Repo.StateDir(), ns); err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "", "record the pull locally (the vault holds version %s)", target)
+	}
+	res.Files = countFiles(files)
+	if o.Force {
+		res.Discarded = changes
+	}
+	a.appendAudit(ctx, e, "pull", target, o.Audit, nil)
+	return res, nil
+}
+
+// openBundle decrypts a bundle and checks its seal against the timestamp asked for.
+func openBundle(aesKey, body []byte, ts, env string) ([]byte, error) {
+	pt, err := rqe1.Open(aesKey, body)
+	if err != nil {
+		return nil, integrityError(err, env, ts)
+	}
+	zipData, err := rqem.Open(pt, ts)
+	if err != nil {
+		return nil, integrityError(err, env, ts)
+	}
+	return zipData, nil
+}
+
+func integrityError(err error, env, ts string) error {
+	switch envelope.KindOf(err) {
+	case envelope.KindWrongPassphrase:
+		return fail.Wrap(fail.Integrity, err,
+			"the key was probably rotated: import a fresh share from a teammate (`git vsync import "+env+" FILE.share`); if the key is right, the bundle was tampered with",
+			"version %s of %s does not open with this machine's key", ts, env)
+	case envelope.KindUnsupportedSpecVersion:
+		return fail.Wrap(fail.Integrity, err, "upgrade git-vsync", "version %s of %s", ts, env)
+	}
+	return fail.Wrap(fail.Integrity, err, "`git vsync versions "+env+"` lists other versions; `git vsync pull "+env+" --at TS` brings one back",
+		"version %s of %s is corrupt", ts, env)
+}
+
+// backupVault seals the current vault into the backups folder; nil when the vault is
+// missing or empty (nothing to lose).
+func (a *App) backupVault(e *Env, aesKey []byte) (*backup.Backup, error) {
+	files, err := vault.List(e.VaultDir)
+	if err != nil || len(files) == 0 {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	if err := bundle.Write(&buf, e.VaultDir, e.VaultRel); err != nil {
+		return nil, fail.Wrap(fail.CodeOf(err), err, fail.HintOf(err), "back up the vault before replacing it")
+	}
+	b, err := backup.Save(e.ConfigRoot, e.ID.Name, e.Name, aesKey, buf.Bytes(), a.Now())
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "", "back up the vault before replacing it (nothing was changed)")
+	}
+	return &b, nil
+}

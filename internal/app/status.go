@@ -1,0 +1,80 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"github.com/git-vsync/git-vsync/internal/config"
+	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/keychain"
+)
+
+// StatusReport is what `status` shows; its JSON form is the `--json` output.
+type StatusReport struct {
+	Repo       string      `json:"repo"`
+	RepoSource string      `json:"repo_source"`
+	VaultRoot  string      `json:"vault_root"`
+	ConfigDir  string      `json:"config_dir"`
+	Envs       []EnvStatus `json:"envs"`
+}
+
+// EnvStatus is one env of the repository on this machine.
+type EnvStatus struct {
+	Env         string  `json:"env"`
+	Config      bool    `json:"config"`
+	ConfigError string  `json:"config_error,omitempty"`
+	Key         bool    `json:"key"`
+	KeySource   *string `json:"key_source"`
+	KeyError    string  `json:"key_error,omitempty"`
+	Vault       string  `json:"vault"`
+	VaultExists bool    `json:"vault_exists"`
+	Store       string  `json:"store,omitempty"`
+}
+
+// Status reports the identity and the halves of every env with a config. It never
+// touches the network.
+func (a *App) Status(ctx context.Context, repoFlag string) (*StatusReport, error) {
+	w, err := a.Workspace(repoFlag)
+	if err != nil {
+		return nil, err
+	}
+	rep := &StatusReport{
+		Repo: w.ID.Name, RepoSource: w.ID.Source, VaultRoot: w.Repo.MainTop,
+		ConfigDir: w.ConfigRoot, Envs: []EnvStatus{},
+	}
+	envs, err := config.ListEnvs(w.ConfigRoot, w.ID.Name)
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+w.ConfigRoot, "read config folder")
+	}
+	res := a.Resolver()
+	for _, env := range envs {
+		es := EnvStatus{Env: env, Vault: w.Repo.VaultDir(config.DefaultVault(env))}
+		c, err := config.Load(w.ConfigPath(env))
+		if err != nil {
+			es.ConfigError = err.Error()
+		} else {
+			es.Config = true
+			es.Vault = w.Repo.VaultDir(c.Vault(env))
+			es.Store = StoreLabel(c)
+		}
+		if fi, err := os.Stat(es.Vault); err == nil && fi.IsDir() {
+			es.VaultExists = true
+		}
+		_, src, err := res.Lookup(ctx, w.ID.Name, env)
+		switch {
+		case err == nil:
+			es.Key = true
+			es.KeySource = &src
+		case !errors.Is(err, keychain.ErrNotFound):
+			es.KeyError = err.Error()
+		}
+		rep.Envs = append(rep.Envs, es)
+	}
+	return rep, nil
+}
+
+// StoreLabel names where an env's bundles are, without credentials.
+func StoreLabel(c *config.Env) string {
+	return c.S3.Endpoint + " bucket " + c.S3.Bucket
+}

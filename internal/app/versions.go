@@ -1,0 +1,51 @@
+package app
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
+	"github.com/git-vsync/git-vsync/internal/store"
+)
+
+// Version is one bundle in the store.
+type Version struct {
+	TS       string    `json:"ts"`
+	Size     int64     `json:"size"`
+	Modified time.Time `json:"modified"`
+	Latest   bool      `json:"latest"` // `latest` names it
+	Local    bool      `json:"local"`  // this clone's vault holds it
+}
+
+// Versions lists every version of env in the store, newest first.
+func (a *App) Versions(ctx context.Context, repoFlag, env string) ([]Version, error) {
+	e, err := a.OpenEnv(repoFlag, env)
+	if err != nil {
+		return nil, err
+	}
+	st, err := e.State()
+	if err != nil {
+		return nil, err
+	}
+	latest, _, err := e.Latest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	infos, err := e.Store.List(ctx, e.Prefix()+"versions/")
+	if err != nil {
+		return nil, store.AsFail(err, "list the versions of "+env)
+	}
+	out := []Version{}
+	for _, in := range infos {
+		name := strings.TrimPrefix(in.Key, e.Prefix()+"versions/")
+		ts, ok := strings.CutSuffix(name, ".enc")
+		if !ok || !rqem.ValidTS(ts) {
+			continue
+		}
+		out = append(out, Version{TS: ts, Size: in.Size, Modified: in.Modified, Latest: ts == latest, Local: st != nil && st.TS == ts})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].TS > out[j].TS })
+	return out, nil
+}

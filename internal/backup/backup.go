@@ -1,0 +1,131 @@
+// Package backup keeps encrypted copies of a vault before anything replaces it
+// (SPEC §6.2): RQE1 of the vault's zip, same key and salt as the bundles, at
+// <config root>/backups/<repo>/<env>/<ts>.zip.enc, the newest Keep per (repo, env).
+package backup
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/git-vsync/git-vsync/internal/atomicfile"
+	"github.com/git-vsync/git-vsync/internal/envelope/rqe1"
+	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
+)
+
+// Keep is how many backups are kept per (repo, env).
+const Keep = 10
+
+const suffix = ".zip.enc"
+
+// Backup is one stored backup.
+type Backup struct {
+	ID   string // the file name without suffix: a timestamp, maybe with a "-N" suffix
+	Path string
+	Size int64
+	Time time.Time
+}
+
+// Dir is the folder of the backups of (repo, env).
+func Dir(root, repo, env string) string {
+	return filepath.Join(root, "backups", repo, env)
+}
+
+// Save seals zipData with key and stores it as the newest backup, then prunes to Keep.
+func Save(root, repo, env string, key, zipData []byte, now time.Time) (Backup, error) {
+	dir := Dir(root, repo, env)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Backup{}, err
+	}
+	sealed, err := rqe1.Seal(key, zipData)
+	if err != nil {
+		return Backup{}, err
+	}
+	base := rqem.FormatTS(now)
+	id := base
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(filepath.Join(dir, id+suffix)); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		id = fmt.Sprintf("%s-%d", base, i)
+	}
+	p := filepath.Join(dir, id+suffix)
+	if err := atomicfile.Write(p, sealed, 0o600); err != nil {
+		return Backup{}, err
+	}
+	if err := prune(dir); err != nil {
+		return Backup{}, err
+	}
+	return Backup{ID: id, Path: p, Size: int64(len(sealed)), Time: now.UTC()}, nil
+}
+
+// List returns the backups of (repo, env), newest first.
+func List(root, repo, env string) ([]Backup, error) {
+	dir := Dir(root, repo, env)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Backup
+	for _, de := range ents {
+		id, ok := strings.CutSuffix(de.Name(), suffix)
+		if !ok || !de.Type().IsRegular() || len(id) < 15 || !rqem.ValidTS(id[:15]) {
+			continue
+		}
+		t, _ := time.Parse(rqem.TSLayout, id[:15])
+		fi, err := de.Info()
+		if err != nil {
+			continue
+		}
+		out = append(out, Backup{ID: id, Path: filepath.Join(dir, de.Name()), Size: fi.Size(), Time: t})
+	}
+	sort.Slice(out, func(i, j int) bool { return less(out[j].ID, out[i].ID) })
+	return out, nil
+}
+
+// less orders IDs by timestamp, then by numeric "-N" suffix.
+func less(a, b string) bool {
+	if a[:15] != b[:15] {
+		return a < b
+	}
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
+// Open decrypts a backup and returns the zip bytes.
+func Open(b Backup, key []byte) ([]byte, error) {
+	data, err := os.ReadFile(b.Path)
+	if err != nil {
+		return nil, err
+	}
+	return rqe1.Open(key, data)
+}
+
+func prune(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, de := range ents {
+		if id, ok := strings.CutSuffix(de.Name(), suffix); ok && len(id) >= 15 && rqem.ValidTS(id[:15]) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return less(ids[j], ids[i]) })
+	for _, id := range ids[min(Keep, len(ids)):] {
+		if err := os.Remove(filepath.Join(dir, id+suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}

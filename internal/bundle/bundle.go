@@ -1,0 +1,589 @@
+// Package bundle writes and reads the zip archive inside a bundle (SPEC §4.4).
+//
+// Writing: entry names are relative to the repository top, "/"-separated, and include
+// the vault folder: the folder entry "infra/vault/dev/" first, then every file and
+// folder of the vault in path order (a folder before what it holds; empty folders keep
+// their entry). Metadata is fixed so the same vault gives the same bytes: modified time
+// 1980-01-01 00:00:00 UTC (the zip epoch, also as an Info-ZIP extended timestamp),
+// creator unix, external attributes 0600 for files and 0700 for folders, files
+// deflated, folders stored.
+//
+// Reading (Extract, List) validates the whole archive before anything is written and
+// refuses hostile or unusable archives with a *HostileError (wrapped in a fail.Error
+// with code Integrity). Decisions beyond the spec:
+//   - Names must be valid UTF-8 without control characters; "." and empty segments are
+//     refused like "..". On Windows, names Windows cannot hold (":", reserved device
+//     names, trailing dot or space...) are refused too.
+//   - Duplicates: exact duplicates, a file and a folder with the same path ("x" and
+//     "x/"), and names that differ only in letter case are all refused, on every
+//     system: the archive must unpack the same way on a teammate's case-insensitive
+//     disk. Write refuses a vault with such names for the same reason.
+//   - A file entry with other entries below it is refused.
+//   - Root: the folder entry that prefixes every other entry; else the deepest folder
+//     that holds every entry (the common parent). An archive that also holds the
+//     parents of the vault folder as entries ("infra/", "infra/vault/", ...) therefore
+//     maps from its top folder entry, as the spec's rule says.
+//   - The limits count every entry, the root folder included.
+package bundle
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/git-vsync/git-vsync/internal/atomicfile"
+	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/vault"
+)
+
+// Limits bound what Extract and List accept. A field that is zero or negative means
+// the DefaultLimits value.
+type Limits struct {
+	MaxEntries    int   // entries in the archive, folders included
+	MaxTotalBytes int64 // uncompressed bytes of all files together
+}
+
+// DefaultLimits are the limits of SPEC §4.4.
+var DefaultLimits = Limits{MaxEntries: 10_000, MaxTotalBytes: 256 << 20}
+
+func (l Limits) effective() Limits {
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultLimits.MaxEntries
+	}
+	if l.MaxTotalBytes <= 0 {
+		l.MaxTotalBytes = DefaultLimits.MaxTotalBytes
+	}
+	return l
+}
+
+// Check refuses (code Refused) a vault listing whose archive these limits would
+// refuse on the reading side, so push can stop before uploading a bundle that pull
+// cannot unpack.
+func (l Limits) Check(files []vault.File) error {
+	l = l.effective()
+	if n := len(files) + 1; n > l.MaxEntries {
+		return fail.New(fail.Refused, "remove files from the vault or raise the entry limit",
+			"the vault has %d entries; bundles hold at most %d", n, l.MaxEntries)
+	}
+	var total int64
+	for _, f := range files {
+		total += f.Size
+		if total > l.MaxTotalBytes || total < 0 {
+			return fail.New(fail.Refused, "remove large files from the vault or raise the size limit",
+				"the vault holds more than %d bytes, the most a bundle may hold", l.MaxTotalBytes)
+		}
+	}
+	return nil
+}
+
+// zipEpoch is the modified time of every entry: the earliest MS-DOS date.
+var zipEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Write writes the vault folder vaultDir as a zip archive to w, entries named below
+// entryRoot, the repository-relative vault folder ("infra/vault/dev"). File contents
+// are streamed. Special files in the vault are refused like vault.Scan does, and so
+// are names a teammate could not unpack (see the package comment). On error, what was
+// written to w is incomplete and must be discarded.
+func Write(w io.Writer, vaultDir, entryRoot string) error {
+	_, err := WriteScan(w, vaultDir, entryRoot)
+	return err
+}
+
+// WriteScan is Write that also returns the vault listing with sizes and SHA-256 of
+// exactly the bytes archived, for the sync state after a push.
+func WriteScan(w io.Writer, vaultDir, entryRoot string) ([]vault.File, error) {
+	root := strings.TrimSuffix(entryRoot, "/")
+	if r := checkName(root + "/"); r != "" {
+		return nil, fail.New(fail.Failure, "check the vault folder setting",
+			"vault folder %q cannot name archive entries: %s", entryRoot, r)
+	}
+	files, err := vault.List(vaultDir)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]string, len(files))
+	for _, f := range files {
+		name := root + "/" + f.Path
+		if f.Dir {
+			name += "/"
+		}
+		if r := checkName(name); r != "" {
+			return nil, fail.New(fail.Refused, "rename the entry in the vault",
+				"vault entry %q cannot be sent to teammates: %s", f.Path, r)
+		}
+		k := foldKey(f.Path)
+		if other, dup := seen[k]; dup {
+			return nil, fail.New(fail.Refused, "rename one of them: teammates on macOS or Windows could not hold both",
+				"vault entries %q and %q differ only in letter case", other, f.Path)
+		}
+		seen[k] = f.Path
+	}
+
+	zw := zip.NewWriter(w)
+	if _, err := zw.CreateHeader(header(root+"/", true)); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 64<<10)
+	h := sha256.New()
+	for i := range files {
+		f := &files[i]
+		name := root + "/" + f.Path
+		if f.Dir {
+			if _, err := zw.CreateHeader(header(name+"/", true)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		ew, err := zw.CreateHeader(header(name, false))
+		if err != nil {
+			return nil, err
+		}
+		src, err := vault.Open(vaultDir, f.Path)
+		if err != nil {
+			return nil, err
+		}
+		h.Reset()
+		n, err := io.CopyBuffer(io.MultiWriter(ew, h), onlyReader{src}, buf)
+		src.Close()
+		if err != nil {
+			return nil, fmt.Errorf("archive vault file %q: %w", f.Path, err)
+		}
+		f.Size = n
+		f.SHA256 = hex.EncodeToString(h.Sum(nil))
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+func header(name string, dir bool) *zip.FileHeader {
+	h := &zip.FileHeader{Name: name, Modified: zipEpoch}
+	if dir {
+		h.SetMode(fs.ModeDir | 0o700)
+		h.Method = zip.Store
+	} else {
+		h.SetMode(0o600)
+		h.Method = zip.Deflate
+	}
+	return h
+}
+
+// HostileError says which entry of an archive was refused and why. Entry is empty
+// when the archive as a whole is refused (unreadable, too many entries).
+type HostileError struct {
+	Entry  string // the entry name as stored in the archive (may hold any bytes)
+	Reason Reason
+	Detail string // optional, e.g. the limit that was crossed
+}
+
+func (e *HostileError) Error() string {
+	var s string
+	if e.Entry == "" {
+		s = "zip archive: " + string(e.Reason)
+	} else {
+		s = fmt.Sprintf("zip entry %s: %s", quote(e.Entry), e.Reason)
+	}
+	if e.Detail != "" {
+		s += " (" + e.Detail + ")"
+	}
+	return s
+}
+
+// quote makes an archive-supplied name safe to print: Go-quoted (control characters
+// and invalid UTF-8 escaped) and cut to a readable length.
+func quote(s string) string {
+	const max = 160
+	if len(s) > max {
+		return fmt.Sprintf("%q…", s[:max])
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func hostile(entry string, r Reason, detailf string, args ...any) error {
+	he := &HostileError{Entry: entry, Reason: r}
+	if detailf != "" {
+		he.Detail = fmt.Sprintf(detailf, args...)
+	}
+	return &fail.Error{
+		Code: fail.Integrity,
+		What: "refused the bundle's archive: " + he.Error(),
+		Hint: "nothing was unpacked; the bundle is corrupt, tampered with or made by an incompatible tool — try another version (git vsync versions <env>)",
+		Err:  he,
+	}
+}
+
+// Entry is one entry of an archive as List reports it.
+type Entry struct {
+	Name string // as stored in the archive, e.g. "infra/vault/dev/tls/"
+	Path string // relative to the archive root, slash-separated, no trailing "/"
+	Dir  bool
+	Size int64 // declared uncompressed size
+}
+
+// List validates the archive like Extract does and returns its entries below the
+// root, sorted by Path, without unpacking anything. Sizes are as declared.
+func List(data []byte, lim Limits) ([]Entry, error) {
+	_, entries, err := plan(data, lim.effective())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, len(entries))
+	for i, e := range entries {
+		out[i] = Entry{Name: e.f.Name, Path: e.path, Dir: e.dir, Size: int64(e.f.UncompressedSize64)}
+	}
+	return out, nil
+}
+
+type planned struct {
+	f    *zip.File
+	path string // below the root; never empty
+	dir  bool
+}
+
+// plan parses and validates the whole archive and maps the entries below the root.
+// It never touches the file system.
+func plan(data []byte, lim Limits) (*zip.Reader, []planned, error) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return nil, nil, hostile("", ReasonCorrupt, "%v", err)
+	}
+	if n := len(zr.File); n > lim.MaxEntries {
+		return nil, nil, hostile("", ReasonTooMany, "%d entries, the limit is %d", n, lim.MaxEntries)
+	}
+	var total uint64
+	for _, f := range zr.File {
+		if err := checkEntry(f); err != nil {
+			return nil, nil, err
+		}
+		total += f.UncompressedSize64
+		if f.UncompressedSize64 > uint64(lim.MaxTotalBytes) || total > uint64(lim.MaxTotalBytes) {
+			return nil, nil, hostile(f.Name, ReasonTooBig, "declared sizes add up to more than %d bytes", lim.MaxTotalBytes)
+		}
+	}
+	if err := checkCollisions(zr.File); err != nil {
+		return nil, nil, err
+	}
+	root := archiveRoot(zr.File)
+	entries := make([]planned, 0, len(zr.File))
+	for _, f := range zr.File {
+		if f.Name == root {
+			continue
+		}
+		entries = append(entries, planned{
+			f:    f,
+			path: strings.TrimSuffix(f.Name[len(root):], "/"),
+			dir:  strings.HasSuffix(f.Name, "/"),
+		})
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].path < entries[j].path })
+	return zr, entries, nil
+}
+
+const (
+	sIFMT  = 0o170000
+	sIFREG = 0o100000
+	sIFDIR = 0o040000
+	sIFLNK = 0o120000
+)
+
+// checkEntry validates one entry on its own: name, kind, flags, method.
+func checkEntry(f *zip.File) error {
+	if r := checkName(f.Name); r != "" {
+		return hostile(f.Name, r, "")
+	}
+	isDir := strings.HasSuffix(f.Name, "/")
+	// Unix file type bits, whatever the creator says (readers that look at them must
+	// not find a link or a device).
+	if t := (f.ExternalAttrs >> 16) & sIFMT; t != 0 {
+		switch t {
+		case sIFREG:
+			if isDir {
+				return hostile(f.Name, ReasonDirMismatch, "")
+			}
+		case sIFDIR:
+			if !isDir {
+				return hostile(f.Name, ReasonDirMismatch, "")
+			}
+		case sIFLNK:
+			return hostile(f.Name, ReasonSymlink, "")
+		default:
+			return hostile(f.Name, ReasonSpecial, "")
+		}
+	}
+	m := f.Mode()
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return hostile(f.Name, ReasonSymlink, "")
+	case m&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe|fs.ModeSocket|fs.ModeIrregular) != 0:
+		return hostile(f.Name, ReasonSpecial, "")
+	case m.IsDir() != isDir:
+		return hostile(f.Name, ReasonDirMismatch, "")
+	}
+	if f.Flags&0x1 != 0 {
+		return hostile(f.Name, ReasonEncrypted, "")
+	}
+	if isDir {
+		if f.UncompressedSize64 != 0 {
+			return hostile(f.Name, ReasonDirData, "")
+		}
+		return nil
+	}
+	if f.Method != zip.Store && f.Method != zip.Deflate {
+		return hostile(f.Name, ReasonMethod, "method %d", f.Method)
+	}
+	return nil
+}
+
+// checkCollisions refuses duplicate names (exact, file/folder, letter case) and files
+// that other entries sit below.
+func checkCollisions(files []*zip.File) error {
+	exact := make(map[string]bool, len(files))
+	folded := make(map[string]string, len(files))
+	fileKeys := make(map[string]string) // folded key of every file entry -> its name
+	for _, f := range files {
+		p := strings.TrimSuffix(f.Name, "/")
+		if exact[p] {
+			return hostile(f.Name, ReasonDuplicate, "")
+		}
+		exact[p] = true
+		k := foldKey(p)
+		if _, dup := folded[k]; dup {
+			return hostile(f.Name, ReasonCaseDuplicate, "")
+		}
+		folded[k] = f.Name
+		if !strings.HasSuffix(f.Name, "/") {
+			fileKeys[k] = f.Name
+		}
+	}
+	for _, f := range files {
+		k := foldKey(strings.TrimSuffix(f.Name, "/"))
+		for i := 0; i < len(k); i++ {
+			if k[i] != '/' {
+				continue
+			}
+			if name, ok := fileKeys[k[:i]]; ok {
+				return hostile(name, ReasonConflict, "%q is below it", f.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// archiveRoot returns the root of validated, non-empty names: the folder entry that
+// prefixes every other entry, else the deepest folder holding all of them ("" for
+// the top). The result ends with "/" unless it is "".
+func archiveRoot(files []*zip.File) string {
+	if len(files) == 0 {
+		return ""
+	}
+	// A folder entry D prefixes every other name exactly when D is the longest
+	// common prefix of all names (D is one of them).
+	lcp := files[0].Name
+	for _, f := range files[1:] {
+		lcp = commonPrefix(lcp, f.Name)
+	}
+	if strings.HasSuffix(lcp, "/") {
+		for _, f := range files {
+			if f.Name == lcp {
+				return lcp
+			}
+		}
+	}
+	parent := func(name string) string {
+		i := strings.LastIndexByte(strings.TrimSuffix(name, "/"), '/')
+		return name[:i+1]
+	}
+	p := parent(files[0].Name)
+	for _, f := range files[1:] {
+		p = commonPrefix(p, parent(f.Name))
+	}
+	return p[:strings.LastIndexByte(p, '/')+1]
+}
+
+func commonPrefix(a, b string) string {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
+			return a[:i]
+		}
+	}
+	return a[:n]
+}
+
+// Extract validates the archive data (see the package comment), then unpacks it below
+// its root into destDir, which must be missing (it is created 0700; its parent must
+// exist) or an empty folder. Files are written 0600 and flushed to disk, folders
+// 0700. Sizes are enforced while decompressing too, so a header that lies about them
+// cannot get past the limits. On any error destDir is left as it was: what was
+// written is removed again (and destDir too if Extract created it).
+//
+// It returns every file and folder written, relative to destDir, as vault.Scan would
+// list them (folders implied by deeper entries included).
+func Extract(data []byte, destDir string, lim Limits) ([]vault.File, error) {
+	lim = lim.effective()
+	_, entries, err := plan(data, lim)
+	if err != nil {
+		return nil, err
+	}
+	created := false
+	switch fi, err := os.Lstat(destDir); {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.Mkdir(destDir, 0o700); err != nil {
+			return nil, err
+		}
+		created = true
+	case err != nil:
+		return nil, err
+	case !fi.IsDir():
+		return nil, fail.New(fail.Failure, "", "cannot unpack into %q: not a folder", destDir)
+	default:
+		names, err := readNames(destDir)
+		if err != nil {
+			return nil, err
+		}
+		if len(names) > 0 {
+			return nil, fail.New(fail.Failure, "", "cannot unpack into %q: the folder is not empty", destDir)
+		}
+	}
+	files, err := unpack(entries, destDir, lim)
+	if err != nil {
+		if created {
+			os.RemoveAll(destDir)
+		} else if names, lerr := readNames(destDir); lerr == nil {
+			for _, n := range names {
+				os.RemoveAll(filepath.Join(destDir, n))
+			}
+		}
+		return nil, err
+	}
+	return files, nil
+}
+
+func readNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
+}
+
+func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error) {
+	// Every folder to create: explicit entries and the parents of every entry.
+	kind := make(map[string]*planned, len(entries)) // nil value: implied folder
+	for i := range entries {
+		e := &entries[i]
+		kind[e.path] = e
+		for j := 0; j < len(e.path); j++ {
+			if e.path[j] == '/' {
+				if _, ok := kind[e.path[:j]]; !ok {
+					kind[e.path[:j]] = nil
+				}
+			}
+		}
+	}
+	paths := make([]string, 0, len(kind))
+	for p := range kind {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths) // a folder sorts before what it holds
+
+	out := make([]vault.File, 0, len(paths))
+	dirs := []string{destDir}
+	budget := lim.MaxTotalBytes
+	buf := make([]byte, 64<<10)
+	h := sha256.New()
+	for _, p := range paths {
+		full := filepath.Join(destDir, filepath.FromSlash(p))
+		e := kind[p]
+		if e == nil || e.dir {
+			if err := os.Mkdir(full, 0o700); err != nil {
+				return nil, err
+			}
+			if err := os.Chmod(full, 0o700); err != nil {
+				return nil, err
+			}
+			dirs = append(dirs, full)
+			out = append(out, vault.File{Path: p, Dir: true})
+			continue
+		}
+		n, err := writeFile(full, e.f, &budget, buf, h)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vault.File{Path: p, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		atomicfile.SyncDir(dirs[i])
+	}
+	return out, nil
+}
+
+// writeFile creates path (it must not exist) and fills it with the entry's content,
+// at most its declared size and what is left of budget. h ends up holding the
+// content's SHA-256.
+func writeFile(path string, f *zip.File, budget *int64, buf []byte, h hash.Hash) (int64, error) {
+	h.Reset()
+	rc, err := f.Open()
+	if err != nil {
+		return 0, hostile(f.Name, ReasonCorrupt, "%v", err)
+	}
+	defer rc.Close()
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer out.Close()
+	if err := out.Chmod(0o600); err != nil {
+		return 0, err
+	}
+	declared := int64(f.UncompressedSize64) // plan checked it is within the limit
+	var n int64
+	for {
+		k, rerr := rc.Read(buf)
+		if k > 0 {
+			n += int64(k)
+			if n > declared {
+				return n, hostile(f.Name, ReasonSizeMismatch, "declares %d bytes", declared)
+			}
+			if n > *budget {
+				return n, hostile(f.Name, ReasonTooBig, "while unpacking")
+			}
+			h.Write(buf[:k])
+			if _, err := out.Write(buf[:k]); err != nil {
+				return n, err
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if errors.Is(rerr, zip.ErrFormat) {
+			return n, hostile(f.Name, ReasonSizeMismatch, "declares %d bytes", declared)
+		}
+		if rerr != nil {
+			return n, hostile(f.Name, ReasonCorrupt, "%v", rerr)
+		}
+	}
+	*budget -= n
+	if err := out.Sync(); err != nil {
+		return n, err
+	}
+	return n, out.Close()
+}
+
+// onlyReader hides WriterTo so CopyBuffer uses the given buffer.
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }

@@ -1,0 +1,86 @@
+package bundle
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// FuzzExtract feeds arbitrary bytes to Extract: it must not panic, must write nothing
+// outside destDir, must leave nothing behind when it fails, must create only regular
+// files and folders, and what it reports must be what is on disk.
+func FuzzExtract(f *testing.F) {
+	small := map[string]string{".env.dev": "A=1\n", "tls/k.pem": "key", "tls/e/": "/", "ü/ф": "x"}
+	f.Add(archive(f, newVault(f, small), "infra/vault/dev"))
+	f.Add(archive(f, newVault(f, map[string]string{".env.dev": "A=1\n", "e/": "/"}), "apps/web/infra/vault/dev"))
+	f.Add(buildZip(f, []zent{{name: "x/y/.env", body: "A=1"}}))
+	f.Add(buildZip(f, nil))
+	for _, c := range hostileCases(f) {
+		if c.data != nil {
+			f.Add(c.data)
+		} else if len(c.ents) > 0 && len(c.ents[0].name) < 200 {
+			f.Add(buildZip(f, c.ents))
+		}
+	}
+	lim := Limits{MaxEntries: 64, MaxTotalBytes: 1 << 20}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tmp := t.TempDir()
+		dest := filepath.Join(tmp, "dest")
+		files, err := Extract(data, dest, lim)
+
+		// Nothing but dest may appear in tmp.
+		names := dirNames(t, tmp)
+		if err != nil {
+			var he *HostileError
+			if !errors.As(err, &he) {
+				// Only file system errors remain (names the OS cannot hold).
+				t.Logf("non-hostile error: %v", err)
+			}
+			if len(names) != 0 {
+				t.Fatalf("failed Extract left %q behind", names)
+			}
+			return
+		}
+		if !reflect.DeepEqual(names, []string{"dest"}) {
+			t.Fatalf("Extract wrote outside destDir: %q", names)
+		}
+		var onDisk []string
+		filepath.WalkDir(dest, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Type() != 0 && d.Type() != fs.ModeDir {
+				t.Fatalf("Extract created %s of type %v", p, d.Type())
+			}
+			rel, _ := filepath.Rel(dest, p)
+			if rel != "." {
+				if strings.HasPrefix(rel, "..") {
+					t.Fatalf("walk left dest: %s", p)
+				}
+				onDisk = append(onDisk, filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		sort.Strings(onDisk)
+		var reported []string
+		var total int64
+		for _, f := range files {
+			reported = append(reported, f.Path)
+			total += f.Size
+		}
+		if !reflect.DeepEqual(onDisk, reported) {
+			t.Fatalf("reported %q, on disk %q", reported, onDisk)
+		}
+		if total > lim.MaxTotalBytes {
+			t.Fatalf("limits crossed: %d bytes", total)
+		}
+		if _, err := os.Stat(dest); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -1,0 +1,160 @@
+// Package cli is the command line of git-vsync: kong commands, one file each, that
+// parse flags, call a use case of internal/app and print. Nothing else lives here.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/git-vsync/git-vsync/internal/app"
+	"github.com/git-vsync/git-vsync/internal/fail"
+)
+
+// Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
+var Version = ""
+
+// version returns the build version, falling back to the module version.
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// Globals are the flags every command accepts.
+type Globals struct {
+	Repo string `help:"Repository identity to use instead of the .vsync pin or the origin URL." placeholder:"NAME"`
+}
+
+// Ctx is what every command's Run receives.
+type Ctx struct {
+	context.Context
+	*Globals
+	App    *app.App
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Warnf prints a warning line on stderr.
+func (c *Ctx) Warnf(format string, args ...any) {
+	fmt.Fprintf(c.Stderr, "git-vsync: warning: "+format+"\n", args...)
+}
+
+// Infof prints a progress line on stderr (stdout is kept for --json).
+func (c *Ctx) Infof(format string, args ...any) {
+	fmt.Fprintf(c.Stderr, format+"\n", args...)
+}
+
+// CLI is the whole command tree.
+type CLI struct {
+	Globals
+
+	Version kong.VersionFlag `help:"Print the version and exit."`
+
+	Init     InitCmd     `cmd:"" help:"Set up an env on this machine: new key, config, vault folder."`
+	Push     PushCmd     `cmd:"" help:"Seal the vault and publish it as the newest version."`
+	Pull     PullCmd     `cmd:"" help:"Bring the newest (or a chosen) version into the vault."`
+	Status   StatusCmd   `cmd:"" help:"Show the repository identity and, per env, the two halves and the vault."`
+	Versions VersionsCmd `cmd:"" help:"List the versions of an env in the store."`
+	Use      UseCmd      `cmd:"" help:"Point ./.env at an env's dotenv file."`
+
+	Export  ExportCmd  `cmd:"" help:"Write both halves of an env into a passphrase-sealed .share file."`
+	Import  ImportCmd  `cmd:"" help:"Set up an env from a teammate's .share file."`
+	Profile ProfileCmd `cmd:"" help:"Manage saved buckets and credentials (add, list, show, remove)."`
+	Rotate  RotateCmd  `cmd:"" help:"Replace an env's key and salt; re-seal the latest version."`
+	Restore RestoreCmd `cmd:"" help:"List or bring back local encrypted backups of a vault."`
+	Audit   AuditCmd   `cmd:"" help:"Show or verify an env's audit log."`
+
+	Install   InstallCmd   `cmd:"" help:"Install the git hooks (post-checkout, pre-push)."`
+	Uninstall UninstallCmd `cmd:"" help:"Remove exactly what install added to the git hooks."`
+	Hook      HookCmd      `cmd:"" hidden:"" help:"Run a git hook (called by the installed hooks)."`
+}
+
+const description = `Keeps a team's secrets in step with its code.
+
+Each environment's secrets live in a folder git ignores (infra/vault/<env>/).
+git vsync seals that folder with AES-256-GCM into an S3-compatible bucket; the
+key of each (repo, env) stays in your OS keychain and never in the bucket.
+
+Exit codes: 0 ok, 1 failure, 2 usage, 3 refused to protect data, 4 not set up,
+5 store unreachable or access denied, 6 integrity (wrong key, corrupt bundle).`
+
+// exit carries kong's requested exit code out of Parse without killing the process.
+type exit struct{ code int }
+
+// Main runs git-vsync with args (without the program name) and returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	return run(args, stdin, stdout, stderr, nil)
+}
+
+// run is Main with an optional App (tests pass one with a test keychain).
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, a *app.App) (code int) {
+	var root CLI
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(exit); ok {
+				code = e.code
+				return
+			}
+			// Never print the panic value: it could hold secret bytes.
+			fmt.Fprintf(stderr, "git-vsync: error: internal error (a bug); please report it with the command you ran\n")
+			code = int(fail.Failure)
+		}
+	}()
+	parser, err := kong.New(&root,
+		kong.Name("git-vsync"),
+		kong.Description(description),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(c int) { panic(exit{c}) }),
+		kong.Vars{"version": "git-vsync " + version()},
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "git-vsync: error: %v\n", err)
+		return int(fail.Failure)
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		var pe *kong.ParseError
+		if errors.As(err, &pe) {
+			printError(stderr, fail.New(fail.Usage, "run `git vsync --help` or `git vsync <command> --help`", "%s", err.Error()))
+			return int(fail.Usage)
+		}
+		printError(stderr, err)
+		return int(fail.Usage)
+	}
+	if a == nil {
+		a = app.New(version(), stderr)
+	}
+	a.Version = version()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	c := &Ctx{Context: ctx, Globals: &root.Globals, App: a, Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	if err := kctx.Run(c); err != nil {
+		printError(stderr, err)
+		return int(fail.CodeOf(err))
+	}
+	return 0
+}
+
+// printError writes the two lines of SPEC §9.
+func printError(w io.Writer, err error) {
+	msg := strings.TrimSpace(err.Error())
+	fmt.Fprintf(w, "git-vsync: error: %s\n", msg)
+	if h := fail.HintOf(err); h != "" {
+		fmt.Fprintf(w, "git-vsync: hint: %s\n", h)
+	}
+}

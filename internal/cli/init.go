@@ -1,0 +1,64 @@
+package cli
+
+import "github.com/git-vsync/git-vsync/internal/app"
+
+// InitCmd is `git vsync init`.
+type InitCmd struct {
+	Env         string `arg:"" help:"Environment name, e.g. dev or prod."`
+	Profile     string `help:"Copy the bucket and credentials from a saved profile (git vsync profile list)." placeholder:"NAME"`
+	Store       string `help:"Where bundles go: file:///path/to/folder[#bucket], https://host[:port]/bucket or s3://bucket. S3 credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Default: a folder on this machine." placeholder:"URL"`
+	Region      string `help:"S3 region (default AWS_REGION, else us-east-1)."`
+	VaultFolder string `help:"Vault folder relative to the repository top (default infra/vault/<env>)." placeholder:"PATH"`
+	Audit       string `help:"Write an audit log in the bucket: on or off (default on)." enum:"on,off," default:""`
+	NoHooks     bool   `help:"Do not install the git hooks."`
+	NoGitignore bool   `name:"no-gitignore" help:"Do not add the vault folder to .gitignore."`
+}
+
+// Help is shown by `git vsync init --help`.
+func (InitCmd) Help() string {
+	return `Creates both halves of an environment on this machine: a new random key in the
+OS keychain and the config (store location, new salt) in ~/.config/vsync. It also
+creates the vault folder, writes the .vsync pin when there is none, and adds the
+vault folder to .gitignore when git does not ignore it yet. It checks that the
+store answers and honours conditional writes before writing anything.
+
+init never replaces an existing config or key: it stops with exit 3 and points at
+import (to use a teammate's key) or rotate (to replace the key).
+
+Examples:
+  git vsync init dev                                   # store in a local folder
+  git vsync init prod --profile team-bucket
+  AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… \
+    git vsync init dev --store https://minio.internal:9000/secrets
+  git vsync init dev --store file:///mnt/shared/vsync --vault-folder apps/web/infra/vault/dev`
+}
+
+// Run creates the env.
+func (c *InitCmd) Run(ctx *Ctx) error {
+	o := app.InitOptions{Profile: c.Profile, Store: c.Store, Region: c.Region, VaultFolder: c.VaultFolder, NoGitignore: c.NoGitignore}
+	if c.Audit != "" {
+		on := c.Audit == "on"
+		o.Audit = &on
+	}
+	res, err := ctx.App.Init(ctx, ctx.Repo, c.Env, o)
+	if err != nil {
+		return err
+	}
+	for _, w := range res.Warnings {
+		ctx.Warnf("%s", w)
+	}
+	ctx.Infof("initialised %s/%s", res.Repo, res.Env)
+	ctx.Infof("  store        %s", res.Store)
+	ctx.Infof("  key          in the keychain, fingerprint %s", res.Fingerprint)
+	ctx.Infof("  vault        %s", res.VaultDir)
+	if res.PinWritten {
+		ctx.Infof("  .vsync       written (repo=%s): commit it so every clone agrees on the name", res.Repo)
+	}
+	if res.Gitignored != "" {
+		ctx.Infof("  .gitignore   added %s", res.Gitignored)
+	}
+	ctx.Infof("")
+	ctx.Infof("next: put the %s secrets into the vault folder, then run `git vsync push %s`;", res.Env, res.Env)
+	ctx.Infof("      onboard a teammate with `git vsync export %s`.", res.Env)
+	return nil
+}

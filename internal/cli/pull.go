@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/git-vsync/git-vsync/internal/app"
+)
+
+// PullCmd is `git vsync pull`.
+type PullCmd struct {
+	Env   string `arg:"" help:"Environment to pull."`
+	At    string `help:"Bring back this version (see git vsync versions) instead of the latest; latest does not move." placeholder:"TS"`
+	Force bool   `help:"Replace local changes in the vault (a backup is kept; see git vsync restore)."`
+}
+
+// Help is shown by `git vsync pull --help`.
+func (PullCmd) Help() string {
+	return `Brings the latest version (or --at TS) into the vault folder. The bundle is
+downloaded, decrypted and checked before anything local changes; the vault is then
+swapped in one step, so it is the old or the new one, never a mix. Files deleted
+remotely disappear locally. What is replaced is first kept as an encrypted backup.
+
+Refuses (exit 3) when the vault has changes since the last sync (unless --force),
+and when the store's latest pointer went back in time (unless --at names it).
+When already up to date it says so without downloading anything.
+
+Examples:
+  git vsync pull dev
+  git vsync pull dev --at 20260131-235959
+  git vsync pull dev --force      # discard local edits (backed up first)`
+}
+
+// Run pulls.
+func (c *PullCmd) Run(ctx *Ctx) error {
+	res, err := ctx.App.Pull(ctx, ctx.Repo, c.Env, app.PullOptions{At: c.At, Force: c.Force})
+	if err != nil {
+		return err
+	}
+	if res.UpToDate {
+		ctx.Infof("%s: already up to date (version %s)", c.Env, res.TS)
+		return nil
+	}
+	if len(res.Discarded) > 0 {
+		ctx.Infof("%s: replaced local changes: %s", c.Env, strings.Join(res.Discarded, " "))
+	}
+	if res.Backup != "" {
+		ctx.Infof("%s: previous vault backed up (git vsync restore %s)", c.Env, c.Env)
+	}
+	ctx.Infof("%s: pulled version %s (%d files)", c.Env, res.TS, res.Files)
+	return nil
+}

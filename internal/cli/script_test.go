@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/git-vsync/git-vsync/internal/testenv"
+)
+
+// TestMain lets testscript run git-vsync in-process: `exec git-vsync …` and
+// `exec git vsync …` (git finds git-vsync on PATH) both run cli.Main.
+func TestMain(m *testing.M) {
+	defer testenv.StopAll()
+	testscript.Main(m, map[string]func(){
+		"git-vsync": func() { os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+// passEnv are the variables the scripts inherit: the D-Bus session of the real
+// keychain, the test-only PBKDF2 cost, and the versitygw location.
+var passEnv = []string{"DBUS_SESSION_BUS_ADDRESS", "VSYNC_TEST_PBKDF2_ITERATIONS", "CI", "XDG_RUNTIME_DIR", "GOCOVERDIR"}
+
+func scriptParams(t *testing.T, dir string) testscript.Params {
+	git := testenv.NeedCommand(t, "git")
+	return testscript.Params{
+		Dir:                 dir,
+		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			for _, k := range passEnv {
+				if v, ok := os.LookupEnv(k); ok {
+					e.Setenv(k, v)
+				}
+			}
+			home := filepath.Join(e.WorkDir, ".home")
+			os.MkdirAll(home, 0o700)
+			e.Setenv("HOME", home)
+			e.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+			e.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+			e.Setenv("GIT_AUTHOR_NAME", "Test")
+			e.Setenv("GIT_AUTHOR_EMAIL", "test@example.com")
+			e.Setenv("GIT_COMMITTER_NAME", "Test")
+			e.Setenv("GIT_COMMITTER_EMAIL", "test@example.com")
+			e.Setenv("PATH", filepath.Dir(git)+string(os.PathListSeparator)+e.Getenv("PATH"))
+			// Every account a script touches is unique to it, so parallel scripts
+			// sharing one keychain never see each other's entries.
+			e.Setenv("UNIQ", strings.ReplaceAll(filepath.Base(e.WorkDir), "-", "_"))
+			return nil
+		},
+		// [!keyring] skip: no Secret Service here; under CI=true that is an error.
+		Condition: func(cond string) (bool, error) {
+			if cond != "keyring" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+				if testenv.InCI() {
+					return false, fmt.Errorf("CI=true and no D-Bus session bus: run the tests through scripts/ci-env.sh")
+				}
+				return false, nil
+			}
+			return true, nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"gzipfile": cmdGzipFile,
+		},
+	}
+}
+
+// cmdGzipFile: gzipfile SRC DST — writes gzip(SRC) to DST with mode 0600, as the
+// TypeScript tool writes its config files.
+func cmdGzipFile(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: gzipfile SRC DST")
+	}
+	src := ts.ReadFile(args[0])
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(strings.TrimSpace(src)))
+	zw.Close()
+	dst := ts.MkAbs(args[1])
+	ts.Check(os.MkdirAll(filepath.Dir(dst), 0o700))
+	ts.Check(os.WriteFile(dst, b.Bytes(), 0o600))
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, scriptParams(t, "testdata/script"))
+}
+
+// TestS3Scripts runs the scripts that need a real S3-compatible server
+// (versitygw on 127.0.0.1). Each script gets its own bucket:
+// $S3_STORE (https://host:port/bucket form for init --store), $S3_ENDPOINT,
+// $S3_BUCKET, and the credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
+func TestS3Scripts(t *testing.T) {
+	srv := testenv.Versitygw(t)
+	p := scriptParams(t, "testdata/s3")
+	setup := p.Setup
+	p.Setup = func(e *testscript.Env) error {
+		if err := setup(e); err != nil {
+			return err
+		}
+		bucket, err := srv.CreateBucket()
+		if err != nil {
+			return err
+		}
+		e.Setenv("S3_ENDPOINT", srv.Endpoint)
+		e.Setenv("S3_BUCKET", bucket)
+		e.Setenv("S3_STORE", srv.Endpoint+"/"+bucket)
+		e.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+		e.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+		e.Setenv("AWS_REGION", srv.Region)
+		return nil
+	}
+	testscript.Run(t, p)
+}

@@ -1,0 +1,102 @@
+//go:build darwin && cgo
+
+package keychain
+
+import (
+	"context"
+	"errors"
+
+	gokc "github.com/keybase/go-keychain"
+)
+
+var macBackend = backend{
+	name:  "macOS Keychain",
+	stuck: "answer the Keychain dialog if one is open, and make sure the login keychain is unlocked",
+}
+
+const hintMacLocked = "unlock the login keychain (`security unlock-keychain`, or log in at the desktop) and allow access, " +
+	"or give the key as VSYNC_KEY or VSYNC_KEY_FILE"
+
+// macKeychain stores keys as generic passwords (service, account) in the default
+// keychain.
+type macKeychain struct{}
+
+// Native returns the keychain of this platform: the macOS Keychain.
+func Native() Keychain { return macKeychain{} }
+
+func (macKeychain) Name() string { return macBackend.name }
+
+func macQuery(account string) gokc.Item {
+	q := gokc.NewItem()
+	q.SetSecClass(gokc.SecClassGenericPassword)
+	q.SetService(Service)
+	q.SetAccount(account)
+	return q
+}
+
+func (macKeychain) Get(ctx context.Context, account string) (string, error) {
+	var key string
+	err := bounded(ctx, macBackend, func(context.Context) error {
+		q := macQuery(account)
+		q.SetMatchLimit(gokc.MatchLimitOne)
+		q.SetReturnData(true)
+		res, err := gokc.QueryItem(q)
+		if err != nil {
+			return macErr(err, account, "cannot read the key from the macOS Keychain")
+		}
+		if len(res) == 0 {
+			return macBackend.notFound(account)
+		}
+		key = string(res[0].Data)
+		clear(res[0].Data)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+func (macKeychain) Set(ctx context.Context, account, secret string) error {
+	return bounded(ctx, macBackend, func(context.Context) error {
+		data := []byte(secret)
+		defer clear(data)
+		item := macQuery(account)
+		item.SetLabel(Service + "/" + account)
+		item.SetData(data)
+		item.SetAccessible(gokc.AccessibleWhenUnlocked)
+		err := gokc.AddItem(item)
+		if errors.Is(err, gokc.ErrorDuplicateItem) {
+			update := gokc.NewItem()
+			update.SetData(data)
+			err = gokc.UpdateItem(macQuery(account), update)
+		}
+		if err != nil {
+			return macErr(err, account, "cannot store the key in the macOS Keychain")
+		}
+		return nil
+	})
+}
+
+func (macKeychain) Delete(ctx context.Context, account string) error {
+	return bounded(ctx, macBackend, func(context.Context) error {
+		if err := gokc.DeleteGenericPasswordItem(Service, account); err != nil {
+			return macErr(err, account, "cannot delete the key from the macOS Keychain")
+		}
+		return nil
+	})
+}
+
+func macErr(err error, account, what string) error {
+	switch {
+	case errors.Is(err, gokc.ErrorItemNotFound):
+		return macBackend.notFound(account)
+	case errors.Is(err, gokc.ErrorInteractionNotAllowed),
+		errors.Is(err, gokc.ErrorAuthFailed),
+		errors.Is(err, gokc.ErrorUserCanceled),
+		errors.Is(err, gokc.ErrorNotAvailable),
+		errors.Is(err, gokc.ErrorNoSuchKeychain):
+		return macBackend.unavailable(err, hintMacLocked, "the macOS Keychain refused access")
+	}
+	return macBackend.failed(err, "%s", what)
+}

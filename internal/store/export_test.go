@@ -1,0 +1,23 @@
+package store
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+)
+
+// Test-only access for the store_test package.
+
+const TempPrefix = tempPrefix
+
+// FileURL renders a folder as a file:// endpoint for this OS.
+func FileURL(dir string) string { return fileURL(dir, runtime.GOOS == "windows") }
+
+// UnquotedIfMatch reports whether an S3 store switched to unquoted If-Match.
+func UnquotedIfMatch(s Store) bool { return s.(*s3Store).unquotedIfMatch.Load() }
+
+// CountAttempts returns a context in which S3 calls count their HTTP attempts.
+func CountAttempts(ctx context.Context) (context.Context, *atomic.Int32) {
+	n := new(atomic.Int32)
+	return context.WithValue(ctx, attemptsKey{}, n), n
+}

@@ -1,0 +1,414 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/git-vsync/git-vsync/internal/atomicfile"
+)
+
+// The file store keeps a bucket in <root>/<bucket>/ with one file per object
+// (key "a/b" → <root>/<bucket>/a/b). Files are 0600, folders 0700.
+//
+// Writes go to a temp file beside the target (fsync) and are renamed into
+// place while holding the key's lock, so readers see the old or the new
+// object, never a mix. Locks are OS file locks (flock on unix, LockFileEx on
+// Windows) on one of 256 lock files in <root>/<bucket>/.vsync-locks/ chosen by
+// the key's hash; the OS drops them when a process dies, so there are no
+// stale locks. They make conditional writes safe between processes on one
+// machine; on network file systems they are only as good as the server's
+// lock support.
+//
+// The store root must exist (a missing root — an unmounted drive — is
+// ErrUnreachable); the bucket folder is created by the first Put.
+//
+// ETags are the quoted hex SHA-256 of the content.
+type fileStore struct {
+	root string // the folder of the file:// URL
+	dir  string // root/bucket
+	name string // file:// URL of dir
+}
+
+const (
+	tempPrefix  = reservedPrefix + "tmp-"
+	lockDirName = reservedPrefix + "locks"
+	lockTimeout = 30 * time.Second
+	staleTemp   = 24 * time.Hour
+)
+
+func openFile(c Config) (*fileStore, error) {
+	root, err := fileRoot(c.Endpoint, runtime.GOOS)
+	if err != nil {
+		return nil, &Error{Op: "open", Err: err}
+	}
+	if err := checkBucketDir(c.Bucket); err != nil {
+		return nil, &Error{Op: "open", Err: err}
+	}
+	dir := filepath.Join(root, c.Bucket)
+	return &fileStore{root: root, dir: dir, name: fileURL(dir, runtime.GOOS == "windows")}, nil
+}
+
+func (f *fileStore) String() string { return f.name }
+
+func etagOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(sum[:]) + `"`
+}
+
+func (f *fileStore) errf(op, key string, kind error, err error) error {
+	return &Error{Op: op, Store: f.name, Key: key, Kind: kind, Err: err}
+}
+
+// osErr wraps an OS error with the sentinel it means. A missing file means
+// ErrNotFound only to a get: to a put it is a path blocked by an object.
+func (f *fileStore) osErr(op, key string, err error) error {
+	var kind error
+	switch {
+	case (op == "get") && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)):
+		kind = ErrNotFound
+	case errors.Is(err, fs.ErrPermission):
+		kind = ErrAccessDenied
+	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.DeadlineExceeded):
+		kind = ErrUnreachable
+	}
+	return f.errf(op, key, kind, err)
+}
+
+// checkRoot makes sure the store folder is there: a missing folder is an
+// unmounted or moved store, not an empty one.
+func (f *fileStore) checkRoot(op, key string) error {
+	fi, err := os.Stat(f.root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return f.errf(op, key, ErrUnreachable, fmt.Errorf("the store folder %s does not exist (moved, or a drive not mounted?)", f.root))
+	case errors.Is(err, fs.ErrPermission):
+		return f.errf(op, key, ErrAccessDenied, err)
+	case err != nil:
+		return f.errf(op, key, ErrUnreachable, err)
+	case !fi.IsDir():
+		return f.errf(op, key, ErrUnreachable, fmt.Errorf("the store path %s is not a folder", f.root))
+	}
+	return nil
+}
+
+func (f *fileStore) path(key string) string {
+	return filepath.Join(f.dir, filepath.FromSlash(key))
+}
+
+// readObject reads the object at p. A folder is no object (ErrNotExist); a
+// symlink or other special file is refused.
+func readObject(p string) ([]byte, error) {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (symlinks are not objects)", p)
+	}
+	fh, err := openRead(p)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	if fi, err = fh.Stat(); err != nil {
+		return nil, err
+	}
+	return readAllSized(fh, fi.Size())
+}
+
+func (f *fileStore) Get(ctx context.Context, key string) ([]byte, string, error) {
+	if err := checkFileKey(key); err != nil {
+		return nil, "", f.errf("get", key, nil, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, "", f.osErr("get", key, err)
+	}
+	if err := f.checkRoot("get", key); err != nil {
+		return nil, "", err
+	}
+	body, err := readObject(f.path(key))
+	if err != nil {
+		return nil, "", f.osErr("get", key, err)
+	}
+	return body, etagOf(body), nil
+}
+
+func (f *fileStore) Put(ctx context.Context, key string, body []byte, c Cond) (string, error) {
+	if err := checkFileKey(key); err != nil {
+		return "", f.errf("put", key, nil, err)
+	}
+	if err := checkCond(c); err != nil {
+		return "", f.errf("put", key, nil, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", f.osErr("put", key, err)
+	}
+	if err := f.checkRoot("put", key); err != nil {
+		return "", err
+	}
+	p := f.path(key)
+	parent := filepath.Dir(p)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return "", f.osErr("put", key, err)
+	}
+
+	// The slow part (writing, fsync) happens before taking the lock.
+	tmp, err := os.CreateTemp(parent, tempPrefix+"*")
+	if err != nil {
+		return "", f.osErr("put", key, err)
+	}
+	tmpName := tmp.Name()
+	renamed := false
+	defer func() {
+		if !renamed {
+			os.Remove(tmpName)
+		}
+	}()
+	err = tmp.Chmod(0o600)
+	if err == nil {
+		_, err = tmp.Write(body)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", f.osErr("put", key, err)
+	}
+
+	unlock, err := f.lock(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+
+	if c.IfNoneMatch || c.IfMatch != "" {
+		cur, exists, err := currentETag(p)
+		if err != nil {
+			return "", f.osErr("put", key, err)
+		}
+		if c.IfNoneMatch && exists {
+			return "", f.errf("put", key, ErrPreconditionFailed, errors.New("the object exists"))
+		}
+		if c.IfMatch != "" && !exists {
+			return "", f.errf("put", key, ErrPreconditionFailed, errors.New("the object does not exist"))
+		}
+		if c.IfMatch != "" && unquoteETag(cur) != unquoteETag(c.IfMatch) {
+			return "", f.errf("put", key, ErrPreconditionFailed, errors.New("the object has another ETag"))
+		}
+	}
+	if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
+		return "", f.errf("put", key, nil, errors.New("a folder of other objects has this name"))
+	}
+	if err := renameReplace(tmpName, p); err != nil {
+		return "", f.osErr("put", key, err)
+	}
+	renamed = true
+	atomicfile.SyncDir(parent)
+	return etagOf(body), nil
+}
+
+// currentETag returns the ETag of the object at p and whether one exists.
+// A symlink or special file counts as existing, with an ETag nobody can
+// match.
+func currentETag(p string) (string, bool, error) {
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	if fi.IsDir() {
+		return "", false, nil
+	}
+	if !fi.Mode().IsRegular() {
+		return `"-"`, true, nil
+	}
+	body, err := readObject(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return etagOf(body), true, nil
+}
+
+func (f *fileStore) Delete(ctx context.Context, key string) error {
+	if err := checkFileKey(key); err != nil {
+		return f.errf("delete", key, nil, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return f.osErr("delete", key, err)
+	}
+	if err := f.checkRoot("delete", key); err != nil {
+		return err
+	}
+	p := f.path(key)
+	if _, err := os.Lstat(filepath.Dir(p)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil
+		}
+		return f.osErr("delete", key, err)
+	}
+	unlock, err := f.lock(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || (err == nil && fi.IsDir()) {
+		return nil
+	}
+	if err == nil {
+		err = os.Remove(p)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return f.osErr("delete", key, err)
+	}
+	atomicfile.SyncDir(filepath.Dir(p))
+	return nil
+}
+
+// lock takes the key's lock file, waiting up to lockTimeout or ctx.
+func (f *fileStore) lock(ctx context.Context, key string) (func(), error) {
+	sum := sha256.Sum256([]byte(key))
+	dir := filepath.Join(f.dir, lockDirName)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, f.osErr("lock", key, err)
+	}
+	p := filepath.Join(dir, hex.EncodeToString(sum[:1])+".lock")
+	fh, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, f.osErr("lock", key, err)
+	}
+	deadline := time.Now().Add(lockTimeout)
+	wait := time.Millisecond
+	for {
+		ok, err := tryLock(fh)
+		if err != nil {
+			fh.Close()
+			return nil, f.errf("lock", key, nil, fmt.Errorf("locking %s: %w", p, err))
+		}
+		if ok {
+			return func() {
+				unlockFile(fh)
+				fh.Close()
+			}, nil
+		}
+		if time.Now().After(deadline) {
+			fh.Close()
+			return nil, f.errf("lock", key, nil, fmt.Errorf("another process has held the lock %s for %s", p, lockTimeout))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			fh.Close()
+			return nil, f.osErr("lock", key, ctx.Err())
+		case <-t.C:
+		}
+		if wait < 20*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
+
+func (f *fileStore) List(ctx context.Context, prefix string) ([]Info, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, f.osErr("list", prefix, err)
+	}
+	if err := f.checkRoot("list", prefix); err != nil {
+		return nil, err
+	}
+	// Walk only the deepest folder the prefix fully names.
+	base := f.dir
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		dirPart := prefix[:i]
+		if checkFileKey(dirPart) != nil {
+			return nil, nil // no valid key can start with this prefix
+		}
+		base = filepath.Join(f.dir, filepath.FromSlash(dirPart))
+	}
+	var out []Info
+	now := time.Now()
+	n := 0
+	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == base && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) {
+				return filepath.SkipAll
+			}
+			return err
+		}
+		if n++; n%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if p == base {
+			if !d.IsDir() {
+				return filepath.SkipAll
+			}
+			return nil
+		}
+		name := d.Name()
+		if strings.HasPrefix(name, reservedPrefix) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			if strings.HasPrefix(name, tempPrefix) {
+				if fi, err := d.Info(); err == nil && now.Sub(fi.ModTime()) > staleTemp {
+					os.Remove(p) // left by a crashed writer
+				}
+			}
+			return nil
+		}
+		rel, err := filepath.Rel(f.dir, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if d.IsDir() {
+			// Descend only where keys can still match the prefix.
+			if !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || !strings.HasPrefix(key, prefix) || checkFileKey(key) != nil {
+			return nil
+		}
+		fi, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // deleted while walking
+		}
+		if err != nil {
+			return err
+		}
+		out = append(out, Info{Key: key, Size: fi.Size(), Modified: fi.ModTime().UTC()})
+		return nil
+	})
+	if err != nil {
+		return nil, f.osErr("list", prefix, err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}

@@ -1,0 +1,451 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// Timeouts and retries of the S3 client. A store that is down (connection
+// refused, no route) fails after one dial of at most dialTimeout: dial errors
+// are not retried, so that hooks learn quickly that the store is away.
+// Throttling and 5xx answers are retried with jittered exponential backoff.
+const (
+	dialTimeout           = 3 * time.Second
+	tlsHandshakeTimeout   = 5 * time.Second
+	responseHeaderTimeout = 30 * time.Second
+	maxAttempts           = 4
+	maxBackoff            = 5 * time.Second
+	defaultRegion         = "us-east-1"
+)
+
+type s3Store struct {
+	client   *s3.Client
+	bucket   string
+	endpoint string // normalised, for String()
+	secrets  []string
+	// unquotedIfMatch is set once the server rejected a quoted If-Match with
+	// a 400; from then on this store sends If-Match without quotes.
+	unquotedIfMatch atomic.Bool
+}
+
+// normalizeEndpoint applies SPEC §1.1: scheme optional, no scheme → https
+// unless useSSL is false. An empty endpoint means AWS S3 in the region.
+func normalizeEndpoint(ep string, useSSL *bool, region string) (string, error) {
+	ep = strings.TrimSpace(ep)
+	if ep == "" {
+		return "https://s3." + region + ".amazonaws.com", nil
+	}
+	if !strings.Contains(ep, "://") {
+		scheme := "https"
+		if useSSL != nil && !*useSSL {
+			scheme = "http"
+		}
+		ep = scheme + "://" + ep
+	}
+	u, err := url.Parse(ep)
+	if err != nil {
+		return "", errors.New("endpoint is not a valid URL")
+	}
+	if u.User != nil {
+		return "", errors.New("endpoint must not contain a user name or password; put the keys in accessKeyId and secretAccessKey")
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("endpoint scheme %q is not supported (use https://, http:// or file://)", u.Scheme)
+	}
+	if u.Host == "" {
+		return "", errors.New("endpoint has no host")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("endpoint must not have a query or fragment")
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+func openS3(c Config) (*s3Store, error) {
+	if c.Bucket == "." || c.Bucket == ".." || strings.ContainsAny(c.Bucket, "/\\?#% \t\r\n") || !utf8.ValidString(c.Bucket) {
+		return nil, &Error{Op: "open", Err: fmt.Errorf("bucket %q is not a valid bucket name", c.Bucket)}
+	}
+	region := strings.TrimSpace(c.Region)
+	if region == "" {
+		region = defaultRegion
+	}
+	ep, err := normalizeEndpoint(c.Endpoint, c.UseSSL, region)
+	if err != nil {
+		return nil, &Error{Op: "open", Store: "s3://" + c.Bucket, Err: err}
+	}
+	st := &s3Store{
+		bucket:   c.Bucket,
+		endpoint: ep,
+		secrets:  []string{c.SecretAccessKey, c.AccessKeyID},
+	}
+
+	httpClient := awshttp.NewBuildableClient().
+		WithDialerOptions(func(d *net.Dialer) {
+			d.Timeout = dialTimeout
+		}).
+		WithTransportOptions(func(tr *http.Transport) {
+			tr.TLSHandshakeTimeout = tlsHandshakeTimeout
+			tr.ResponseHeaderTimeout = responseHeaderTimeout
+		})
+
+	retryer := retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = maxAttempts
+		o.MaxBackoff = maxBackoff
+		o.RateLimiter = ratelimit.None
+		// Checked first: a definite "no" stops the chain.
+		o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(neverRetry)}, o.Retryables...)
+	})
+
+	var creds aws.CredentialsProvider = aws.AnonymousCredentials{}
+	if c.AccessKeyID != "" || c.SecretAccessKey != "" {
+		creds = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")
+	}
+
+	// Built from explicit options only: no shared config files, no AWS_*
+	// environment variables, so nothing of the user's ~/.aws leaks in.
+	st.client = s3.New(s3.Options{
+		Region:                     region,
+		BaseEndpoint:               aws.String(ep),
+		UsePathStyle:               true,
+		Credentials:                creds,
+		HTTPClient:                 httpClient,
+		Retryer:                    retryer,
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+		Logger:                     logging.Nop{},
+		APIOptions:                 []func(*middleware.Stack) error{addAttemptCounter},
+
+		DisableLogOutputChecksumValidationSkipped: true,
+	})
+	return st, nil
+}
+
+// neverRetry vetoes retries the SDK would otherwise make: a failed
+// precondition (412, 409) is an answer, not a glitch; a failed dial means the
+// store is down; a timeout has already cost responseHeaderTimeout.
+func neverRetry(err error) aws.Ternary {
+	var st interface{ HTTPStatusCode() int }
+	if errors.As(err, &st) && st.HTTPStatusCode() != 0 { // 0: no answer (a send error)
+		switch st.HTTPStatusCode() {
+		case http.StatusPreconditionFailed, http.StatusConflict:
+			return aws.FalseTernary
+		}
+		return aws.UnknownTernary
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return aws.FalseTernary
+	}
+	// No answer within responseHeaderTimeout: a server that hung once will
+	// likely hang again, and four waits would block a hook for minutes.
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return aws.FalseTernary
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
+}
+
+type attemptsKey struct{}
+
+// addAttemptCounter counts the HTTP attempts of one operation in a counter the
+// caller put in the context (see Put).
+func addAttemptCounter(stack *middleware.Stack) error {
+	return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("VsyncAttemptCounter",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			if n, ok := ctx.Value(attemptsKey{}).(*atomic.Int32); ok {
+				n.Add(1)
+			}
+			return next.HandleFinalize(ctx, in)
+		}), "Retry", middleware.After)
+}
+
+func (s *s3Store) String() string { return "s3://" + s.bucket + " @ " + s.endpoint }
+
+func (s *s3Store) fail(op, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Op: op, Store: s.String(), Key: key, Kind: classify(op, err), Err: s.cause(err)}
+}
+
+// cause shortens an SDK error to what a user can act on ("HTTP 403
+// SignatureDoesNotMatch: …", "dial tcp …: connection refused"), without
+// credentials; errors.Is/As still reach the original.
+func (s *s3Store) cause(err error) error {
+	var msg string
+	status, code := errorCode(err)
+	var ae smithy.APIError
+	var ue *url.Error
+	switch {
+	case errors.Is(err, context.Canceled):
+		msg = "canceled"
+	case status != 0 && errors.As(err, &ae) && code != "":
+		msg = fmt.Sprintf("HTTP %d %s", status, code)
+		if m := ae.ErrorMessage(); m != "" {
+			msg += ": " + m
+		}
+	case status != 0:
+		msg = fmt.Sprintf("HTTP %d", status)
+	case errors.As(err, &ue):
+		msg = ue.Err.Error()
+	default:
+		msg = err.Error()
+	}
+	var me *retry.MaxAttemptsError
+	if errors.As(err, &me) {
+		msg += fmt.Sprintf(" (after %d attempts)", me.Attempt)
+	}
+	msg = scrub(errors.New(msg), s.secrets...).Error()
+	return &scrubbed{msg: msg, err: err}
+}
+
+func errorCode(err error) (status int, code string) {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+	}
+	var st interface{ HTTPStatusCode() int }
+	if errors.As(err, &st) {
+		status = st.HTTPStatusCode()
+	}
+	return status, code
+}
+
+// classify maps an SDK error to a sentinel (or nil).
+func classify(op string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	status, code := errorCode(err)
+	switch code {
+	case "PreconditionFailed", "ConditionalRequestConflict":
+		return ErrPreconditionFailed
+	case "NoSuchBucket":
+		return ErrNoSuchBucket
+	case "NoSuchKey", "NotFound":
+		return ErrNotFound
+	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
+		"InvalidToken", "AccountProblem", "AllAccessDisabled", "InvalidSecurity",
+		"XAdminUserNotFound": // versitygw's answer (404!) to an unknown access key id
+		return ErrAccessDenied
+	case "SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout":
+		return ErrUnreachable
+	}
+	switch {
+	case status == http.StatusPreconditionFailed:
+		return ErrPreconditionFailed
+	case status == http.StatusConflict && op == "put":
+		return ErrPreconditionFailed
+	case status == http.StatusNotFound:
+		return ErrNotFound
+	case status == http.StatusForbidden || status == http.StatusUnauthorized:
+		return ErrAccessDenied
+	case status == http.StatusInternalServerError, status == http.StatusBadGateway,
+		status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout,
+		status == http.StatusTooManyRequests:
+		return ErrUnreachable
+	case status != 0:
+		return nil
+	}
+	// No HTTP answer at all: a transport failure.
+	var ue *url.Error
+	var ne net.Error
+	var rt *awshttp.ResponseTimeoutError
+	if errors.As(err, &ue) || errors.As(err, &ne) || errors.As(err, &rt) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return ErrUnreachable
+	}
+	return nil
+}
+
+func checkS3Key(key string) error {
+	switch {
+	case key == "":
+		return errors.New("empty key")
+	case len(key) > 1024:
+		return errors.New("key longer than 1024 bytes")
+	case !utf8.ValidString(key):
+		return errors.New("key is not valid UTF-8")
+	}
+	return nil
+}
+
+func (s *s3Store) Get(ctx context.Context, key string) ([]byte, string, error) {
+	if err := checkS3Key(key); err != nil {
+		return nil, "", &Error{Op: "get", Store: s.String(), Key: key, Err: err}
+	}
+	var lastErr error
+	// The SDK retries the request but not the reading of the body; a body cut
+	// short by the network is fetched again.
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+		if err != nil {
+			return nil, "", s.fail("get", key, err)
+		}
+		body, err := readAllSized(out.Body, aws.ToInt64(out.ContentLength))
+		out.Body.Close()
+		if err == nil {
+			return body, quoteETag(aws.ToString(out.ETag)), nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, "", s.fail("get", key, lastErr)
+}
+
+func (s *s3Store) Put(ctx context.Context, key string, body []byte, c Cond) (string, error) {
+	if err := checkS3Key(key); err != nil {
+		return "", &Error{Op: "put", Store: s.String(), Key: key, Err: err}
+	}
+	if err := checkCond(c); err != nil {
+		return "", &Error{Op: "put", Store: s.String(), Key: key, Err: err}
+	}
+	unquoted := s.unquotedIfMatch.Load()
+	etag, err := s.put(ctx, key, body, c, unquoted)
+	if err != nil && c.IfMatch != "" && !unquoted && rejectsIfMatch(err) {
+		// Some servers refuse a quoted ETag in If-Match: try once without
+		// the quotes and remember the answer for this store.
+		etag2, err2 := s.put(ctx, key, body, c, true)
+		if err2 == nil || !rejectsIfMatch(err2) {
+			s.unquotedIfMatch.Store(true)
+			return etag2, err2
+		}
+	}
+	return etag, err
+}
+
+// rejectsIfMatch reports an answer that may mean "this If-Match value is
+// malformed": a 400 whose code is not about something else.
+func rejectsIfMatch(err error) bool {
+	status, code := errorCode(err)
+	if status != http.StatusBadRequest {
+		return false
+	}
+	switch code {
+	case "InvalidBucketName", "BadDigest", "InvalidDigest", "EntityTooLarge", "EntityTooSmall",
+		"AuthorizationHeaderMalformed", "ExpiredToken", "KeyTooLongError", "MalformedXML",
+		"IncompleteBody", "XAmzContentSHA256Mismatch", "RequestTimeout", "InvalidStorageClass",
+		"MetadataTooLarge", "RequestTimeTooSkewed":
+		return false
+	}
+	return true
+}
+
+func (s *s3Store) put(ctx context.Context, key string, body []byte, c Cond, unquoted bool) (string, error) {
+	in := &s3.PutObjectInput{
+		Bucket:        aws.String(s.bucket),
+		Key:           aws.String(key),
+		Body:          bytes.NewReader(body),
+		ContentLength: aws.Int64(int64(len(body))),
+	}
+	if c.IfNoneMatch {
+		in.IfNoneMatch = aws.String("*")
+	}
+	if c.IfMatch != "" {
+		if unquoted {
+			in.IfMatch = aws.String(unquoteETag(c.IfMatch))
+		} else {
+			in.IfMatch = aws.String(quoteETag(c.IfMatch))
+		}
+	}
+	attempts := new(atomic.Int32)
+	out, err := s.client.PutObject(context.WithValue(ctx, attemptsKey{}, attempts), in)
+	if err == nil {
+		return quoteETag(aws.ToString(out.ETag)), nil
+	}
+	kind := classify("put", err)
+	if c.IfMatch != "" && kind == ErrNotFound {
+		// The object is gone: the condition cannot hold.
+		return "", &Error{Op: "put", Store: s.String(), Key: key, Kind: ErrPreconditionFailed, Err: s.cause(err)}
+	}
+	if kind == ErrPreconditionFailed && (c.IfMatch != "" || c.IfNoneMatch) && attempts.Load() > 1 {
+		// An earlier attempt may have been applied with its answer lost (a
+		// 5xx from a proxy, a cut connection), so the retry met our own
+		// write. If the object now holds exactly our bytes, it was ours.
+		if got, etag, gerr := s.Get(ctx, key); gerr == nil && bytes.Equal(got, body) {
+			return etag, nil
+		}
+	}
+	return "", s.fail("put", key, err)
+}
+
+func (s *s3Store) Delete(ctx context.Context, key string) error {
+	if err := checkS3Key(key); err != nil {
+		return &Error{Op: "delete", Store: s.String(), Key: key, Err: err}
+	}
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil && classify("delete", err) == ErrNotFound {
+		return nil
+	}
+	return s.fail("delete", key, err)
+}
+
+func (s *s3Store) List(ctx context.Context, prefix string) ([]Info, error) {
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket)}
+	if prefix != "" {
+		in.Prefix = aws.String(prefix)
+	}
+	var out []Info
+	seen := map[string]bool{}
+	for {
+		page, err := s.client.ListObjectsV2(ctx, in)
+		if err != nil {
+			return nil, s.fail("list", prefix, err)
+		}
+		for _, o := range page.Contents {
+			k := aws.ToString(o.Key)
+			if k == "" || strings.HasSuffix(k, "/") {
+				continue
+			}
+			out = append(out, Info{
+				Key:      k,
+				Size:     aws.ToInt64(o.Size),
+				Modified: aws.ToTime(o.LastModified),
+				ETag:     quoteETag(aws.ToString(o.ETag)),
+			})
+		}
+		if !aws.ToBool(page.IsTruncated) {
+			break
+		}
+		next := aws.ToString(page.NextContinuationToken)
+		if next == "" || seen[next] {
+			// Stopping here would return a silently truncated listing.
+			return nil, &Error{Op: "list", Store: s.String(), Key: prefix,
+				Err: errors.New("the server sent a truncated listing without a new continuation token")}
+		}
+		seen[next] = true
+		in.ContinuationToken = aws.String(next)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}

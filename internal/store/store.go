@@ -1,0 +1,284 @@
+// Package store is the bucket of SPEC §5: a flat key → bytes space with
+// conditional writes, backed either by an S3-compatible service or by a folder
+// on disk (the "file store" of SPEC §1.1).
+//
+// Every error returned by a Store is an *Error that wraps one of the sentinels
+// below when the failure has a meaning callers act on (errors.Is), and never
+// contains credentials.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/git-vsync/git-vsync/internal/fail"
+)
+
+// Cond makes a Put conditional. The zero value writes unconditionally.
+type Cond struct {
+	// IfNoneMatch: create the object only if the key does not exist yet.
+	IfNoneMatch bool
+	// IfMatch: replace the object only if its current ETag equals this one.
+	// Quoted or unquoted forms are both accepted. A missing object fails the
+	// condition (ErrPreconditionFailed).
+	IfMatch string
+}
+
+// Info describes one object of a List.
+type Info struct {
+	Key      string
+	Size     int64
+	Modified time.Time
+	// ETag is the quoted entity tag when the backend gives it cheaply in a
+	// listing. The file store leaves it empty (it would have to hash every
+	// object); use Get for an authoritative ETag.
+	ETag string
+}
+
+// Store is one bucket.
+type Store interface {
+	// Get returns the whole object and its quoted ETag; ErrNotFound if absent.
+	Get(ctx context.Context, key string) (body []byte, etag string, err error)
+	// Put writes the object and returns its new quoted ETag. A failed
+	// condition returns ErrPreconditionFailed and leaves the object untouched.
+	Put(ctx context.Context, key string, body []byte, c Cond) (etag string, err error)
+	// Delete removes the object. Deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// List returns every object whose key starts with prefix, sorted by key
+	// (byte order). Keys ending in "/" (folder markers) are left out.
+	List(ctx context.Context, prefix string) ([]Info, error)
+	// String names the store for messages, never with credentials:
+	// "s3://bucket @ https://endpoint" or "file:///dir/bucket".
+	String() string
+}
+
+// Sentinels wrapped by store errors; test them with errors.Is.
+var (
+	ErrNotFound           = errors.New("not found")
+	ErrPreconditionFailed = errors.New("precondition failed: the object changed (someone else wrote first)")
+	ErrUnreachable        = errors.New("store unreachable")
+	ErrAccessDenied       = errors.New("access denied")
+	// ErrNoSuchBucket: the bucket does not exist (S3 NoSuchBucket). Kept apart
+	// from ErrNotFound so that a wrong bucket name never reads as "nothing was
+	// pushed yet".
+	ErrNoSuchBucket = errors.New("bucket does not exist")
+)
+
+// Config says where a bucket is. It mirrors the "s3" object of the disk config.
+type Config struct {
+	Endpoint        string // "https://host[:port]", "host[:port]", "file:///abs/dir"
+	Region          string // default us-east-1
+	Bucket          string
+	AccessKeyID     string
+	SecretAccessKey string
+	UseSSL          *bool // only used when Endpoint has no scheme; nil = true
+}
+
+// Open returns the store the config names: a file store for a file:// endpoint,
+// an S3 client otherwise. Open does no network or disk I/O beyond parsing.
+func Open(c Config) (Store, error) {
+	if strings.TrimSpace(c.Bucket) == "" {
+		return nil, &Error{Op: "open", Err: errors.New("no bucket configured")}
+	}
+	if isFileEndpoint(c.Endpoint) {
+		return openFile(c)
+	}
+	return openS3(c)
+}
+
+// Error is the error type of every Store method.
+type Error struct {
+	Op    string // get, put, delete, list, open
+	Store string // Store.String()
+	Key   string // key or prefix, may be empty
+	Kind  error  // one of the sentinels, or nil
+	Err   error  // the cause, already free of credentials; may be nil
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Op)
+	if e.Store != "" {
+		b.WriteString(" ")
+		b.WriteString(e.Store)
+	}
+	if e.Key != "" {
+		fmt.Fprintf(&b, " %q", e.Key)
+	}
+	if e.Kind != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Kind.Error())
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap exposes both the sentinel and the cause to errors.Is/As.
+func (e *Error) Unwrap() []error {
+	var errs []error
+	if e.Kind != nil {
+		errs = append(errs, e.Kind)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+// scrubbed carries a cause whose message had secrets removed; errors.Is/As
+// still reach the original.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (s *scrubbed) Error() string { return s.msg }
+func (s *scrubbed) Unwrap() error { return s.err }
+
+// scrub replaces every non-empty secret in err's message with "***".
+func scrub(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	changed := false
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
+			msg = strings.ReplaceAll(msg, s, "***")
+			changed = true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return &scrubbed{msg: msg, err: err}
+}
+
+const (
+	hintUnreachable = "check the endpoint and your network, then run `git vsync status`"
+	hintDenied      = "check the access key and secret key of this env's config, then run `git vsync status`"
+	hintNoBucket    = "check the bucket name of this env's config (the bucket must exist), then run `git vsync status`"
+)
+
+// AsFail turns a store error into a user-facing fail.Error: exit code 5
+// (Unreachable) with a hint for an unreachable store, denied access or a
+// missing bucket, code 1 (Failure) otherwise. what says what was being done,
+// e.g. "read the latest version". A nil err stays nil; a *fail.Error is
+// returned unchanged.
+func AsFail(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var fe *fail.Error
+	if errors.As(err, &fe) {
+		return err
+	}
+	switch {
+	case errors.Is(err, ErrUnreachable):
+		return fail.Wrap(fail.Unreachable, err, hintUnreachable, "%s", what)
+	case errors.Is(err, ErrAccessDenied):
+		return fail.Wrap(fail.Unreachable, err, hintDenied, "%s", what)
+	case errors.Is(err, ErrNoSuchBucket):
+		return fail.Wrap(fail.Unreachable, err, hintNoBucket, "%s", what)
+	}
+	return fail.Wrap(fail.Failure, err, "", "%s", what)
+}
+
+// ErrConditionalIgnored is returned by ProbeConditional when the store
+// accepted a write that its precondition should have refused.
+var ErrConditionalIgnored = errors.New("the store ignores conditional writes (If-None-Match / If-Match): concurrent pushes could overwrite each other")
+
+// ProbeConditional checks for real 412 behaviour (SPEC §5.2, for doctor and
+// init): under key it creates an object with IfNoneMatch, tries to create it
+// again, replaces it with a stale IfMatch, then with the right one, and
+// deletes it. It returns nil when every condition was honoured,
+// ErrConditionalIgnored when one was not, or the store error that stopped it.
+func ProbeConditional(ctx context.Context, s Store, key string) (err error) {
+	_ = s.Delete(ctx, key)
+	defer func() {
+		if derr := s.Delete(ctx, key); err == nil && derr != nil {
+			err = derr
+		}
+	}()
+	e1, err := s.Put(ctx, key, []byte("probe 1"), Cond{IfNoneMatch: true})
+	if err != nil {
+		return err
+	}
+	if _, err := s.Put(ctx, key, []byte("probe 2"), Cond{IfNoneMatch: true}); err == nil {
+		return fmt.Errorf("%w (If-None-Match: * was ignored)", ErrConditionalIgnored)
+	} else if !errors.Is(err, ErrPreconditionFailed) {
+		return err
+	}
+	e3, err := s.Put(ctx, key, []byte("probe 3"), Cond{IfMatch: e1})
+	if err != nil {
+		return err
+	}
+	if _, err := s.Put(ctx, key, []byte("probe 4"), Cond{IfMatch: e1}); err == nil {
+		return fmt.Errorf("%w (a stale If-Match was ignored)", ErrConditionalIgnored)
+	} else if !errors.Is(err, ErrPreconditionFailed) {
+		return err
+	}
+	body, e, err := s.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	if string(body) != "probe 3" || e != e3 {
+		return fmt.Errorf("%w (the object holds %q after a refused write)", ErrConditionalIgnored, body)
+	}
+	return nil
+}
+
+// quoteETag returns the ETag in its quoted form, the form every Store returns.
+func quoteETag(e string) string {
+	e = strings.TrimSpace(e)
+	if e == "" {
+		return ""
+	}
+	if strings.HasPrefix(e, "W/") {
+		return e
+	}
+	if len(e) >= 2 && e[0] == '"' && e[len(e)-1] == '"' {
+		return e
+	}
+	return `"` + strings.Trim(e, `"`) + `"`
+}
+
+// unquoteETag strips the quotes of an ETag.
+func unquoteETag(e string) string {
+	return strings.Trim(strings.TrimSpace(e), `"`)
+}
+
+// readAllSized reads r to the end into one allocation of size bytes when the
+// size is known (no doubling growth for big bundles) and fails with
+// io.ErrUnexpectedEOF when r ends early or holds more than announced.
+func readAllSized(r io.Reader, size int64) ([]byte, error) {
+	if size <= 0 || size > 1<<40 {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	var one [1]byte
+	if n, _ := r.Read(one[:]); n > 0 {
+		return nil, fmt.Errorf("object longer than its announced %d bytes: %w", size, io.ErrUnexpectedEOF)
+	}
+	return buf, nil
+}
+
+func checkCond(c Cond) error {
+	if c.IfNoneMatch && c.IfMatch != "" {
+		return errors.New("IfNoneMatch and IfMatch cannot be combined")
+	}
+	return nil
+}

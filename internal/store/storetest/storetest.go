@@ -1,0 +1,374 @@
+// Package storetest is the behaviour every store.Store must show, run against
+// each backend by that backend's tests.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/git-vsync/git-vsync/internal/store"
+)
+
+// Run runs the suite. open must return a store on a fresh, empty bucket each
+// time it is called.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"GetMissing", testGetMissing},
+		{"RoundTrip", testRoundTrip},
+		{"IfNoneMatch", testIfNoneMatch},
+		{"IfMatch", testIfMatch},
+		{"IfMatchMissing", testIfMatchMissing},
+		{"Delete", testDelete},
+		{"ListPrefix", testListPrefix},
+		{"ListMany", testListMany},
+		{"RaceIfMatch", testRaceIfMatch},
+		{"RaceIfNoneMatch", testRaceIfNoneMatch},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+func mustPut(t *testing.T, s store.Store, key, body string, c store.Cond) string {
+	t.Helper()
+	etag, err := s.Put(ctx(t), key, []byte(body), c)
+	if err != nil {
+		t.Fatalf("put %s: %v", key, err)
+	}
+	if etag == "" {
+		t.Fatalf("put %s: empty ETag", key)
+	}
+	return etag
+}
+
+func mustGet(t *testing.T, s store.Store, key string) (string, string) {
+	t.Helper()
+	body, etag, err := s.Get(ctx(t), key)
+	if err != nil {
+		t.Fatalf("get %s: %v", key, err)
+	}
+	return string(body), etag
+}
+
+func wantErr(t *testing.T, err, want error, what string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: got error %v, want %v", what, err, want)
+	}
+}
+
+func testGetMissing(t *testing.T, s store.Store) {
+	_, _, err := s.Get(ctx(t), "nope/missing")
+	wantErr(t, err, store.ErrNotFound, "get of a missing key")
+	if s.String() == "" {
+		t.Error("String() is empty")
+	}
+}
+
+func testRoundTrip(t *testing.T, s store.Store) {
+	e1 := mustPut(t, s, "p/obj", "one", store.Cond{})
+	body, g1 := mustGet(t, s, "p/obj")
+	if body != "one" || g1 != e1 {
+		t.Fatalf("get = %q %s, want %q %s", body, g1, "one", e1)
+	}
+	if e1[0] != '"' || e1[len(e1)-1] != '"' {
+		t.Errorf("ETag %s is not quoted", e1)
+	}
+	e2 := mustPut(t, s, "p/obj", "two", store.Cond{})
+	if e2 == e1 {
+		t.Fatalf("ETag did not change with the content: %s", e2)
+	}
+	if body, g2 := mustGet(t, s, "p/obj"); body != "two" || g2 != e2 {
+		t.Fatalf("get = %q %s, want %q %s", body, g2, "two", e2)
+	}
+	// Empty and binary bodies survive.
+	mustPut(t, s, "p/empty", "", store.Cond{})
+	if body, _ := mustGet(t, s, "p/empty"); body != "" {
+		t.Fatalf("empty object came back as %q", body)
+	}
+	// A body of several MiB (the SDK sends Expect: 100-continue above 2 MiB).
+	big := bytes.Repeat([]byte("0123456789abcdef"), 3<<16)
+	eb, err := s.Put(ctx(t), "p/big", big, store.Cond{IfNoneMatch: true})
+	if err != nil {
+		t.Fatalf("put of %d bytes: %v", len(big), err)
+	}
+	if got, etag, err := s.Get(ctx(t), "p/big"); err != nil || !bytes.Equal(got, big) || etag != eb {
+		t.Fatalf("get of %d bytes: %d bytes, %s (want %s), %v", len(big), len(got), etag, eb, err)
+	}
+	bin := string([]byte{0, 1, 2, 0xff, '\n', '\r'})
+	mustPut(t, s, "p/bin", bin, store.Cond{})
+	if body, _ := mustGet(t, s, "p/bin"); body != bin {
+		t.Fatalf("binary object came back as %q", body)
+	}
+}
+
+func testIfNoneMatch(t *testing.T, s store.Store) {
+	e1 := mustPut(t, s, "latest", "first", store.Cond{IfNoneMatch: true})
+	_, err := s.Put(ctx(t), "latest", []byte("second"), store.Cond{IfNoneMatch: true})
+	wantErr(t, err, store.ErrPreconditionFailed, "IfNoneMatch on an existing key")
+	if body, etag := mustGet(t, s, "latest"); body != "first" || etag != e1 {
+		t.Fatalf("a refused create changed the object: %q %s", body, etag)
+	}
+}
+
+func testIfMatch(t *testing.T, s store.Store) {
+	e1 := mustPut(t, s, "latest", "v1", store.Cond{})
+	e2 := mustPut(t, s, "latest", "v2", store.Cond{IfMatch: e1})
+	_, err := s.Put(ctx(t), "latest", []byte("v3"), store.Cond{IfMatch: e1})
+	wantErr(t, err, store.ErrPreconditionFailed, "IfMatch with a stale ETag")
+	if body, etag := mustGet(t, s, "latest"); body != "v2" || etag != e2 {
+		t.Fatalf("a refused swap changed the object: %q %s", body, etag)
+	}
+	_, err = s.Put(ctx(t), "latest", []byte("v3"), store.Cond{IfMatch: `"0123456789abcdef0123456789abcdef"`})
+	wantErr(t, err, store.ErrPreconditionFailed, "IfMatch with a made-up ETag")
+	// The unquoted form of the right ETag works too.
+	e3 := mustPut(t, s, "latest", "v3", store.Cond{IfMatch: e2[1 : len(e2)-1]})
+	if body, etag := mustGet(t, s, "latest"); body != "v3" || etag != e3 {
+		t.Fatalf("get = %q %s, want v3 %s", body, etag, e3)
+	}
+	_, err = s.Put(ctx(t), "latest", []byte("x"), store.Cond{IfNoneMatch: true, IfMatch: e3})
+	if err == nil {
+		t.Fatal("IfNoneMatch together with IfMatch was accepted")
+	}
+}
+
+func testIfMatchMissing(t *testing.T, s store.Store) {
+	_, err := s.Put(ctx(t), "gone", []byte("x"), store.Cond{IfMatch: `"0123456789abcdef0123456789abcdef"`})
+	wantErr(t, err, store.ErrPreconditionFailed, "IfMatch on a missing key")
+	_, _, err = s.Get(ctx(t), "gone")
+	wantErr(t, err, store.ErrNotFound, "get after a refused IfMatch")
+}
+
+func testDelete(t *testing.T, s store.Store) {
+	mustPut(t, s, "d/x", "x", store.Cond{})
+	if err := s.Delete(ctx(t), "d/x"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.Get(ctx(t), "d/x")
+	wantErr(t, err, store.ErrNotFound, "get after delete")
+	if err := s.Delete(ctx(t), "d/x"); err != nil {
+		t.Fatalf("delete of a missing key: %v", err)
+	}
+	if err := s.Delete(ctx(t), "never/was"); err != nil {
+		t.Fatalf("delete of a never-written key: %v", err)
+	}
+	// A deleted key can be created again with IfNoneMatch.
+	mustPut(t, s, "d/x", "again", store.Cond{IfNoneMatch: true})
+}
+
+func testListPrefix(t *testing.T, s store.Store) {
+	keys := []string{
+		"acme/dev/versions/20240102T030405.enc",
+		"acme/dev/versions/20240101T000000.enc",
+		"acme/dev/latest",
+		"acme/dev/audit.csv",
+		"acme/dev2/latest",
+		"acme/prod/latest",
+		"other/dev/latest",
+		"acme.x",
+	}
+	for i, k := range keys {
+		mustPut(t, s, k, fmt.Sprintf("body-%d", i), store.Cond{})
+	}
+	check := func(prefix string, want ...string) {
+		t.Helper()
+		got, err := s.List(ctx(t), prefix)
+		if err != nil {
+			t.Fatalf("list %q: %v", prefix, err)
+		}
+		var gotKeys []string
+		for _, in := range got {
+			gotKeys = append(gotKeys, in.Key)
+		}
+		if fmt.Sprint(gotKeys) != fmt.Sprint(want) {
+			t.Fatalf("list %q = %v, want %v", prefix, gotKeys, want)
+		}
+	}
+	check("acme/dev/versions/", "acme/dev/versions/20240101T000000.enc", "acme/dev/versions/20240102T030405.enc")
+	check("acme/dev/", "acme/dev/audit.csv", "acme/dev/latest", "acme/dev/versions/20240101T000000.enc", "acme/dev/versions/20240102T030405.enc")
+	check("acme/dev", "acme/dev/audit.csv", "acme/dev/latest", "acme/dev/versions/20240101T000000.enc", "acme/dev/versions/20240102T030405.enc", "acme/dev2/latest")
+	check("acme/dev/versions/2024010", "acme/dev/versions/20240101T000000.enc", "acme/dev/versions/20240102T030405.enc")
+	check("acme/dev/versions/20240102", "acme/dev/versions/20240102T030405.enc")
+	check("acme/nope/")
+	check("zzz")
+	check("acme", "acme.x", "acme/dev/audit.csv", "acme/dev/latest", "acme/dev/versions/20240101T000000.enc", "acme/dev/versions/20240102T030405.enc", "acme/dev2/latest", "acme/prod/latest")
+	all, err := s.List(ctx(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(keys) {
+		t.Fatalf("list of everything has %d keys, want %d", len(all), len(keys))
+	}
+	for _, in := range all {
+		if in.Key == "acme/dev/latest" {
+			if in.Size != int64(len("body-2")) {
+				t.Errorf("size of %s = %d", in.Key, in.Size)
+			}
+			if d := time.Since(in.Modified); d < -time.Hour || d > time.Hour {
+				t.Errorf("modified time of %s is %v", in.Key, in.Modified)
+			}
+			if in.ETag != "" {
+				if _, etag := mustGet(t, s, in.Key); etag != in.ETag {
+					t.Errorf("listed ETag %s differs from Get's %s", in.ETag, etag)
+				}
+			}
+		}
+	}
+}
+
+// testListMany writes more keys than one S3 listing page holds (1000).
+func testListMany(t *testing.T, s store.Store) {
+	const n = 1100
+	keys := make(chan int)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range keys {
+				k := fmt.Sprintf("many/k%05d", i)
+				if _, err := s.Put(ctx(t), k, []byte{byte(i)}, store.Cond{}); err != nil {
+					failed.Store(err)
+				}
+			}
+		}()
+	}
+	// Written in a scrambled order, so sorting is the store's job.
+	for i := 0; i < n; i++ {
+		keys <- (i * 7919) % n
+	}
+	close(keys)
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, "manz", "outside the prefix", store.Cond{})
+	got, err := s.List(ctx(t), "many/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("list returned %d keys, want %d", len(got), n)
+	}
+	for i, in := range got {
+		if want := fmt.Sprintf("many/k%05d", i); in.Key != want {
+			t.Fatalf("list[%d] = %s, want %s (not sorted or not complete)", i, in.Key, want)
+		}
+		if in.Size != 1 {
+			t.Fatalf("list[%d] size %d", i, in.Size)
+		}
+	}
+}
+
+// testRaceIfMatch: 8 writers read the ETag, then all swap with IfMatch at
+// once. Exactly one may win each round.
+func testRaceIfMatch(t *testing.T, s store.Store) {
+	const writers, rounds = 8, 20
+	mustPut(t, s, "race/latest", "start", store.Cond{})
+	for r := 0; r < rounds; r++ {
+		var read, wg sync.WaitGroup
+		start := make(chan struct{})
+		var wins atomic.Int32
+		var winner atomic.Value
+		errs := make(chan error, writers)
+		read.Add(writers)
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, etag, err := s.Get(ctx(t), "race/latest")
+				read.Done()
+				if err != nil {
+					errs <- err
+					return
+				}
+				<-start
+				body := fmt.Sprintf("round %d writer %d", r, w)
+				_, err = s.Put(ctx(t), "race/latest", []byte(body), store.Cond{IfMatch: etag})
+				switch {
+				case err == nil:
+					wins.Add(1)
+					winner.Store(body)
+				case !errors.Is(err, store.ErrPreconditionFailed):
+					errs <- err
+				}
+			}()
+		}
+		read.Wait()
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("round %d: unexpected error: %v", r, err)
+		}
+		if n := wins.Load(); n != 1 {
+			t.Fatalf("round %d: %d writers won, want exactly 1", r, n)
+		}
+		if body, _ := mustGet(t, s, "race/latest"); body != winner.Load().(string) {
+			t.Fatalf("round %d: object holds %q, the winner wrote %q", r, body, winner.Load())
+		}
+	}
+}
+
+// testRaceIfNoneMatch: 8 writers create one key at once; exactly one wins.
+func testRaceIfNoneMatch(t *testing.T, s store.Store) {
+	const writers, rounds = 8, 5
+	for r := 0; r < rounds; r++ {
+		key := fmt.Sprintf("create/v%d.enc", r)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		var wins atomic.Int32
+		bodies := make([][]byte, writers)
+		won := make([]bool, writers)
+		errs := make(chan error, writers)
+		for w := 0; w < writers; w++ {
+			bodies[w] = []byte(fmt.Sprintf("round %d writer %d", r, w))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, err := s.Put(ctx(t), key, bodies[w], store.Cond{IfNoneMatch: true})
+				switch {
+				case err == nil:
+					wins.Add(1)
+					won[w] = true
+				case !errors.Is(err, store.ErrPreconditionFailed):
+					errs <- err
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("round %d: unexpected error: %v", r, err)
+		}
+		if n := wins.Load(); n != 1 {
+			t.Fatalf("round %d: %d creators won, want exactly 1", r, n)
+		}
+		body, _ := mustGet(t, s, key)
+		for w := range won {
+			if won[w] && !bytes.Equal([]byte(body), bodies[w]) {
+				t.Fatalf("round %d: object holds %q, the winner wrote %q", r, body, bodies[w])
+			}
+		}
+	}
+}

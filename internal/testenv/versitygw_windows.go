@@ -1,0 +1,78 @@
+//go:build windows
+
+package testenv
+
+import (
+	"os/exec"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+)
+
+// On Windows every server joins a job object that kills its processes when
+// its last handle closes — when the test process exits for any reason. The
+// temp folder may then stay behind.
+var (
+	jobOnce sync.Once
+	job     windows.Handle
+)
+
+func killOnExitJob() windows.Handle {
+	jobOnce.Do(func() {
+		h, err := windows.CreateJobObject(nil, nil)
+		if err != nil {
+			return
+		}
+		info := windows.JOBOBJECT_EXTENDED_LIMIT_INFORMATION{}
+		info.BasicLimitInformation.LimitFlags = windows.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+		if _, err := windows.SetInformationJobObject(h, windows.JobObjectExtendedLimitInformation,
+			uintptr(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info))); err != nil {
+			windows.CloseHandle(h)
+			return
+		}
+		job = h
+	})
+	return job
+}
+
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startProcess(cmd *exec.Cmd, rmDir string) (*process, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if j := killOnExitJob(); j != 0 {
+		if h, err := windows.OpenProcess(windows.PROCESS_SET_QUOTA|windows.PROCESS_TERMINATE, false, uint32(cmd.Process.Pid)); err == nil {
+			windows.AssignProcessToJobObject(j, h)
+			windows.CloseHandle(h)
+		}
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *process) kill() {
+	p.cmd.Process.Kill()
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+	}
+}

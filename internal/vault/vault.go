@@ -1,0 +1,229 @@
+// Package vault reads and replaces the local vault folder of one env (SPEC §3, §5.3, §6.1).
+//
+// A vault holds regular files and folders only, dotfiles included. Symbolic links,
+// devices, pipes, sockets and other special files are refused with a message naming
+// the path, and so is a vault folder that is itself a symbolic link: replacing it
+// (Replace) would silently turn the link into a real folder.
+package vault
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/git-vsync/git-vsync/internal/fail"
+)
+
+// File is one entry of a vault: a regular file or a folder.
+type File struct {
+	Path   string // slash-separated, relative to the vault folder; never empty
+	Size   int64  // bytes; 0 for folders
+	SHA256 string // lower-case hex of the content; empty for folders (and in List results)
+	Dir    bool
+}
+
+const refusedHint = "keep only regular files and folders in the vault: replace the entry with a regular file or move it out of the vault folder"
+
+// List walks the vault folder and returns every file and folder below it (the folder
+// itself excluded), sorted by Path, without reading contents: SHA256 is empty and Size
+// is the size the file system reports. Special files are refused like Scan does.
+// A missing folder gives an error that matches fs.ErrNotExist.
+func List(dir string) ([]File, error) {
+	var out []File
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == dir {
+				return fmt.Errorf("vault folder: %w", err)
+			}
+			return err
+		}
+		rel, rerr := filepath.Rel(dir, p)
+		if rerr != nil {
+			return rerr
+		}
+		rel = filepath.ToSlash(rel)
+		if t := d.Type(); t != 0 && t != fs.ModeDir {
+			if p == dir {
+				return fail.New(fail.Refused, "point the vault folder setting at a real folder instead of a link",
+					"the vault folder %q is a %s, not a folder", filepath.ToSlash(dir), kindOf(t))
+			}
+			return fail.New(fail.Refused, refusedHint, "vault entry %q is a %s; only regular files and folders can be synced", rel, kindOf(t))
+		}
+		if p == dir {
+			if !d.IsDir() {
+				return fail.New(fail.Failure, "move the file away or change the vault folder setting",
+					"the vault folder %q is a file, not a folder", filepath.ToSlash(dir))
+			}
+			return nil
+		}
+		f := File{Path: rel, Dir: d.IsDir()}
+		if !f.Dir {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			f.Size = info.Size()
+		}
+		out = append(out, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortFiles(out)
+	return out, nil
+}
+
+// Scan is List plus the size and SHA-256 of every file, computed while streaming the
+// contents (a file is never held in memory whole).
+func Scan(dir string) ([]File, error) {
+	files, err := List(dir)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 64<<10)
+	for i := range files {
+		if files[i].Dir {
+			continue
+		}
+		f, err := Open(dir, files[i].Path)
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		n, err := io.CopyBuffer(h, onlyReader{f}, buf)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read vault file %q: %w", files[i].Path, err)
+		}
+		files[i].Size = n
+		files[i].SHA256 = hex.EncodeToString(h.Sum(nil))
+	}
+	return files, nil
+}
+
+// Open opens the vault file rel (slash-separated, relative to dir) for reading without
+// following a symbolic link and without blocking on a pipe, and refuses anything that
+// is not a regular file (the entry may have changed since it was listed).
+func Open(dir, rel string) (*os.File, error) {
+	path := filepath.Join(dir, filepath.FromSlash(rel))
+	li, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !li.Mode().IsRegular() {
+		return nil, fail.New(fail.Refused, refusedHint, "vault entry %q is a %s; only regular files and folders can be synced", rel, kindOf(li.Mode().Type()))
+	}
+	f, err := openNoFollow(path)
+	if err != nil {
+		if isLinkLoop(err) {
+			return nil, fail.New(fail.Refused, refusedHint, "vault entry %q is a symbolic link; only regular files and folders can be synced", rel)
+		}
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		f.Close()
+		return nil, fail.New(fail.Refused, refusedHint, "vault entry %q is a %s; only regular files and folders can be synced", rel, kindOf(info.Mode().Type()))
+	}
+	return f, nil
+}
+
+// Diff compares two listings by content (size and SHA-256; times never matter). Paths
+// come back sorted. Folders appear with a trailing "/" and only when nothing below
+// them is listed in the same group (so an added empty folder shows, while a new folder
+// with new files shows only its files). A path that turned from file into folder or
+// back is "changed".
+func Diff(old, cur []File) (added, changed, removed []string) {
+	om := make(map[string]File, len(old))
+	for _, f := range old {
+		om[f.Path] = f
+	}
+	cm := make(map[string]File, len(cur))
+	for _, f := range cur {
+		cm[f.Path] = f
+	}
+	var addedF, removedF []File
+	for _, c := range cur {
+		o, ok := om[c.Path]
+		switch {
+		case !ok:
+			addedF = append(addedF, c)
+		case o.Dir != c.Dir:
+			changed = append(changed, c.Path)
+		case !c.Dir && (o.Size != c.Size || !strings.EqualFold(o.SHA256, c.SHA256)):
+			changed = append(changed, c.Path)
+		}
+	}
+	for _, o := range old {
+		if _, ok := cm[o.Path]; !ok {
+			removedF = append(removedF, o)
+		}
+	}
+	sort.Strings(changed)
+	return collapse(addedF), changed, collapse(removedF)
+}
+
+// collapse turns a group of files into sorted display paths, dropping folders that
+// have a descendant in the group.
+func collapse(group []File) []string {
+	if len(group) == 0 {
+		return nil
+	}
+	paths := make([]string, 0, len(group))
+	for _, f := range group {
+		paths = append(paths, f.Path)
+	}
+	sort.Strings(paths)
+	var out []string
+	for _, f := range group {
+		if f.Dir {
+			prefix := f.Path + "/"
+			i := sort.SearchStrings(paths, prefix)
+			if i < len(paths) && strings.HasPrefix(paths[i], prefix) {
+				continue
+			}
+			out = append(out, prefix)
+			continue
+		}
+		out = append(out, f.Path)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortFiles(files []File) {
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+}
+
+func kindOf(t fs.FileMode) string {
+	switch {
+	case t&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case t&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case t&fs.ModeSocket != 0:
+		return "socket"
+	case t&fs.ModeDevice != 0:
+		return "device"
+	case t == fs.ModeDir:
+		return "folder"
+	default:
+		return "special file"
+	}
+}
+
+// onlyReader hides WriterTo/ReaderFrom so CopyBuffer uses the given buffer.
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }

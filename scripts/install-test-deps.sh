@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine: git, zip/unzip, the
+# Secret Service (gnome-keyring on a D-Bus session) and versitygw, a real
+# S3-compatible server. Idempotent; needs root (or sudo) for apt.
+set -euo pipefail
+
+VERSITYGW_VERSION=v1.8.0
+pkgs=(git gnome-keyring dbus dbus-x11 libsecret-tools zip unzip procps)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo="sudo"
+	echo "install-test-deps: apt-get install ${missing[*]}" >&2
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+gobin="$(go env GOPATH)/bin"
+if ! "$gobin/versitygw" --version 2>/dev/null | grep -q "${VERSITYGW_VERSION#v}"; then
+	echo "install-test-deps: go install versitygw@${VERSITYGW_VERSION}" >&2
+	GOFLAGS=-mod=mod go install "github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}"
+fi
+echo "install-test-deps: ok" >&2
