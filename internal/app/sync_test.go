@@ -529,4 +529,3 @@ func TestInteropWithInfoZip(t *testing.T) {
 	}
 	sameTree(t, tree(t, a.vault("dev")), tree(t, filepath.Join(src, "infra", "vault", "dev")))
 }
-
