@@ -33,6 +33,9 @@ cross: ## compile for linux, darwin and windows with CGO_ENABLED=0
 		CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/git-vsync || exit 1; \
 	done
 
+demo: build ## a full round trip on a local file store in a temp folder (needs gnome-keyring, dbus)
+	scripts/demo.sh
+
 fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 	scripts/fuzz.sh $(FUZZTIME)
 

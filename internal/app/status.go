@@ -21,20 +21,25 @@ type StatusReport struct {
 
 // EnvStatus is one env of the repository on this machine.
 type EnvStatus struct {
-	Env         string  `json:"env"`
-	Config      bool    `json:"config"`
-	ConfigError string  `json:"config_error,omitempty"`
-	Key         bool    `json:"key"`
-	KeySource   *string `json:"key_source"`
-	KeyError    string  `json:"key_error,omitempty"`
-	Vault       string  `json:"vault"`
-	VaultExists bool    `json:"vault_exists"`
-	Store       string  `json:"store,omitempty"`
+	Env         string   `json:"env"`
+	Config      bool     `json:"config"`
+	ConfigError string   `json:"config_error,omitempty"`
+	Key         bool     `json:"key"`
+	KeySource   *string  `json:"key_source"`
+	KeyError    string   `json:"key_error,omitempty"`
+	Vault       string   `json:"vault"`
+	VaultExists bool     `json:"vault_exists"`
+	Store       string   `json:"store,omitempty"`
+	LocalTS     *string  `json:"local_ts"`            // version the vault holds (last sync); null = never synced
+	RemoteTS    *string  `json:"remote_ts,omitempty"` // with --remote: what `latest` names (null = nothing pushed)
+	RemoteError string   `json:"remote_error,omitempty"`
+	Clean       *bool    `json:"clean"`   // vault unchanged since the last sync; null when it cannot be told
+	Changed     []string `json:"changed"` // +added ~modified -removed paths, relative to the vault
 }
 
-// Status reports the identity and the halves of every env with a config. It never
-// touches the network.
-func (a *App) Status(ctx context.Context, repoFlag string) (*StatusReport, error) {
+// Status reports the identity and the halves of every env with a config, and the
+// vault against the last sync. Only with remote does it ask the stores for `latest`.
+func (a *App) Status(ctx context.Context, repoFlag string, remote bool) (*StatusReport, error) {
 	w, err := a.Workspace(repoFlag)
 	if err != nil {
 		return nil, err
@@ -57,6 +62,7 @@ func (a *App) Status(ctx context.Context, repoFlag string) (*StatusReport, error
 			es.Config = true
 			es.Vault = w.Repo.VaultDir(c.Vault(env))
 			es.Store = StoreLabel(c)
+			a.syncStatus(ctx, w, env, remote, &es)
 		}
 		if fi, err := os.Stat(es.Vault); err == nil && fi.IsDir() {
 			es.VaultExists = true
@@ -77,4 +83,38 @@ func (a *App) Status(ctx context.Context, repoFlag string) (*StatusReport, error
 // StoreLabel names where an env's bundles are, without credentials.
 func StoreLabel(c *config.Env) string {
 	return c.S3.Endpoint + " bucket " + c.S3.Bucket
+}
+
+// syncStatus fills the local/remote versions and the clean flag of one env.
+func (a *App) syncStatus(ctx context.Context, w *Workspace, env string, remote bool, es *EnvStatus) {
+	e, err := a.openEnvIn(w, env)
+	if err != nil {
+		es.ConfigError = err.Error()
+		return
+	}
+	st, err := e.State()
+	if err == nil && st != nil {
+		es.LocalTS = &st.TS
+	}
+	if err == nil {
+		if _, changes, err := e.Changes(st); err == nil {
+			clean := len(changes) == 0
+			es.Clean = &clean
+			es.Changed = changes
+		}
+	}
+	if es.Changed == nil {
+		es.Changed = []string{}
+	}
+	if remote {
+		ts, _, err := e.Latest(ctx)
+		if err != nil {
+			es.RemoteError = err.Error()
+		} else {
+			es.RemoteTS = &ts
+			if ts == "" {
+				es.RemoteTS = nil
+			}
+		}
+	}
 }

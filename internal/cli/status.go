@@ -3,12 +3,14 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 )
 
 // StatusCmd is `git vsync status`.
 type StatusCmd struct {
-	JSON bool `name:"json" help:"Print one JSON object on stdout."`
+	JSON   bool `name:"json" help:"Print one JSON object on stdout."`
+	Remote bool `help:"Also ask each env's store for its latest version (one small request per env)."`
 }
 
 // Help is shown by `git vsync status --help`.
@@ -16,16 +18,19 @@ func (StatusCmd) Help() string {
 	return `Shows which repository this is (and whether the name came from --repo, the
 .vsync pin or the origin URL) and, for every env with a config on this machine,
 whether the config and the key are present, where the key comes from (keychain
-or environment) and where the vault folder is. Makes no network request.
+or environment), where the vault folder is, which version it holds and whether
+it changed since the last sync (by content, not modification time). Makes no
+network request unless --remote asks each store for its latest version.
 
 Examples:
   git vsync status
+  git vsync status --remote
   git vsync status --json | jq '.envs[] | select(.key == false) | .env'`
 }
 
 // Run prints the status.
 func (s *StatusCmd) Run(c *Ctx) error {
-	rep, err := c.App.Status(c, c.Repo)
+	rep, err := c.App.Status(c, c.Repo, s.Remote)
 	if err != nil {
 		return err
 	}
@@ -42,7 +47,7 @@ func (s *StatusCmd) Run(c *Ctx) error {
 	}
 	fmt.Fprintln(c.Stdout)
 	tw := tabwriter.NewWriter(c.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENV\tCONFIG\tKEY\tVAULT")
+	fmt.Fprintln(tw, "ENV\tCONFIG\tKEY\tLOCAL\tREMOTE\tVAULT")
 	for _, e := range rep.Envs {
 		cfg := yesNo(e.Config)
 		if e.ConfigError != "" {
@@ -55,10 +60,28 @@ func (s *StatusCmd) Run(c *Ctx) error {
 			key = "error"
 		}
 		vault := e.Vault
-		if !e.VaultExists {
+		switch {
+		case !e.VaultExists:
 			vault += " (missing)"
+		case e.Clean != nil && !*e.Clean:
+			vault += fmt.Sprintf(" (%d changed)", len(e.Changed))
+		case e.Clean != nil:
+			vault += " (clean)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Env, cfg, key, vault)
+		local := "-"
+		if e.LocalTS != nil {
+			local = *e.LocalTS
+		}
+		remote := "?"
+		switch {
+		case e.RemoteError != "":
+			remote = "unreachable"
+		case e.RemoteTS != nil:
+			remote = *e.RemoteTS
+		case s.Remote:
+			remote = "none"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Env, cfg, key, local, remote, vault)
 	}
 	tw.Flush()
 	for _, e := range rep.Envs {
@@ -68,8 +91,21 @@ func (s *StatusCmd) Run(c *Ctx) error {
 		if e.KeyError != "" {
 			fmt.Fprintf(c.Stdout, "%s: key: %s\n", e.Env, e.KeyError)
 		}
+		if e.RemoteError != "" {
+			fmt.Fprintf(c.Stdout, "%s: store: %s\n", e.Env, e.RemoteError)
+		}
+		if len(e.Changed) > 0 {
+			fmt.Fprintf(c.Stdout, "%s: changed since %s: %s\n", e.Env, orDash(e.LocalTS), strings.Join(e.Changed, " "))
+		}
 	}
 	return nil
+}
+
+func orDash(s *string) string {
+	if s == nil {
+		return "the start (never synced)"
+	}
+	return *s
 }
 
 func yesNo(b bool) string {
