@@ -36,6 +36,9 @@ cross: ## compile for linux, darwin and windows with CGO_ENABLED=0
 demo: build ## a full round trip on a local file store in a temp folder (needs gnome-keyring, dbus)
 	scripts/demo.sh
 
+bench: build ## benchmarks and whole-command timings vs the SPEC §12 budget (needs versitygw, gnome-keyring)
+	scripts/bench.sh
+
 fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 	scripts/fuzz.sh $(FUZZTIME)
 

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# make bench: Go benchmarks of the hot parts, then whole commands timed against
+# the file store and versitygw (scripts/bench), each beside the SPEC §12 budget.
+# Performance is measured here, never asserted in tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$(go env GOPATH)/bin:$PATH"
+
+echo "== Go benchmarks (real PBKDF2 cost)"
+go test -run '^$' -bench . -benchmem -benchtime 10x ./internal/envelope/kdf ./internal/bundle ./internal/envelope/rqe1 2>/dev/null | grep -E '^(Benchmark|ok|PASS)' || true
+
+echo
+echo "== Whole commands (product binary)"
+exec scripts/ci-env.sh go run ./scripts/bench -bin bin/git-vsync "$@"
