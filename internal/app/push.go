@@ -13,6 +13,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/state"
 	"github.com/git-vsync/git-vsync/internal/store"
+	"github.com/git-vsync/git-vsync/internal/vault"
 )
 
 // PushOptions are the flags of `push`.
@@ -89,18 +90,33 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 	if err != nil {
 		return nil, err
 	}
-	var zipBuf bytes.Buffer
-	files, err := bundle.WriteScan(&zipBuf, e.VaultDir, e.VaultRel)
+	// One buffer holds the whole envelope: RQE1 header, RQEM0001 header, zip, room
+	// for the tag. It is sealed in place so a large vault is in memory once.
+	listing, err := vault.List(e.VaultDir)
 	if err != nil {
 		return nil, err
 	}
-	if err := bundle.DefaultLimits.Check(files); err != nil {
+	if err := bundle.DefaultLimits.Check(listing); err != nil {
 		return nil, err
+	}
+	est := rqe1.HeaderSize + rqem.HeaderSize + rqe1.TagSize
+	for _, f := range listing {
+		est += int(f.Size) + 2*len(f.Path) + 128
+	}
+	buf := bytes.NewBuffer(make([]byte, rqe1.HeaderSize+rqem.HeaderSize, est))
+	files, err := bundle.WriteScan(buf, e.VaultDir, e.VaultRel)
+	if err != nil {
+		return nil, err
+	}
+	plain := buf.Bytes()
+	if cap(plain)-len(plain) < rqe1.TagSize {
+		plain = append(plain, make([]byte, rqe1.TagSize)...)[:len(plain)]
 	}
 	ts := nextTS(a.Now(), latest)
 	var sealed []byte
 	for try := 0; ; try++ {
-		sealed, err = rqe1.Seal(aesKey, rqem.Seal(ts, zipBuf.Bytes()))
+		copy(plain[rqe1.HeaderSize:], rqem.Magic+ts)
+		sealed, err = rqe1.SealInPlace(aesKey, plain)
 		if err != nil {
 			return nil, fail.Wrap(fail.Failure, err, "", "seal the bundle")
 		}
@@ -111,7 +127,11 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 		if !errors.Is(err, store.ErrPreconditionFailed) || try >= maxSameSecondRetries {
 			return nil, store.AsFail(err, "upload version "+ts)
 		}
-		// Someone pushed in the same second: wait for the next one.
+		// Someone pushed in the same second: take the next one. The buffer is
+		// decrypted back in place to seal it again under the new timestamp.
+		if _, err := rqe1.OpenInPlace(aesKey, sealed); err != nil {
+			return nil, fail.Wrap(fail.Failure, err, "", "reseal the bundle")
+		}
 		t, _ := time.Parse(rqem.TSLayout, ts)
 		ts = rqem.FormatTS(t.Add(time.Second))
 		if wait := time.Until(t.Add(time.Second)); wait > 0 && wait < 2*time.Second {

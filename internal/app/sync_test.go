@@ -36,7 +36,8 @@ func setup(t *testing.T, m *machine, storeURL string) (a *clone, ts string) {
 	return a, res.TS
 }
 
-// bucket returns every object of the env as key → body.
+// bucket returns every object of the env as key → body, the audit log left out
+// (it grows with every successful action; the audit tests look at it).
 func bucket(t *testing.T, c *clone) map[string]string {
 	t.Helper()
 	e, err := c.app.OpenEnv("", "dev")
@@ -49,6 +50,9 @@ func bucket(t *testing.T, c *clone) map[string]string {
 	}
 	out := map[string]string{}
 	for _, in := range infos {
+		if strings.HasSuffix(in.Key, "/audit.csv") {
+			continue
+		}
 		body, _, err := e.Store.Get(bg, in.Key)
 		if err != nil {
 			t.Fatal(err)

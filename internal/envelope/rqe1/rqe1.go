@@ -107,3 +107,49 @@ func OpenWithPassphrase(passphrase, salt string, data []byte) ([]byte, error) {
 	}
 	return Open(key, data)
 }
+
+// HeaderSize is magic + nonce: where the ciphertext starts.
+const HeaderSize = len(Magic) + NonceSize
+
+// SealInPlace encrypts buf[HeaderSize:] where it lies and fills in the header, so a
+// large bundle is not held in memory twice. When cap(buf) ≥ len(buf)+TagSize the
+// tag is appended without a copy. The plaintext in buf is destroyed.
+func SealInPlace(key, buf []byte) ([]byte, error) {
+	if len(buf) < HeaderSize {
+		return nil, fmt.Errorf("rqe1: buffer shorter than the header")
+	}
+	aead, err := newGCM(key)
+	if err != nil {
+		return nil, err
+	}
+	copy(buf, Magic)
+	if _, err := rand.Read(buf[len(Magic):HeaderSize]); err != nil {
+		return nil, fmt.Errorf("rqe1: no randomness for the nonce: %w", err)
+	}
+	pt := buf[HeaderSize:]
+	if cap(pt)-len(pt) >= TagSize {
+		ct := aead.Seal(pt[:0], buf[len(Magic):HeaderSize], pt, nil)
+		return buf[:HeaderSize+len(ct)], nil
+	}
+	out := make([]byte, HeaderSize, len(buf)+TagSize)
+	copy(out, buf[:HeaderSize])
+	return aead.Seal(out, out[len(Magic):HeaderSize], pt, nil), nil
+}
+
+// OpenInPlace is Open that decrypts into data itself; the returned plaintext aliases
+// data, whose content is destroyed (also when authentication fails).
+func OpenInPlace(key, data []byte) ([]byte, error) {
+	aead, err := newGCM(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkHeader(data); err != nil {
+		return nil, err
+	}
+	ct := data[HeaderSize:]
+	pt, err := aead.Open(ct[:0], data[len(Magic):HeaderSize], ct, nil)
+	if err != nil {
+		return nil, envelope.New(envelope.KindWrongPassphrase, "RQE1 authentication failed")
+	}
+	return pt, nil
+}
