@@ -5,13 +5,16 @@ import (
 	"errors"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/git-vsync/git-vsync/internal/config"
 	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/lockfile"
 	"github.com/git-vsync/git-vsync/internal/state"
 	"github.com/git-vsync/git-vsync/internal/store"
 	"github.com/git-vsync/git-vsync/internal/vault"
@@ -28,8 +31,8 @@ type Env struct {
 	app      *App
 }
 
-// OpenEnv loads the disk half of env, opens its store and repairs an interrupted
-// vault swap. It does no network I/O and does not touch the key.
+// OpenEnv loads the disk half of env and opens its store. It does no network I/O
+// and does not touch the key or the vault (see LockVault).
 func (a *App) OpenEnv(repoFlag, env string) (*Env, error) {
 	if err := CheckEnv(env); err != nil {
 		return nil, err
@@ -51,11 +54,30 @@ func (a *App) openEnvIn(w *Workspace, env string) (*Env, error) {
 		return nil, err
 	}
 	rel := c.Vault(env)
-	e := &Env{Workspace: w, Name: env, Config: c, Store: st, VaultRel: rel, VaultDir: w.Repo.VaultDir(rel), app: a}
+	return &Env{Workspace: w, Name: env, Config: c, Store: st, VaultRel: rel, VaultDir: w.Repo.VaultDir(rel), app: a}, nil
+}
+
+// vaultLockTimeout is how long a command waits for another git-vsync working on
+// the same vault (a hook, a second terminal) before giving up.
+const vaultLockTimeout = 15 * time.Second
+
+// LockVault serialises the commands that change a vault or its sync state in this
+// clone, then repairs what an interrupted swap left behind. Call release when done.
+func (e *Env) LockVault(ctx context.Context) (release func(), err error) {
+	p := filepath.Join(e.Repo.StateDir(), e.Name+".lock")
+	release, err = lockfile.Acquire(ctx, p, vaultLockTimeout)
+	if errors.Is(err, lockfile.ErrBusy) {
+		return nil, fail.Wrap(fail.Failure, err, "wait for the other git-vsync command (or git hook) to finish, then run this again",
+			"another git-vsync is working on the %s vault", e.Name)
+	}
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "", "lock the %s vault", e.Name)
+	}
 	if err := vault.Recover(e.VaultDir); err != nil {
+		release()
 		return nil, fail.Wrap(fail.Failure, err, "inspect the folders beside "+e.VaultDir, "repair an interrupted vault update")
 	}
-	return e, nil
+	return release, nil
 }
 
 // OpenStore opens the store a config names.

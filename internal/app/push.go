@@ -45,6 +45,11 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 	if err != nil {
 		return nil, err
 	}
+	release, err := e.LockVault(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	st, err := e.State()
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/atomicfile"
+	"github.com/git-vsync/git-vsync/internal/lockfile"
 )
 
 // The file store keeps a bucket in <root>/<bucket>/ with one file per object
@@ -291,45 +292,17 @@ func (f *fileStore) Delete(ctx context.Context, key string) error {
 // lock takes the key's lock file, waiting up to lockTimeout or ctx.
 func (f *fileStore) lock(ctx context.Context, key string) (func(), error) {
 	sum := sha256.Sum256([]byte(key))
-	dir := filepath.Join(f.dir, lockDirName)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, f.osErr("lock", key, err)
+	p := filepath.Join(f.dir, lockDirName, hex.EncodeToString(sum[:1])+".lock")
+	release, err := lockfile.Acquire(ctx, p, lockTimeout)
+	switch {
+	case err == nil:
+		return release, nil
+	case errors.Is(err, lockfile.ErrBusy):
+		return nil, f.errf("lock", key, nil, fmt.Errorf("another process has held the lock %s for %s", p, lockTimeout))
+	case ctx.Err() != nil:
+		return nil, f.osErr("lock", key, ctx.Err())
 	}
-	p := filepath.Join(dir, hex.EncodeToString(sum[:1])+".lock")
-	fh, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, f.osErr("lock", key, err)
-	}
-	deadline := time.Now().Add(lockTimeout)
-	wait := time.Millisecond
-	for {
-		ok, err := tryLock(fh)
-		if err != nil {
-			fh.Close()
-			return nil, f.errf("lock", key, nil, fmt.Errorf("locking %s: %w", p, err))
-		}
-		if ok {
-			return func() {
-				unlockFile(fh)
-				fh.Close()
-			}, nil
-		}
-		if time.Now().After(deadline) {
-			fh.Close()
-			return nil, f.errf("lock", key, nil, fmt.Errorf("another process has held the lock %s for %s", p, lockTimeout))
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			fh.Close()
-			return nil, f.osErr("lock", key, ctx.Err())
-		case <-t.C:
-		}
-		if wait < 20*time.Millisecond {
-			wait *= 2
-		}
-	}
+	return nil, f.osErr("lock", key, err)
 }
 
 func (f *fileStore) List(ctx context.Context, prefix string) ([]Info, error) {

@@ -1,6 +1,6 @@
 //go:build !(linux || darwin || freebsd || openbsd || netbsd || dragonfly || windows)
 
-package store
+package lockfile
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 )
 
 func tryLock(*os.File) (bool, error) {
-	return false, errors.New("the file store has no file locking on this operating system")
+	return false, errors.New("no file locking on this operating system")
 }
 
 func unlockFile(*os.File) {}

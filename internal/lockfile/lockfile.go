@@ -1,0 +1,57 @@
+// Package lockfile takes exclusive advisory locks on files (flock on unix,
+// LockFileEx on Windows). The operating system drops a lock when its process dies,
+// so a crash never leaves a stale lock behind.
+package lockfile
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// ErrBusy is wrapped when the lock stayed taken until the timeout.
+var ErrBusy = fmt.Errorf("lock held by another process")
+
+// Acquire takes the lock file at path (created 0600, parent folders 0700), polling
+// until timeout or ctx ends. release unlocks and closes it.
+func Acquire(ctx context.Context, path string, timeout time.Duration) (release func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	fh, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(timeout)
+	wait := time.Millisecond
+	for {
+		ok, err := tryLock(fh)
+		if err != nil {
+			fh.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if ok {
+			return func() {
+				unlockFile(fh)
+				fh.Close()
+			}, nil
+		}
+		if !time.Now().Before(deadline) {
+			fh.Close()
+			return nil, fmt.Errorf("%w: %s (waited %s)", ErrBusy, path, timeout)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			fh.Close()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		if wait < 50*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
