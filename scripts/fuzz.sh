@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of the project for the given time each (default 10s):
+#   scripts/fuzz.sh 1m
+# Targets are found by name (func FuzzX in *_test.go). A finding fails the run and
+# leaves its input under the package's testdata/fuzz/ for a regression test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+time="${1:-10s}"
+export VSYNC_TEST_PBKDF2_ITERATIONS="${VSYNC_TEST_PBKDF2_ITERATIONS:-1}"
+status=0
+while IFS= read -r file; do
+	pkg="./$(dirname "$file")"
+	for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)' "$file" | awk '{print $2}'); do
+		printf '%-40s %-28s ' "$pkg" "$target"
+		if out=$(go test -tags testhooks -run '^$' -fuzz "^${target}\$" -fuzztime "$time" -fuzzminimizetime 100x -parallel 1 "$pkg" 2>&1); then
+			echo "$out" | grep -oE 'execs: [0-9]+' | tail -1 || echo ok
+		else
+			echo "FAILED"
+			echo "$out" | tail -20
+			status=1
+		fi
+	done
+done < <(grep -rlE '^func Fuzz' --include='*_test.go' internal | sort)
+exit $status
