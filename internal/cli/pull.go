@@ -8,9 +8,10 @@ import (
 
 // PullCmd is `git vsync pull`.
 type PullCmd struct {
-	Env   string `arg:"" help:"Environment to pull."`
-	At    string `help:"Bring back this version (see git vsync versions) instead of the latest; latest does not move." placeholder:"TS"`
-	Force bool   `help:"Replace local changes in the vault (a backup is kept; see git vsync restore)."`
+	Env        string `arg:"" help:"Environment to pull."`
+	At         string `help:"Bring back this version (see git vsync versions) instead of the latest; latest does not move." placeholder:"TS"`
+	Force      bool   `help:"Replace local changes in the vault (a backup is kept; see git vsync restore)."`
+	AuditFlags `embed:""`
 }
 
 // Help is shown by `git vsync pull --help`.
@@ -32,7 +33,11 @@ Examples:
 
 // Run pulls.
 func (c *PullCmd) Run(ctx *Ctx) error {
-	res, err := ctx.App.Pull(ctx, ctx.Repo, c.Env, app.PullOptions{At: c.At, Force: c.Force})
+	auditOpts, err := c.AuditFlags.Options()
+	if err != nil {
+		return err
+	}
+	res, err := ctx.App.Pull(ctx, ctx.Repo, c.Env, app.PullOptions{At: c.At, Force: c.Force, Audit: auditOpts})
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,9 @@ import "github.com/git-vsync/git-vsync/internal/app"
 
 // PushCmd is `git vsync push`.
 type PushCmd struct {
-	Env   string `arg:"" help:"Environment to push."`
-	Force bool   `help:"Publish even when the store has a version this clone has not pulled (that version stays in the store)."`
+	Env        string `arg:"" help:"Environment to push."`
+	Force      bool   `help:"Publish even when the store has a version this clone has not pulled (that version stays in the store)."`
+	AuditFlags `embed:""`
 }
 
 // Help is shown by `git vsync push --help`.
@@ -17,12 +18,17 @@ When the vault equals the latest version, nothing is written.
 
 Examples:
   git vsync push dev
-  git vsync push prod --force     # publish over a version you have not pulled`
+  git vsync push prod --force     # publish over a version you have not pulled
+  git vsync push prod --note "rotate the Stripe key" --meta ticket=OPS-12`
 }
 
 // Run pushes.
 func (c *PushCmd) Run(ctx *Ctx) error {
-	res, err := ctx.App.Push(ctx, ctx.Repo, c.Env, app.PushOptions{Force: c.Force})
+	auditOpts, err := c.AuditFlags.Options()
+	if err != nil {
+		return err
+	}
+	res, err := ctx.App.Push(ctx, ctx.Repo, c.Env, app.PushOptions{Force: c.Force, Audit: auditOpts})
 	if err != nil {
 		return err
 	}
