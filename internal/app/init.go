@@ -12,6 +12,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/config"
 	"github.com/git-vsync/git-vsync/internal/envelope/sls1"
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/hooks"
 	"github.com/git-vsync/git-vsync/internal/keychain"
 	"github.com/git-vsync/git-vsync/internal/repo"
 	"github.com/git-vsync/git-vsync/internal/store"
@@ -25,6 +26,7 @@ type InitOptions struct {
 	VaultFolder string
 	Audit       *bool
 	NoGitignore bool
+	NoHooks     bool // do not install the git hooks
 }
 
 // InitResult says what init created.
@@ -35,7 +37,8 @@ type InitResult struct {
 	VaultDir    string
 	Fingerprint string
 	PinWritten  bool
-	Gitignored  string // the line added to .gitignore, if any
+	Gitignored  string        // the line added to .gitignore, if any
+	Hooks       *hooks.Report // what installing the git hooks did (nil with NoHooks or on error)
 	Warnings    []string
 }
 
@@ -132,6 +135,13 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 		res.Warnings = append(res.Warnings, "could not write .vsync: "+err.Error())
 	} else {
 		res.PinWritten = written
+	}
+	if !o.NoHooks {
+		if rep, err := hooks.Install(w.Repo.Top); err != nil {
+			res.Warnings = append(res.Warnings, "could not install the git hooks ("+err.Error()+"); run `git vsync install` later")
+		} else {
+			res.Hooks = &rep
+		}
 	}
 	if !o.NoGitignore {
 		line, err := ensureIgnored(w.Repo, c.Vault(env))

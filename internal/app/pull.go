@@ -47,6 +47,11 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 	if o.At != "" && !rqem.ValidTS(o.At) {
 		return nil, fail.New(fail.Usage, "timestamps look like 20260131-235959; `git vsync versions "+env+"` lists them", "invalid --at %q", o.At)
 	}
+	release, err := e.LockVault(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	st, err := e.State()
 	if err != nil {
 		return nil, err
@@ -103,7 +108,9 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 	if err != nil {
 		return nil, err
 	}
-	zipData, err := openBundle(aesKey, body, target, env)
+	// share/rotate issue: also try the older keys kept by rotate (pull --at of a
+	// version sealed before a rotation).
+	zipData, err := e.openAnyKey(ctx, aesKey, body, target)
 	if err != nil {
 		return nil, err
 	}
@@ -139,9 +146,10 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 	return res, nil
 }
 
-// openBundle decrypts a bundle and checks its seal against the timestamp asked for.
+// openBundle decrypts a bundle (in place: body is destroyed) and checks its seal
+// against the timestamp asked for.
 func openBundle(aesKey, body []byte, ts, env string) ([]byte, error) {
-	pt, err := rqe1.Open(aesKey, body)
+	pt, err := rqe1.OpenInPlace(aesKey, body)
 	if err != nil {
 		return nil, integrityError(err, env, ts)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/git-vsync/git-vsync/internal/config"
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/hooks"
 	"github.com/git-vsync/git-vsync/internal/keychain"
 )
 
@@ -17,6 +18,9 @@ type StatusReport struct {
 	VaultRoot  string      `json:"vault_root"`
 	ConfigDir  string      `json:"config_dir"`
 	Envs       []EnvStatus `json:"envs"`
+	// Hooks is the state of each git-vsync hook: installed, outdated, missing or
+	// foreign-only (null when the hooks folder cannot be found).
+	Hooks map[string]string `json:"hooks"`
 }
 
 // EnvStatus is one env of the repository on this machine.
@@ -47,6 +51,9 @@ func (a *App) Status(ctx context.Context, repoFlag string, remote bool) (*Status
 	rep := &StatusReport{
 		Repo: w.ID.Name, RepoSource: w.ID.Source, VaultRoot: w.Repo.MainTop,
 		ConfigDir: w.ConfigRoot, Envs: []EnvStatus{},
+	}
+	if hs, err := hooks.States(w.Repo.Top); err == nil {
+		rep.Hooks = hs
 	}
 	envs, err := config.ListEnvs(w.ConfigRoot, w.ID.Name)
 	if err != nil {

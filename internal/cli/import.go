@@ -1,11 +1,148 @@
 package cli
 
-import "github.com/git-vsync/git-vsync/internal/fail"
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
 
-// ImportCmd is `git vsync import` (being built).
-type ImportCmd struct{}
+	"golang.org/x/term"
 
-// Run reports that the command is not built yet.
+	"github.com/git-vsync/git-vsync/internal/app"
+	"github.com/git-vsync/git-vsync/internal/fail"
+)
+
+// ImportCmd is `git vsync import`.
+type ImportCmd struct {
+	Env            string `arg:"" help:"Environment to set up on this machine (may differ from the env the share was exported from)."`
+	File           string `arg:"" help:"The .share file a teammate sent." placeholder:"FILE"`
+	PassphraseFile string `help:"Read the passphrase from this file (a trailing newline is ignored). Default: VSYNC_SHARE_PASSPHRASE, else a hidden prompt." placeholder:"FILE"`
+	Force          bool   `help:"Replace a different key or config of this env (the old key stays in the keychain as <repo>/<env>#<fingerprint>, the old config beside the new one)."`
+	NoHooks        bool   `help:"Do not install the git hooks."`
+}
+
+// Help is shown by `git vsync import --help`.
+func (ImportCmd) Help() string {
+	return `Sets up an environment from a .share file made by ` + "`git vsync export`" + ` (or by
+the TypeScript vsync tool): the config goes to ~/.config/vsync, the key into the OS
+keychain, and .vsync is written when the repository has none. The file is decrypted
+and checked completely before anything is written; a wrong passphrase changes
+nothing (exit 6).
+
+The passphrase comes from --passphrase-file, from VSYNC_SHARE_PASSPHRASE, or from a
+hidden prompt on a terminal. It is never a command-line value.
+
+Importing the same share again does nothing. When this env already has a different
+key or config (e.g. after a teammate ran rotate), import refuses (exit 3) unless
+--force; the replaced key and config are then kept, never lost.
+
+Examples:
+  git vsync import dev ~/Downloads/acme_web-dev.share
+  git vsync import dev acme_web-dev.share --passphrase-file ~/pass.txt
+  git vsync import dev new-dev.share --force     # after a key rotation`
+}
+
+// Run imports.
 func (c *ImportCmd) Run(ctx *Ctx) error {
-	return fail.New(fail.Failure, "", "import is not implemented yet")
+	pass, err := c.passphrase(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := ctx.App.Import(ctx, ctx.Repo, c.Env, c.File, pass, app.ImportOptions{Force: c.Force, NoHooks: c.NoHooks})
+	if err != nil {
+		return err
+	}
+	for _, w := range res.Warnings {
+		ctx.Warnf("%s", w)
+	}
+	if res.ShareEnv != c.Env {
+		ctx.Infof("note: the share was exported from env %q; it is set up here as %s", res.ShareEnv, c.Env)
+	}
+	if res.Unchanged {
+		ctx.Infof("%s/%s: already imported (same key, fingerprint %s, and same config); nothing changed", res.Repo, res.Env, res.Fingerprint)
+		return nil
+	}
+	ctx.Infof("imported %s/%s", res.Repo, res.Env)
+	ctx.Infof("  key          in the keychain, fingerprint %s (compare it with the sender's)", res.Fingerprint)
+	if res.KeptKey != "" {
+		ctx.Infof("  old key      kept in the keychain as %s", res.KeptKey)
+	}
+	if res.KeptConfig != "" {
+		ctx.Infof("  old config   kept as %s", res.KeptConfig)
+	}
+	if res.PinWritten {
+		ctx.Infof("  .vsync       written (repo=%s): commit it so every clone agrees on the name", res.Repo)
+	}
+	if res.Gitignored != "" {
+		ctx.Infof("  .gitignore   added %s", res.Gitignored)
+	}
+	if res.Hooks != "" {
+		ctx.Infof("  hooks        %s", res.Hooks)
+	}
+	ctx.Infof("")
+	ctx.Infof("next: git vsync pull %s", c.Env)
+	ctx.Infof("      and delete the .share file: it holds the key.")
+	return nil
+}
+
+func (c *ImportCmd) passphrase(ctx *Ctx) (string, error) {
+	if c.PassphraseFile != "" {
+		return ctx.App.ReadPassphraseFile(c.PassphraseFile)
+	}
+	if p := ctx.App.Getenv(app.ShareEnvPassphrase); p != "" {
+		return p, nil
+	}
+	p, ok, err := readHidden(ctx, "passphrase for "+c.File+": ")
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", fail.New(fail.Usage, "pass --passphrase-file FILE or set "+app.ShareEnvPassphrase+" (never the passphrase itself as an argument)",
+			"no passphrase: no terminal to ask on")
+	}
+	if p == "" {
+		return "", fail.New(fail.Usage, "type the passphrase your teammate sent", "the passphrase is empty")
+	}
+	return p, nil
+}
+
+// terminalFD returns stdin's descriptor when stdin is a terminal.
+func terminalFD(ctx *Ctx) (int, bool) {
+	f, ok := ctx.Stdin.(*os.File)
+	if !ok || f == nil {
+		return 0, false
+	}
+	fd := int(f.Fd())
+	return fd, term.IsTerminal(fd)
+}
+
+// readHidden asks for a secret on the terminal without echo; ok is false when stdin
+// is not a terminal.
+func readHidden(ctx *Ctx, prompt string) (string, bool, error) {
+	fd, ok := terminalFD(ctx)
+	if !ok {
+		return "", false, nil
+	}
+	fmt.Fprint(ctx.Stderr, prompt)
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(ctx.Stderr)
+	if err != nil {
+		return "", true, fail.Wrap(fail.Usage, err, "", "read from the terminal")
+	}
+	return string(b), true, nil
+}
+
+// confirm asks a yes/no question on the terminal; ok is false without a terminal.
+func confirm(ctx *Ctx, question string) (yes, ok bool, err error) {
+	if _, ok := terminalFD(ctx); !ok {
+		return false, false, nil
+	}
+	fmt.Fprintf(ctx.Stderr, "%s [y/N] ", question)
+	line, err := bufio.NewReader(ctx.Stdin).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return false, true, fail.Wrap(fail.Usage, err, "", "read from the terminal")
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", true, nil
 }

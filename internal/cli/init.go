@@ -35,7 +35,7 @@ Examples:
 
 // Run creates the env.
 func (c *InitCmd) Run(ctx *Ctx) error {
-	o := app.InitOptions{Profile: c.Profile, Store: c.Store, Region: c.Region, VaultFolder: c.VaultFolder, NoGitignore: c.NoGitignore}
+	o := app.InitOptions{Profile: c.Profile, Store: c.Store, Region: c.Region, VaultFolder: c.VaultFolder, NoGitignore: c.NoGitignore, NoHooks: c.NoHooks}
 	if c.Audit != "" {
 		on := c.Audit == "on"
 		o.Audit = &on
@@ -57,6 +57,7 @@ func (c *InitCmd) Run(ctx *Ctx) error {
 	if res.Gitignored != "" {
 		ctx.Infof("  .gitignore   added %s", res.Gitignored)
 	}
+	printInitHooks(ctx, res.Hooks)
 	ctx.Infof("")
 	ctx.Infof("next: put the %s secrets into the vault folder, then run `git vsync push %s`;", res.Env, res.Env)
 	ctx.Infof("      onboard a teammate with `git vsync export %s`.", res.Env)

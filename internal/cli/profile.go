@@ -1,11 +1,175 @@
 package cli
 
-import "github.com/git-vsync/git-vsync/internal/fail"
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
 
-// ProfileCmd is `git vsync profile` (being built).
-type ProfileCmd struct{}
+	"github.com/git-vsync/git-vsync/internal/app"
+	"github.com/git-vsync/git-vsync/internal/config"
+	"github.com/git-vsync/git-vsync/internal/fail"
+)
 
-// Run reports that the command is not built yet.
-func (c *ProfileCmd) Run(ctx *Ctx) error {
-	return fail.New(fail.Failure, "", "profile is not implemented yet")
+// ProfileCmd is `git vsync profile`.
+type ProfileCmd struct {
+	Add    ProfileAddCmd    `cmd:"" help:"Save a bucket and its credentials under a name."`
+	List   ProfileListCmd   `cmd:"" help:"List the saved profiles (secrets never shown)."`
+	Show   ProfileShowCmd   `cmd:"" help:"Show one profile (the secret masked unless --reveal)."`
+	Remove ProfileRemoveCmd `cmd:"" help:"Delete a saved profile."`
+}
+
+// Help is shown by `git vsync profile --help`.
+func (ProfileCmd) Help() string {
+	return `A profile is a reusable bucket and its credentials, saved in
+~/.config/vsync/profiles/<name>.json (mode 0600). ` + "`git vsync init <env> --profile NAME`" + `
+copies it into the env's config.
+
+Examples:
+  git vsync profile add team --endpoint https://minio.internal:9000 --bucket secrets \
+      --access-key-id AKIA… --secret-access-key-file ~/secret.txt
+  git vsync profile list
+  git vsync profile show team
+  git vsync profile remove team`
+}
+
+// ProfileAddCmd is `git vsync profile add`.
+type ProfileAddCmd struct {
+	Name                string `arg:"" help:"Profile name: letters, digits, '.', '_', '-'."`
+	Endpoint            string `help:"S3 endpoint, e.g. https://minio.internal:9000 (default: AWS S3 of --region), or file:///path/to/folder." placeholder:"URL"`
+	Region              string `help:"S3 region (default AWS_REGION, else us-east-1)."`
+	Bucket              string `required:"" help:"Bucket name."`
+	Prefix              string `help:"Optional key prefix inside the bucket (informational)."`
+	AccessKeyID         string `name:"access-key-id" help:"Access key id (default AWS_ACCESS_KEY_ID)." placeholder:"ID"`
+	SecretAccessKeyFile string `name:"secret-access-key-file" help:"Read the secret access key from this file. Default: AWS_SECRET_ACCESS_KEY, else a hidden prompt." placeholder:"FILE"`
+	Force               bool   `help:"Replace an existing profile of that name."`
+}
+
+// Run saves the profile.
+func (c *ProfileAddCmd) Run(ctx *Ctx) error {
+	in := app.ProfileInput{Name: c.Name, Endpoint: c.Endpoint, Region: c.Region, Bucket: c.Bucket, Prefix: c.Prefix, AccessKeyID: c.AccessKeyID, Force: c.Force}
+	if in.AccessKeyID == "" {
+		in.AccessKeyID = ctx.App.Getenv("AWS_ACCESS_KEY_ID")
+	}
+	switch {
+	case c.SecretAccessKeyFile != "":
+		s, err := ctx.App.ReadSecretFile(c.SecretAccessKeyFile, "secret access key")
+		if err != nil {
+			return err
+		}
+		in.SecretAccessKey = s
+	case ctx.App.Getenv("AWS_SECRET_ACCESS_KEY") != "":
+		in.SecretAccessKey = ctx.App.Getenv("AWS_SECRET_ACCESS_KEY")
+	case app.NeedsSecret(c.Endpoint):
+		s, ok, err := readHidden(ctx, "secret access key for "+c.Name+": ")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fail.New(fail.Usage, "pass --secret-access-key-file FILE or set AWS_SECRET_ACCESS_KEY (never the secret itself as an argument)",
+				"no secret access key: no terminal to ask on")
+		}
+		in.SecretAccessKey = s
+	}
+	path, err := ctx.App.ProfileAdd(in)
+	if err != nil {
+		return err
+	}
+	ctx.Infof("saved profile %s (%s)", c.Name, path)
+	ctx.Infof("use it with: git vsync init <env> --profile %s", c.Name)
+	return nil
+}
+
+// ProfileListCmd is `git vsync profile list`.
+type ProfileListCmd struct {
+	JSON bool `name:"json" help:"Print a JSON array on stdout (without secrets)."`
+}
+
+type profileJSON struct {
+	Name            string `json:"name"`
+	Endpoint        string `json:"endpoint"`
+	Region          string `json:"region"`
+	Bucket          string `json:"bucket"`
+	Prefix          string `json:"prefix,omitempty"`
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey,omitempty"`
+}
+
+func toJSON(name string, p *config.Profile, secret string) profileJSON {
+	return profileJSON{Name: name, Endpoint: p.Endpoint, Region: p.Region, Bucket: p.Bucket, Prefix: p.Prefix, AccessKeyID: p.AccessKeyID, SecretAccessKey: secret}
+}
+
+// Run lists.
+func (c *ProfileListCmd) Run(ctx *Ctx) error {
+	ps, warnings, err := ctx.App.ProfileList()
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		ctx.Warnf("%s", w)
+	}
+	if c.JSON {
+		out := []profileJSON{}
+		for _, p := range ps {
+			out = append(out, toJSON(p.Name, p.Profile, ""))
+		}
+		enc := json.NewEncoder(ctx.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	if len(ps) == 0 {
+		fmt.Fprintln(ctx.Stdout, "no profiles yet (git vsync profile add NAME …)")
+		return nil
+	}
+	tw := tabwriter.NewWriter(ctx.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tENDPOINT\tREGION\tBUCKET\tPREFIX\tACCESS KEY ID\t")
+	for _, p := range ps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Name, p.Endpoint, p.Region, p.Bucket, p.Prefix, p.AccessKeyID)
+	}
+	return tw.Flush()
+}
+
+// ProfileShowCmd is `git vsync profile show`.
+type ProfileShowCmd struct {
+	Name   string `arg:"" help:"Profile name."`
+	Reveal bool   `help:"Show the secret access key in full."`
+	JSON   bool   `name:"json" help:"Print a JSON object on stdout."`
+}
+
+// Run shows.
+func (c *ProfileShowCmd) Run(ctx *Ctx) error {
+	p, err := ctx.App.ProfileShow(c.Name)
+	if err != nil {
+		return err
+	}
+	secret := app.MaskSecret(p.SecretAccessKey)
+	if c.Reveal {
+		secret = p.SecretAccessKey
+	}
+	if c.JSON {
+		enc := json.NewEncoder(ctx.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(toJSON(c.Name, p, secret))
+	}
+	tw := tabwriter.NewWriter(ctx.Stdout, 0, 0, 2, ' ', 0)
+	for _, row := range [][2]string{
+		{"name", c.Name}, {"endpoint", p.Endpoint}, {"region", p.Region}, {"bucket", p.Bucket},
+		{"prefix", p.Prefix}, {"accessKeyId", p.AccessKeyID}, {"secretAccessKey", secret},
+	} {
+		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+	}
+	return tw.Flush()
+}
+
+// ProfileRemoveCmd is `git vsync profile remove`.
+type ProfileRemoveCmd struct {
+	Name string `arg:"" help:"Profile name."`
+}
+
+// Run removes.
+func (c *ProfileRemoveCmd) Run(ctx *Ctx) error {
+	if err := ctx.App.ProfileRemove(c.Name); err != nil {
+		return err
+	}
+	ctx.Infof("removed profile %s (envs set up from it keep their own copy)", c.Name)
+	return nil
 }

@@ -41,6 +41,7 @@ func (s *StatusCmd) Run(c *Ctx) error {
 	}
 	fmt.Fprintf(c.Stdout, "repo   %s (from %s)\n", rep.Repo, rep.RepoSource)
 	fmt.Fprintf(c.Stdout, "vaults %s\n", rep.VaultRoot)
+	printHooksLine(c.Stdout, rep.Hooks)
 	if len(rep.Envs) == 0 {
 		fmt.Fprintf(c.Stdout, "\nno env is set up on this machine: run `git vsync init dev` or `git vsync import dev FILE.share`\n")
 		return nil

@@ -1,0 +1,507 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/git-vsync/git-vsync/internal/config"
+	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/hooks"
+	"github.com/git-vsync/git-vsync/internal/keychain"
+	"github.com/git-vsync/git-vsync/internal/repo"
+	"github.com/git-vsync/git-vsync/internal/state"
+	"github.com/git-vsync/git-vsync/internal/store"
+)
+
+// SkipHooksEnv set to 1 makes every git-vsync hook do nothing.
+const SkipHooksEnv = "VSYNC_SKIP_HOOKS"
+
+// Hook settings in git config (SPEC §8).
+const (
+	DefaultHookTimeout = 3 * time.Second
+	maxHookTimeout     = 10 * time.Minute
+	// minHookPullTimeout bounds a pull started by post-checkout once the store
+	// answered the check in time: a download may take longer than the check.
+	minHookPullTimeout = 30 * time.Second
+)
+
+// Values of git config vsync.prePush.
+const (
+	PrePushDefault = ""       // refuse when out of step; warn when the store is unreachable
+	PrePushWarn    = "warn"   // only warn
+	PrePushOff     = "off"    // no check
+	PrePushStrict  = "strict" // also refuse when the store cannot be checked
+)
+
+// ---- install / uninstall ----
+
+// hookRepoTop is the top of the worktree around a.Dir; install does not need an
+// identity.
+func (a *App) hookRepoTop() (string, error) {
+	r, err := repo.Open(a.Dir)
+	if err != nil {
+		return "", err
+	}
+	return r.Top, nil
+}
+
+// InstallHooks installs the git hooks of the repository around a.Dir.
+func (a *App) InstallHooks() (hooks.Report, error) {
+	top, err := a.hookRepoTop()
+	if err != nil {
+		return hooks.Report{}, err
+	}
+	rep, err := hooks.Install(top)
+	if err != nil {
+		return rep, fail.Wrap(fail.Failure, err, "check that git is on PATH and the hooks folder is writable", "install the git hooks")
+	}
+	return rep, nil
+}
+
+// UninstallHooks removes what InstallHooks added.
+func (a *App) UninstallHooks() (hooks.Report, error) {
+	top, err := a.hookRepoTop()
+	if err != nil {
+		return hooks.Report{}, err
+	}
+	rep, err := hooks.Uninstall(top)
+	if err != nil {
+		return rep, fail.Wrap(fail.Failure, err, "check that git is on PATH and the hooks folder is writable", "remove the git hooks")
+	}
+	return rep, nil
+}
+
+// HooksDir is the hooks folder git uses for the repository around a.Dir.
+func (a *App) HooksDir() (string, error) {
+	top, err := a.hookRepoTop()
+	if err != nil {
+		return "", err
+	}
+	d, err := hooks.Dir(top)
+	if err != nil {
+		return "", fail.Wrap(fail.Failure, err, "check that git is on PATH", "find the hooks folder")
+	}
+	return d, nil
+}
+
+// ---- settings ----
+
+type hookSettings struct {
+	envs    []string // from vsync.envs
+	envsSet bool
+	timeout time.Duration
+	prePush string
+}
+
+// readHookSettings reads vsync.* from git config (one `git config` run) and warns
+// about values it cannot use.
+func (a *App) readHookSettings(dir string) hookSettings {
+	s := hookSettings{timeout: DefaultHookTimeout}
+	cmd := exec.Command("git", "config", "-z", "--get-regexp", `^vsync\.`)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 { // 1 = no such key
+			a.warnf("could not read git config (%s); using the default hook settings", oneLine(err))
+		}
+		return s
+	}
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		key, val, _ := strings.Cut(string(rec), "\n")
+		switch strings.ToLower(key) {
+		case "vsync.envs":
+			s.envsSet = true
+			s.envs = nil
+			for _, f := range strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+				if !repo.ValidEnv(f) {
+					a.warnf("git config vsync.envs: %q is not an env name; ignored", f)
+					continue
+				}
+				s.envs = append(s.envs, f)
+			}
+		case "vsync.hooktimeout":
+			d, ok := parseHookTimeout(val)
+			if !ok {
+				a.warnf("git config vsync.hookTimeout=%q is not a duration (e.g. 3s, 500ms, 2); using %s", val, DefaultHookTimeout)
+				continue
+			}
+			s.timeout = d
+		case "vsync.prepush":
+			v := strings.ToLower(strings.TrimSpace(val))
+			switch v {
+			case PrePushWarn, PrePushOff, PrePushStrict:
+				s.prePush = v
+			default:
+				a.warnf("git config vsync.prePush=%q is not one of warn, off, strict; using the default", val)
+				s.prePush = PrePushDefault
+			}
+		}
+	}
+	return s
+}
+
+// parseHookTimeout accepts a Go duration ("3s", "1500ms") or a number of seconds.
+func parseHookTimeout(v string) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.ParseFloat(v, 64)
+		if nerr != nil || n != n { // NaN
+			return 0, false
+		}
+		if n > maxHookTimeout.Seconds() {
+			n = maxHookTimeout.Seconds()
+		}
+		d = time.Duration(n * float64(time.Second))
+	}
+	if d <= 0 {
+		return 0, false
+	}
+	return min(d, maxHookTimeout), true
+}
+
+// ---- probing the envs ----
+
+// envProbe is what a hook learnt about one env: local state, and the store's
+// latest pointer read under the hook timeout.
+type envProbe struct {
+	name      string
+	explicit  bool // named by vsync.envs
+	timeout   time.Duration
+	w         *Workspace
+	env       *Env
+	skip      bool   // not set up on this machine: say nothing
+	problem   string // cannot be checked, for a reason worth a warning
+	latest    string
+	latestErr error
+	timedOut  bool
+	st        *state.State
+	stateRead bool // st was read (nil then means: never synced)
+	changes   []string
+	localErr  error
+}
+
+func (p *envProbe) dirty() bool { return len(p.changes) > 0 }
+
+// behind: the store has a version this clone has not seen.
+func (p *envProbe) behind() bool {
+	return p.latest != "" && (p.st == nil || p.latest > p.st.Seen)
+}
+
+// rolledBack: the store's pointer is older than what this clone last saw.
+func (p *envProbe) rolledBack() bool {
+	return p.latest != "" && p.st != nil && p.latest < p.st.Seen
+}
+
+// hookEnvs lists the envs a hook acts on: vsync.envs, or every env with a config.
+func (a *App) hookEnvs(w *Workspace, s hookSettings) (names []string, explicit bool) {
+	if s.envsSet {
+		return s.envs, true
+	}
+	names, err := config.ListEnvs(w.ConfigRoot, w.ID.Name)
+	if err != nil {
+		a.warnf("cannot list the envs of %s: %s", w.ID.Name, oneLine(err))
+	}
+	return names, false
+}
+
+// probeEnvs checks every env at once; each check is bounded by the hook timeout.
+func (a *App) probeEnvs(ctx context.Context, w *Workspace, names []string, explicit bool, timeout time.Duration) []*envProbe {
+	out := make([]*envProbe, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = a.probeEnv(ctx, w, n, explicit, timeout)
+		}()
+	}
+	wg.Wait()
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// probeEnv reads the `latest` pointer (one small request) while it hashes the
+// vault. It neither derives nor even looks up the key: an up-to-date env costs
+// no keychain call (see keyMissing for the other cases).
+func (a *App) probeEnv(ctx context.Context, w *Workspace, name string, explicit bool, timeout time.Duration) *envProbe {
+	p := &envProbe{name: name, explicit: explicit, timeout: timeout, w: w}
+	if _, err := os.Stat(w.ConfigPath(name)); errors.Is(err, fs.ErrNotExist) {
+		p.skip = !explicit
+		p.problem = "no config on this machine (git config vsync.envs lists it); run `git vsync import " + name + " FILE.share`"
+		return p
+	}
+	e, err := a.openEnvIn(w, name)
+	if err != nil {
+		p.problem = oneLine(err)
+		return p
+	}
+	p.env = e
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type latestRes struct {
+		ts  string
+		err error
+	}
+	latestCh := make(chan latestRes, 1)
+	go func() {
+		ts, _, err := e.Latest(cctx)
+		latestCh <- latestRes{ts, err}
+	}()
+	p.st, p.localErr = e.State()
+	if p.localErr == nil {
+		p.stateRead = true
+		_, p.changes, p.localErr = e.Changes(p.st)
+	}
+	lr := <-latestCh
+	p.latest, p.latestErr = lr.ts, lr.err
+	if p.latestErr != nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		p.timedOut = true
+	}
+	return p
+}
+
+// keyMissing is called before a hook says or does anything about an env: an env
+// whose key is not on this machine is not set up here, and a hook leaves it
+// alone (with a warning when vsync.envs names it). Keychain failures other than
+// "not found" do not count as missing.
+func (a *App) keyMissing(ctx context.Context, p *envProbe) bool {
+	kctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	_, _, err := a.Resolver().Lookup(keychain.WithTimeout(kctx, p.timeout), p.w.ID.Name, p.name)
+	if err == nil || !errors.Is(err, keychain.ErrNotFound) {
+		return false
+	}
+	if p.explicit {
+		a.warnf("%s: no key on this machine (git config vsync.envs lists it); run `git vsync import %s FILE.share`", p.name, p.name)
+	}
+	return true
+}
+
+// storeProblem describes a failed check of the store in one line.
+func (p *envProbe) storeProblem(timeout time.Duration) string {
+	if p.timedOut {
+		return "the store did not answer within " + timeout.String() + " (git config vsync.hookTimeout)"
+	}
+	if errors.Is(p.latestErr, store.ErrUnreachable) {
+		return "the store is unreachable"
+	}
+	return oneLine(p.latestErr)
+}
+
+// ---- post-checkout ----
+
+// HookPostCheckout runs after `git checkout`/`git switch`/`git clone` (SPEC §8):
+// args are git's <previous HEAD> <new HEAD> <flag>. Only branch checkouts (flag
+// 1) act: each env whose store has a newer version and whose vault is clean is
+// pulled; everything else is at most a one-line warning. It never fails, never
+// prompts and prints no secret.
+func (a *App) HookPostCheckout(ctx context.Context, repoFlag string, args []string) {
+	if a.Getenv(SkipHooksEnv) == "1" {
+		return
+	}
+	flag := "1" // run by hand without arguments: act as on a branch checkout
+	switch {
+	case len(args) >= 3:
+		flag = args[2]
+	case a.Getenv("PRE_COMMIT_CHECKOUT_TYPE") != "":
+		flag = a.Getenv("PRE_COMMIT_CHECKOUT_TYPE") // pre-commit passes no arguments
+	}
+	if strings.TrimSpace(flag) != "1" {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			a.warnf("internal error in the post-checkout hook (a bug; please report it); the checkout itself is done")
+		}
+	}()
+	w, err := a.Workspace(repoFlag)
+	if err != nil {
+		if fail.CodeOf(err) != fail.NotSetUp {
+			a.warnf("post-checkout: %s", oneLine(err))
+		}
+		return
+	}
+	s := a.readHookSettings(w.Repo.Top)
+	names, explicit := a.hookEnvs(w, s)
+	if len(names) == 0 {
+		return
+	}
+	for _, p := range a.probeEnvs(ctx, w, names, explicit, s.timeout) {
+		a.postCheckoutEnv(ctx, p, s)
+	}
+}
+
+func (a *App) postCheckoutEnv(ctx context.Context, p *envProbe, s hookSettings) {
+	env := p.name
+	switch {
+	case p.skip:
+		return
+	case p.problem != "":
+		a.warnf("%s: %s", env, p.problem)
+		return
+	case p.stateRead && p.latestErr == nil && !p.behind() && !p.rolledBack():
+		return // up to date: one request, no keychain call, no key derivation
+	case a.keyMissing(ctx, p):
+		return
+	case p.localErr != nil:
+		a.warnf("%s: vault not synced: %s", env, oneLine(p.localErr))
+		return
+	case p.latestErr != nil:
+		a.warnf("%s: vault not synced: %s; run `git vsync pull %s` later", env, p.storeProblem(s.timeout), env)
+		return
+	case p.rolledBack():
+		a.warnf("%s: the store's latest version %s is older than %s, which this clone already saw; not pulled (see `git vsync versions %s`)", env, p.latest, p.st.Seen, env)
+		return
+	case p.dirty():
+		a.warnf("%s: the store has a newer version (%s) but the vault has local changes (%s); files left as they are: keep yours with `git vsync push %s --force`, or take theirs with `git vsync pull %s --force` (a backup is kept)",
+			env, p.latest, summarize(p.changes), env, env)
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, max(minHookPullTimeout, 10*s.timeout))
+	defer cancel()
+	res, err := a.pull(pctx, p.env, PullOptions{Audit: AuditOptions{Meta: []string{"trigger=post-checkout"}}})
+	if err != nil {
+		a.warnf("%s: pulling version %s failed: %s; run `git vsync pull %s`", env, p.latest, oneLine(err), env)
+		return
+	}
+	if res.UpToDate {
+		return
+	}
+	a.infof("git-vsync: %s: pulled version %s (%d files)", env, res.TS, res.Files)
+}
+
+// ---- pre-push ----
+
+// HookPrePush runs before `git push` (SPEC §8): args are <remote> <url>, stdin
+// holds the ref lines. It refuses (exit 1) while an env's vault has changes not
+// in the store or the store has a version this clone has not pulled; git config
+// vsync.prePush (warn|off|strict) tunes it. It never prompts and prints no secret.
+func (a *App) HookPrePush(ctx context.Context, repoFlag string, args []string, stdin io.Reader) error {
+	if a.Getenv(SkipHooksEnv) == "1" {
+		return nil
+	}
+	s := a.readHookSettings(a.Dir)
+	if s.prePush == PrePushOff {
+		return nil
+	}
+	if !a.pushNeedsCheck(stdin) {
+		return nil
+	}
+	w, err := a.Workspace(repoFlag)
+	if err != nil {
+		if fail.CodeOf(err) == fail.NotSetUp {
+			return nil
+		}
+		return a.cannotCheck(s, "the vault check cannot run: "+oneLine(err))
+	}
+	names, explicit := a.hookEnvs(w, s)
+	var issues, cannot []string
+	for _, p := range a.probeEnvs(ctx, w, names, explicit, s.timeout) {
+		env := p.name
+		switch {
+		case p.skip:
+		case p.problem != "":
+			a.warnf("%s: %s", env, p.problem)
+		case p.localErr == nil && p.latestErr == nil && !p.dirty() && !p.behind() && !p.rolledBack():
+			// in step: one request, no keychain call
+		case a.keyMissing(ctx, p):
+		case p.localErr != nil:
+			cannot = append(cannot, env+": cannot read the vault: "+oneLine(p.localErr))
+		case p.latestErr != nil:
+			msg := env + ": " + p.storeProblem(s.timeout)
+			if p.dirty() {
+				msg += "; note that the vault has local changes not pushed yet (" + summarize(p.changes) + "): run `git vsync push " + env + "` when the store is back"
+			}
+			cannot = append(cannot, msg)
+		case p.dirty() && p.behind():
+			issues = append(issues, env+": the vault has local changes ("+summarize(p.changes)+") and the store has a newer version ("+p.latest+"): keep yours with `git vsync push "+env+" --force`, or take theirs with `git vsync pull "+env+" --force` (a backup is kept)")
+		case p.dirty():
+			issues = append(issues, env+": the vault has local changes not pushed to the store ("+summarize(p.changes)+"): run `git vsync push "+env+"`")
+		case p.behind():
+			issues = append(issues, env+": the store has version "+p.latest+" that this clone has not pulled: run `git vsync pull "+env+"`")
+		case p.rolledBack():
+			a.warnf("%s: the store's latest version %s is older than %s, which this clone already saw (see `git vsync versions %s`)", env, p.latest, p.st.Seen, env)
+		}
+	}
+	for _, c := range cannot {
+		if s.prePush == PrePushStrict {
+			issues = append(issues, c+" (vsync.prePush=strict refuses the push when the vault cannot be checked)")
+		} else {
+			a.warnf("%s; pushing without the vault check", c)
+		}
+	}
+	if len(issues) == 0 {
+		return nil
+	}
+	if s.prePush == PrePushWarn {
+		for _, i := range issues {
+			a.warnf("%s (vsync.prePush=warn: pushing anyway)", i)
+		}
+		return nil
+	}
+	return fail.New(fail.Failure,
+		"then push again; `git push --no-verify` skips this check once, `git config vsync.prePush warn` turns it into a warning",
+		"push refused by git-vsync: %s", strings.Join(issues, "; "))
+}
+
+// cannotCheck is a check that could not run: a warning, or a refusal under strict.
+func (a *App) cannotCheck(s hookSettings, msg string) error {
+	if s.prePush == PrePushStrict {
+		return fail.New(fail.Failure, "fix the cause, or push with `git push --no-verify`", "push refused by git-vsync (vsync.prePush=strict): %s", msg)
+	}
+	a.warnf("%s; pushing without it", msg)
+	return nil
+}
+
+// pushNeedsCheck reads the ref lines: a push that only deletes refs (or sends no
+// line) needs no check. Input it cannot read is checked anyway.
+func (a *App) pushNeedsCheck(stdin io.Reader) bool {
+	if stdin == nil {
+		return true
+	}
+	if f, ok := stdin.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&fs.ModeCharDevice != 0 {
+			return true // a terminal (run by hand): no ref lines to read
+		}
+	}
+	refs, err := hooks.ParsePushRefs(stdin)
+	if err != nil {
+		a.warnf("%s; checking the vaults anyway", oneLine(err))
+		return true
+	}
+	if len(refs) == 0 {
+		// pre-commit keeps stdin for itself and passes the pushed object in
+		// PRE_COMMIT_TO_REF.
+		if to := strings.TrimSpace(a.Getenv("PRE_COMMIT_TO_REF")); to != "" {
+			return strings.Trim(to, "0") != ""
+		}
+		return false
+	}
+	return !hooks.OnlyDeletions(refs)
+}
+
+// ---- helpers ----
+
+// oneLine flattens an error message for a single warning line.
+func oneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	if len(msg) > 400 {
+		msg = msg[:400] + "…"
+	}
+	return msg
+}

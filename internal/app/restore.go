@@ -1,0 +1,146 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/git-vsync/git-vsync/internal/backup"
+	"github.com/git-vsync/git-vsync/internal/bundle"
+	"github.com/git-vsync/git-vsync/internal/envelope"
+	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/vault"
+)
+
+// BackupInfo is one local backup of a vault, as `restore` lists it.
+type BackupInfo struct {
+	ID    string    `json:"id"`
+	Time  time.Time `json:"time"`
+	Size  int64     `json:"size"`
+	Files int       `json:"files"` // -1 when it could not be opened
+	// Readable is false when no key of this machine opens it (or it is damaged).
+	Readable bool `json:"readable"`
+}
+
+// Backups lists the local backups of env, newest first. File counts come from
+// decrypting each backup (at most backup.Keep of them, one key derivation).
+func (a *App) Backups(ctx context.Context, repoFlag, env string) ([]BackupInfo, []string, error) {
+	e, err := a.OpenEnv(repoFlag, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	bs, err := backup.List(e.ConfigRoot, e.ID.Name, env)
+	if err != nil {
+		return nil, nil, fail.Wrap(fail.Failure, err, "", "list the backups")
+	}
+	out := []BackupInfo{}
+	var warnings []string
+	if len(bs) == 0 {
+		return out, nil, nil
+	}
+	aesKey, _, _, kerr := e.Key(ctx)
+	if kerr != nil {
+		warnings = append(warnings, "file counts unknown: "+kerr.Error())
+	}
+	for _, b := range bs {
+		bi := BackupInfo{ID: b.ID, Time: b.Time, Size: b.Size, Files: -1}
+		if kerr == nil {
+			if zipData, err := e.openBackup(ctx, aesKey, b); err == nil {
+				if entries, err := bundle.List(zipData, bundle.DefaultLimits); err == nil {
+					bi.Readable = true
+					bi.Files = 0
+					for _, en := range entries {
+						if !en.Dir {
+							bi.Files++
+						}
+					}
+				}
+			}
+		}
+		out = append(out, bi)
+	}
+	return out, warnings, nil
+}
+
+// RestoreResult says what restore did.
+type RestoreResult struct {
+	ID     string
+	Files  int
+	Backup string // the backup of the vault it replaced, if any
+}
+
+// Restore brings backup id back into the vault of env, atomically, after backing up
+// the current vault. The sync state is left alone, so the restored files count as
+// local changes (push them to publish them).
+func (a *App) Restore(ctx context.Context, repoFlag, env, id string, o AuditOptions) (*RestoreResult, error) {
+	e, err := a.OpenEnv(repoFlag, env)
+	if err != nil {
+		return nil, err
+	}
+	release, err := e.LockVault(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	bs, err := backup.List(e.ConfigRoot, e.ID.Name, env)
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "", "list the backups")
+	}
+	var found *backup.Backup
+	for i := range bs {
+		if bs[i].ID == id {
+			found = &bs[i]
+		}
+	}
+	if found == nil {
+		return nil, fail.New(fail.Usage, "`git vsync restore "+env+"` lists the backups of this machine", "no backup %q of %s/%s", id, e.ID.Name, env)
+	}
+	aesKey, _, _, err := e.Key(ctx)
+	if err != nil {
+		return nil, err
+	}
+	zipData, err := e.openBackup(ctx, aesKey, *found)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := bundle.List(zipData, bundle.DefaultLimits); err != nil {
+		return nil, err
+	}
+	res := &RestoreResult{ID: id}
+	if b, err := a.backupVault(e, aesKey); err != nil {
+		return nil, err
+	} else if b != nil {
+		res.Backup = b.ID
+	}
+	var files []vault.File
+	err = vault.Replace(e.VaultDir, func(stage string) error {
+		files, err = bundle.Extract(zipData, stage, bundle.DefaultLimits)
+		return err
+	})
+	if err != nil {
+		return nil, fail.Wrap(fail.CodeOf(err), err, fail.HintOf(err), "replace the vault (it is unchanged)")
+	}
+	res.Files = countFiles(files)
+	a.appendAudit(ctx, e, "restore", "", o, map[string]any{"backup": id})
+	return res, nil
+}
+
+// openBackup decrypts a backup with the current key or a kept older one.
+func (e *Env) openBackup(ctx context.Context, aesKey []byte, b backup.Backup) ([]byte, error) {
+	var zipData []byte
+	err := e.withAnyKey(ctx, aesKey, func(k []byte) error {
+		z, err := backup.Open(b, k)
+		zipData = z
+		return err
+	})
+	if err == nil {
+		return zipData, nil
+	}
+	switch envelope.KindOf(err) {
+	case envelope.KindWrongPassphrase:
+		return nil, fail.Wrap(fail.Integrity, err, "it was sealed with a key this machine no longer has (purged by `git vsync rotate --purge-old`), or the file was changed",
+			"backup %s does not open with this machine's keys", b.ID)
+	case "":
+		return nil, fail.Wrap(fail.Failure, pathCause(err), "", "read backup %s", b.ID)
+	}
+	return nil, fail.Wrap(fail.Integrity, err, "choose another backup", "backup %s is damaged", b.ID)
+}

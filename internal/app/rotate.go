@@ -1,0 +1,386 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/git-vsync/git-vsync/internal/backup"
+	"github.com/git-vsync/git-vsync/internal/config"
+	"github.com/git-vsync/git-vsync/internal/envelope"
+	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
+	"github.com/git-vsync/git-vsync/internal/envelope/rqe1"
+	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
+	"github.com/git-vsync/git-vsync/internal/envelope/sls1"
+	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/keychain"
+	"github.com/git-vsync/git-vsync/internal/state"
+	"github.com/git-vsync/git-vsync/internal/store"
+)
+
+// RotateOptions are the flags of `rotate`.
+type RotateOptions struct {
+	// PurgeOld deletes, after the rotation, every version that does not open with
+	// the new key, then forgets the old keys.
+	PurgeOld bool
+	// Confirm is asked before anything is purged, with the versions to delete;
+	// nil means yes.
+	Confirm func(versions []string) (bool, error)
+	Audit   AuditOptions
+}
+
+// RotateResult says what rotate did.
+type RotateResult struct {
+	Repo           string
+	Env            string
+	OldFingerprint string
+	NewFingerprint string
+	TS             string // the re-sealed version; "" when the store had none
+	Previous       string // the version it re-sealed
+	KeptKey        string // keychain account of the old key
+	Purged         []string
+	PurgeDeclined  bool
+	KeysForgotten  int
+	Warnings       []string
+}
+
+// Rotate replaces the key and salt of env (SPEC §9). The latest version is opened
+// with the current key and re-sealed under the new one as a new version (exclusive
+// create, then compare-and-swap of latest, as push does). Crash safety: the old key
+// is kept in the keychain first, and the new key is stored (keychain entry
+// "#<new fingerprint>", listed in previousKeys) before the store is written, so
+// whatever step a crash stops at, every version stays readable on this machine.
+func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions) (*RotateResult, error) {
+	e, err := a.OpenEnv(repoFlag, env)
+	if err != nil {
+		return nil, err
+	}
+	// Rotate records a new version in this clone's sync state.
+	release, err := e.LockVault(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	oldKey, source, err := a.LoadKey(ctx, e.Workspace, env)
+	if err != nil {
+		return nil, err
+	}
+	if source != keychain.SourceKeychain {
+		return nil, fail.New(fail.Refused,
+			"rotate on a machine that holds the key in its keychain (unset "+keychain.EnvVar(env)+", "+keychain.KeyEnv+" and "+keychain.KeyFileEnv+"), then update the secret of your CI from a new share",
+			"the key of %s comes from the environment, which rotate cannot update", env)
+	}
+	st, err := e.State()
+	if err != nil {
+		return nil, err
+	}
+	latest, etag, err := e.Latest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if latest != "" && (st == nil || st.TS != latest) {
+		return nil, fail.New(fail.Refused,
+			"run `git vsync pull "+env+"` first (push your local edits before, if any), then rotate",
+			"this clone does not hold the latest version %s of %s; rotate re-seals it and records it as this clone's version", latest, env)
+	}
+	res := &RotateResult{Repo: e.ID.Name, Env: env, OldFingerprint: sls1.Fingerprint(oldKey), Previous: latest}
+	oldAES, err := kdf.Key(oldKey, e.Config.Salt)
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "", "derive the key")
+	}
+	var zipData []byte
+	if latest != "" {
+		body, _, err := e.Store.Get(ctx, e.VersionKey(latest))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fail.New(fail.Integrity, "`git vsync versions "+env+"` lists what the store holds; push a version, then rotate",
+				"the latest pointer of %s names version %s, which is missing from the store", env, latest)
+		}
+		if err != nil {
+			return nil, store.AsFail(err, "download version "+latest)
+		}
+		if zipData, err = e.openAnyKey(ctx, oldAES, body, latest); err != nil {
+			return nil, err
+		}
+	}
+
+	newKey, err := keychain.NewKey()
+	if err != nil {
+		return nil, err
+	}
+	newSalt, err := config.NewSalt()
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "", "make a salt")
+	}
+	newAES, err := kdf.Key(newKey, newSalt)
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "", "derive the key")
+	}
+	res.NewFingerprint = sls1.Fingerprint(newKey)
+	cfgPath := e.ConfigPath(env)
+	oldEntry := config.PreviousKey{Fingerprint: res.OldFingerprint, Salt: e.Config.Salt}
+	newEntry := config.PreviousKey{Fingerprint: res.NewFingerprint, Salt: newSalt}
+	bg := context.WithoutCancel(ctx)
+
+	// 1. Keep the old key, before anything else.
+	kept, createdKept, err := a.keepOldKey(ctx, e.ID.Name, env, oldKey)
+	if err != nil {
+		return nil, err
+	}
+	res.KeptKey = kept
+	// 2. Park the new key where pull finds it, in case we stop after the store write.
+	pendingAcct := oldKeyAccount(e.ID.Name, env, res.NewFingerprint)
+	undo := func() {
+		if err := e.Config.Save(cfgPath); err != nil {
+			a.warnf("could not put the config back: %v", err)
+		}
+		_ = a.Keychain.Delete(bg, pendingAcct)
+		if createdKept {
+			_ = a.Keychain.Delete(bg, kept)
+		}
+	}
+	if err := a.Keychain.Set(ctx, pendingAcct, newKey); err != nil {
+		if createdKept {
+			_ = a.Keychain.Delete(bg, kept)
+		}
+		return nil, err
+	}
+	pending := *e.Config
+	pending.PreviousKeys = addPreviousKey(addPreviousKey(e.Config.PreviousKeys, oldEntry), newEntry)
+	if err := pending.Save(cfgPath); err != nil {
+		_ = a.Keychain.Delete(bg, pendingAcct)
+		if createdKept {
+			_ = a.Keychain.Delete(bg, kept)
+		}
+		return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+e.ConfigRoot, "write the config (nothing was changed)")
+	}
+
+	// 3. The store: the latest content as a new version under the new key.
+	var newETag string
+	if latest != "" {
+		ts, etagNew, err := a.publish(ctx, e, newAES, zipData, latest, etag)
+		if err != nil {
+			undo()
+			return nil, err
+		}
+		res.TS, newETag = ts, etagNew
+	}
+
+	// 4. Both halves.
+	account := keychain.Account(e.ID.Name, env)
+	if err := a.Keychain.Set(ctx, account, newKey); err != nil {
+		return nil, fail.Wrap(fail.CodeOf(err), err,
+			"the new key is safe in the keychain as "+pendingAcct+" and pull still works; run `git vsync rotate "+env+"` again once the keychain answers",
+			"rotated the store but could not update the keychain entry %s", account)
+	}
+	final := *e.Config
+	final.Salt = newSalt
+	final.PreviousKeys = dropPreviousKey(addPreviousKey(e.Config.PreviousKeys, oldEntry), newEntry.Fingerprint, newEntry.Salt)
+	if err := final.Save(cfgPath); err != nil {
+		return nil, fail.Wrap(fail.Failure, err,
+			"check the permissions of "+e.ConfigRoot+", then run `git vsync rotate "+env+"` again; every version stays readable meanwhile",
+			"rotated the store and the keychain but could not write the config")
+	}
+	if err := a.Keychain.Delete(bg, pendingAcct); err != nil && !errors.Is(err, keychain.ErrNotFound) {
+		res.Warnings = append(res.Warnings, "could not remove the temporary keychain entry "+pendingAcct+" (it holds the new key; remove it by hand)")
+	}
+	e.Config = &final
+
+	// 5. This clone holds the new version (same content).
+	if res.TS != "" {
+		ns := &state.State{Repo: e.ID.Name, Env: env, TS: res.TS, Seen: res.TS, ETag: newETag, Op: "push", Time: a.Now().UTC(), Files: st.Files}
+		if err := state.Save(e.Repo.StateDir(), ns); err != nil {
+			res.Warnings = append(res.Warnings, "could not record the new version locally ("+err.Error()+"); the next push or pull may ask for --force")
+		}
+	}
+	a.appendAudit(ctx, e, "rotate", res.TS, o.Audit, nil)
+
+	if o.PurgeOld {
+		if err := a.purgeOld(ctx, e, newAES, res, o.Confirm); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// publish seals zipData under aesKey as a new version after latest and swaps the
+// latest pointer from etag, like push: exclusive create, then compare-and-swap; the
+// orphan is removed when the swap loses.
+func (a *App) publish(ctx context.Context, e *Env, aesKey, zipData []byte, latest, etag string) (ts, newETag string, err error) {
+	ts = nextTS(a.Now(), latest)
+	for try := 0; ; try++ {
+		sealed, err := rqe1.Seal(aesKey, rqem.Seal(ts, zipData))
+		if err != nil {
+			return "", "", fail.Wrap(fail.Failure, err, "", "seal the bundle")
+		}
+		_, err = e.Store.Put(ctx, e.VersionKey(ts), sealed, store.Cond{IfNoneMatch: true})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrPreconditionFailed) || try >= maxSameSecondRetries {
+			return "", "", store.AsFail(err, "upload version "+ts)
+		}
+		t, _ := time.Parse(rqem.TSLayout, ts)
+		ts = rqem.FormatTS(t.Add(time.Second))
+		if wait := time.Until(t.Add(time.Second)); wait > 0 && wait < 2*time.Second {
+			time.Sleep(wait)
+		}
+	}
+	cond := store.Cond{IfMatch: etag}
+	if latest == "" {
+		cond = store.Cond{IfNoneMatch: true}
+	}
+	newETag, err = e.Store.Put(ctx, e.LatestKey(), []byte(ts), cond)
+	if err != nil {
+		if derr := e.Store.Delete(context.WithoutCancel(ctx), e.VersionKey(ts)); derr != nil {
+			a.warnf("could not remove the unused version object %s: %v", e.VersionKey(ts), derr)
+		}
+		if errors.Is(err, store.ErrPreconditionFailed) {
+			return "", "", fail.New(fail.Refused, "run `git vsync pull "+e.Name+"`, then rotate again",
+				"remote advanced: someone pushed %s while rotate ran; nothing was changed", e.Name)
+		}
+		return "", "", store.AsFail(err, "update the latest pointer")
+	}
+	return ts, newETag, nil
+}
+
+// purgeOld deletes the versions that do not open with aesKey (the new key), after
+// confirmation, then forgets the older keys of the env.
+func (a *App) purgeOld(ctx context.Context, e *Env, aesKey []byte, res *RotateResult, confirm func([]string) (bool, error)) error {
+	latest, _, err := e.Latest(ctx)
+	if err != nil {
+		return err
+	}
+	infos, err := e.Store.List(ctx, e.Prefix()+"versions/")
+	if err != nil {
+		return store.AsFail(err, "list the versions of "+e.Name)
+	}
+	var old []string
+	for _, in := range infos {
+		ts, ok := strings.CutSuffix(strings.TrimPrefix(in.Key, e.Prefix()+"versions/"), ".enc")
+		if !ok || !rqem.ValidTS(ts) {
+			continue
+		}
+		body, _, err := e.Store.Get(ctx, in.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return store.AsFail(err, "download version "+ts)
+		}
+		if _, err := rqe1.Open(aesKey, body); err == nil {
+			continue
+		}
+		if ts == latest {
+			return fail.New(fail.Refused, "run `git vsync pull "+e.Name+"` and `git vsync rotate "+e.Name+" --purge-old` again; the old keys are kept",
+				"the latest version %s of %s is not sealed with the new key (someone pushed with an old key); nothing was purged", ts, e.Name)
+		}
+		old = append(old, ts)
+	}
+	if len(old) > 0 && confirm != nil {
+		ok, err := confirm(old)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			res.PurgeDeclined = true
+			return nil
+		}
+	}
+	for _, ts := range old {
+		if err := e.Store.Delete(ctx, e.VersionKey(ts)); err != nil {
+			return store.AsFail(err, "delete version "+ts+" (the old keys are kept; run the purge again)")
+		}
+		res.Purged = append(res.Purged, ts)
+	}
+	// No version needs the old keys any more.
+	for _, pk := range e.Config.PreviousKeys {
+		err := a.Keychain.Delete(ctx, oldKeyAccount(e.ID.Name, e.Name, pk.Fingerprint))
+		if err != nil && !errors.Is(err, keychain.ErrNotFound) {
+			res.Warnings = append(res.Warnings, "could not remove the old key "+oldKeyAccount(e.ID.Name, e.Name, pk.Fingerprint)+" from the keychain")
+			continue
+		}
+		res.KeysForgotten++
+	}
+	if bs, _ := backup.List(e.ConfigRoot, e.ID.Name, e.Name); len(bs) > 0 && len(e.Config.PreviousKeys) > 0 {
+		res.Warnings = append(res.Warnings, "local backups made before the rotation (`git vsync restore "+e.Name+"`) no longer open: their key is gone")
+	}
+	c := *e.Config
+	c.PreviousKeys = nil
+	if err := c.Save(e.ConfigPath(e.Name)); err != nil {
+		return fail.Wrap(fail.Failure, err, "", "write the config")
+	}
+	e.Config = &c
+	return nil
+}
+
+// openAnyKey opens a bundle with the env's current key (aesKey), then with the
+// older keys this machine kept (rotate, import --force), newest first. It is how
+// `pull --at` brings back a version sealed before a rotation.
+//
+// openBundle decrypts in place and destroys body when the key is wrong, so a
+// pristine copy is kept for the further attempts, only when there are older keys.
+func (e *Env) openAnyKey(ctx context.Context, aesKey, body []byte, ts string) ([]byte, error) {
+	var pristine []byte
+	if len(e.Config.PreviousKeys) > 0 {
+		pristine = bytes.Clone(body)
+	}
+	var zipData []byte
+	first := true
+	err := e.withAnyKey(ctx, aesKey, func(k []byte) error {
+		in := body
+		if !first {
+			in = bytes.Clone(pristine)
+		}
+		first = false
+		z, err := openBundle(k, in, ts, e.Name)
+		zipData = z
+		return err
+	})
+	if err != nil && envelope.KindOf(err) == envelope.KindWrongPassphrase {
+		return nil, &fail.Error{Code: fail.Integrity, Err: err,
+			What: "version " + ts + " of " + e.Name + " does not open with this machine's key",
+			Hint: "the key was probably rotated: ask a teammate for a new share (`git vsync export " + e.Name + "`) and import it with `git vsync import " + e.Name + " FILE.share --force` (your current key is kept); if the key is right, the bundle was tampered with"}
+	}
+	return zipData, err
+}
+
+// withAnyKey calls open with aesKey, then with each older key of the env, until
+// open succeeds or fails for a reason other than a wrong key.
+func (e *Env) withAnyKey(ctx context.Context, aesKey []byte, open func(k []byte) error) error {
+	err := open(aesKey)
+	if err == nil || envelope.KindOf(err) != envelope.KindWrongPassphrase {
+		return err
+	}
+	for _, pk := range e.Config.PreviousKeys {
+		k, ok := e.previousAESKey(ctx, pk)
+		if !ok {
+			continue
+		}
+		switch err2 := open(k); {
+		case err2 == nil:
+			return nil
+		case envelope.KindOf(err2) != envelope.KindWrongPassphrase:
+			return err2 // the key fits, the content does not
+		}
+	}
+	return err
+}
+
+// previousAESKey derives the AES key of an older key kept in the keychain.
+func (e *Env) previousAESKey(ctx context.Context, pk config.PreviousKey) ([]byte, bool) {
+	text, err := e.app.Keychain.Get(ctx, oldKeyAccount(e.ID.Name, e.Name, pk.Fingerprint))
+	if err != nil {
+		return nil, false
+	}
+	text = strings.TrimSpace(text)
+	if sls1.Fingerprint(text) != pk.Fingerprint {
+		return nil, false
+	}
+	k, err := kdf.Key(text, pk.Salt)
+	if err != nil {
+		return nil, false
+	}
+	return k, true
+}

@@ -1,0 +1,605 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/git-vsync/git-vsync/internal/atomicfile"
+	"github.com/git-vsync/git-vsync/internal/config"
+	"github.com/git-vsync/git-vsync/internal/envelope"
+	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
+	"github.com/git-vsync/git-vsync/internal/envelope/sls1"
+	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/hooks"
+	"github.com/git-vsync/git-vsync/internal/keychain"
+	"github.com/git-vsync/git-vsync/internal/repo"
+)
+
+// MinSharePassphrase is the shortest passphrase export accepts. A .share file
+// carries the key in full and may travel by mail or chat, so its passphrase is all
+// that protects the key there. Import accepts any non-empty passphrase (files made
+// by other tools).
+const MinSharePassphrase = 8
+
+// maxShareBytes bounds what import reads; a real share file is well under 4 KiB.
+const maxShareBytes = 1 << 20
+
+// maxPassphraseFile bounds a passphrase file.
+const maxPassphraseFile = 4 << 10
+
+// ShareEnvPassphrase is the environment variable import reads the passphrase from.
+const ShareEnvPassphrase = "VSYNC_SHARE_PASSPHRASE"
+
+// ExportOptions are the flags of `export`.
+type ExportOptions struct {
+	Out        string // "" = ./<repo>-<env>.share in the working folder
+	Passphrase string // "" = generate one
+	Force      bool   // overwrite an existing file
+	Audit      AuditOptions
+}
+
+// ExportResult says what export wrote.
+type ExportResult struct {
+	Repo        string
+	Env         string
+	Path        string
+	Passphrase  string // the generated passphrase; "" when the caller gave one
+	Fingerprint string
+	Warnings    []string
+}
+
+// abs resolves a command-line path against the working folder.
+func (a *App) abs(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(a.Dir, p)
+}
+
+// ReadPassphraseFile reads a passphrase from a file. One trailing line end ("\n" or
+// "\r\n") is not part of the passphrase; an empty passphrase is refused.
+func (a *App) ReadPassphraseFile(path string) (string, error) {
+	return a.ReadSecretFile(path, "passphrase")
+}
+
+// ReadSecretFile reads a one-line secret (what names it in messages) from a file,
+// without one trailing line end ("\n" or "\r\n"). Empty is refused.
+func (a *App) ReadSecretFile(path, what string) (string, error) {
+	f, err := os.Open(a.abs(path))
+	if err != nil {
+		return "", fail.Wrap(fail.Usage, pathCause(err), "pass a file that holds the "+what+" on its first line", "cannot read the %s file %s", what, path)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPassphraseFile+1))
+	if err != nil {
+		return "", fail.Wrap(fail.Usage, pathCause(err), "", "cannot read the %s file %s", what, path)
+	}
+	if len(b) > maxPassphraseFile {
+		return "", fail.New(fail.Usage, "the file should hold only the "+what, "the %s file %s is larger than %d bytes", what, path, maxPassphraseFile)
+	}
+	s := string(b)
+	if t, ok := strings.CutSuffix(s, "\r\n"); ok {
+		s = t
+	} else {
+		s = strings.TrimSuffix(s, "\n")
+	}
+	if s == "" {
+		return "", fail.New(fail.Usage, "write the "+what+" into the file (a trailing newline is ignored)", "the %s file %s is empty", what, path)
+	}
+	return s, nil
+}
+
+// pathCause strips the path from an *os.PathError (the message names it already).
+func pathCause(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// CheckExportPassphrase applies export's rules to a passphrase the user chose.
+func CheckExportPassphrase(p string) error {
+	if p == "" {
+		return fail.New(fail.Usage, "leave out --passphrase-file to get a generated one", "the passphrase is empty")
+	}
+	if n := utf8.RuneCountInString(p); n < MinSharePassphrase {
+		return fail.New(fail.Usage, "use at least "+fmt.Sprint(MinSharePassphrase)+" characters, or leave out --passphrase-file to get a generated one (12 random characters)",
+			"the passphrase has %d characters; a .share file carries the key in full, so it needs at least %d", n, MinSharePassphrase)
+	}
+	return nil
+}
+
+// Export writes both halves of env into a passphrase-sealed .share file (SPEC §4.5).
+func (a *App) Export(ctx context.Context, repoFlag, env string, o ExportOptions) (*ExportResult, error) {
+	e, err := a.OpenEnv(repoFlag, env)
+	if err != nil {
+		return nil, err
+	}
+	key, _, err := a.LoadKey(ctx, e.Workspace, env)
+	if err != nil {
+		return nil, err
+	}
+	res := &ExportResult{Repo: e.ID.Name, Env: env, Fingerprint: sls1.Fingerprint(key)}
+	pass := o.Passphrase
+	if pass == "" {
+		if pass, err = sls1.GeneratePassphrase(); err != nil {
+			return nil, fail.Wrap(fail.Failure, err, "", "generate a passphrase")
+		}
+		res.Passphrase = pass
+	} else if err := CheckExportPassphrase(pass); err != nil {
+		return nil, err
+	}
+	out := o.Out
+	if out == "" {
+		out = e.ID.Name + "-" + env + ".share"
+	}
+	out = a.abs(out)
+	res.Path = out
+	if fi, err := os.Stat(out); err == nil {
+		if fi.IsDir() {
+			return nil, fail.New(fail.Usage, "name a file, e.g. --out "+filepath.Join(out, e.ID.Name+"-"+env+".share"), "--out %s is a folder", out)
+		}
+		if !o.Force {
+			return nil, fail.New(fail.Refused, "choose another name with --out, or pass --force to replace it", "%s already exists", out)
+		}
+	}
+	cfgJSON, err := shareConfigJSON(e.Config)
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "", "encode the config")
+	}
+	data, err := sls1.Seal(pass, sls1.Payload{Version: sls1.PayloadVersion, Repo: e.ID.Name, Env: env, Config: cfgJSON, Key: key})
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "", "seal the share file")
+	}
+	if err := writeNew(out, data, o.Force); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fail.New(fail.Refused, "choose another name with --out, or pass --force to replace it", "%s already exists", out)
+		}
+		return nil, fail.Wrap(fail.Failure, pathCause(err), "check the folder and its permissions", "write %s", out)
+	}
+	if rel, err := filepath.Rel(e.Repo.Top, out); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		res.Warnings = append(res.Warnings, "the share file is inside the repository: never commit it; delete it once your teammate imported it")
+	}
+	a.appendAudit(ctx, e, "export", "", o.Audit, nil)
+	return res, nil
+}
+
+// shareConfigJSON is the config object a share carries: the config as on disk,
+// without previousKeys (the receiver does not hold those keys).
+func shareConfigJSON(c *config.Env) ([]byte, error) {
+	cp := *c
+	cp.PreviousKeys = nil
+	return cp.JSON()
+}
+
+// writeNew writes path atomically with mode 0600. Unless replace is set it never
+// replaces an existing file (os.ErrExist), also when one appears meanwhile.
+func writeNew(path string, data []byte, replace bool) error {
+	if replace {
+		return atomicfile.Write(path, data, 0o600)
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	defer os.Remove(name)
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	// A hard link fails when the target exists: an exclusive, atomic publish.
+	if err := os.Link(name, path); err != nil {
+		if _, serr := os.Lstat(path); serr == nil {
+			return os.ErrExist
+		}
+		// File systems without hard links: check, then rename (a small window).
+		if err := os.Rename(name, path); err != nil {
+			return err
+		}
+	}
+	atomicfile.SyncDir(dir)
+	return nil
+}
+
+// ImportOptions are the flags of `import`.
+type ImportOptions struct {
+	Force   bool // replace different halves (the old ones are kept aside)
+	NoHooks bool
+}
+
+// ImportResult says what import did.
+type ImportResult struct {
+	Repo        string
+	Env         string
+	ShareEnv    string // the env the share was exported from
+	ShareRepo   string
+	Fingerprint string
+	Unchanged   bool   // the same halves were already here: nothing written
+	KeptKey     string // keychain account of the replaced key (--force)
+	KeptConfig  string // path of the replaced config (--force)
+	PinWritten  bool
+	Gitignored  string
+	Hooks       string // what hook installation did ("" when skipped or failed)
+	Warnings    []string
+}
+
+// share is a decrypted and validated .share file.
+type share struct {
+	Repo   string // normalised
+	Env    string // as written in the file (display only, quoted)
+	Config *config.Env
+	Key    string
+}
+
+// validateShare checks everything in a decrypted payload that sls1 does not: the
+// repo name (it becomes a folder name and a bucket prefix), the key text, and the
+// config (version, store, vault folder). Errors never quote the key or credentials.
+func validateShare(p sls1.Payload) (*share, error) {
+	bad := func(format string, args ...any) error {
+		return fail.New(fail.Integrity, "ask your teammate for a new one: `git vsync export <env>`",
+			"the share file is not usable: "+format, args...)
+	}
+	name, err := repo.Normalise(p.Repo)
+	if err == nil {
+		err = repo.CheckName(name)
+	}
+	if err != nil {
+		return nil, bad("its repository name is invalid (%v)", err)
+	}
+	if utf8.RuneCountInString(p.Key) < sls1.MinKeyLen {
+		return nil, bad("its key is shorter than %d characters", sls1.MinKeyLen)
+	}
+	if !utf8.ValidString(p.Key) || strings.ContainsFunc(p.Key, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError }) {
+		return nil, bad("its key contains white space or control characters")
+	}
+	if len(p.Key) > 4096 {
+		return nil, bad("its key is longer than 4096 bytes")
+	}
+	cfg, err := config.ParseJSON(p.Config)
+	if err != nil {
+		return nil, bad("its config is invalid (%v)", err)
+	}
+	cfg.PreviousKeys = nil // only this machine knows its own older keys
+	if _, err := OpenStore(cfg); err != nil {
+		return nil, bad("its store settings are invalid")
+	}
+	return &share{Repo: name, Env: p.Env, Config: cfg, Key: p.Key}, nil
+}
+
+// openShareFile reads and decrypts a share file; every failure is exit 6 except a
+// missing file (exit 2).
+func (a *App) openShareFile(file, passphrase string) (*share, error) {
+	f, err := os.Open(a.abs(file))
+	if err != nil {
+		return nil, fail.Wrap(fail.Usage, pathCause(err), "pass the path of the .share file your teammate sent", "cannot read %s", file)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxShareBytes+1))
+	if err != nil {
+		return nil, fail.Wrap(fail.Usage, pathCause(err), "", "cannot read %s", file)
+	}
+	if len(data) > maxShareBytes {
+		return nil, fail.New(fail.Integrity, "pass the .share file made by `git vsync export`", "%s is larger than %d bytes: not a share file", file, maxShareBytes)
+	}
+	p, err := sls1.Open(passphrase, data)
+	if err != nil {
+		return nil, shareError(err, file)
+	}
+	return validateShare(p)
+}
+
+func shareError(err error, file string) error {
+	const again = "ask your teammate to run `git vsync export <env>` again and send the new file; nothing was written"
+	switch envelope.KindOf(err) {
+	case envelope.KindWrongPassphrase:
+		return &fail.Error{Code: fail.Integrity, Err: err,
+			What: fmt.Sprintf("the passphrase does not open %s (wrong passphrase, or the file was changed on the way)", file),
+			Hint: "check the passphrase with whoever sent the file (it travels on another channel than the file); nothing was written"}
+	case envelope.KindUnsupportedSpecVersion:
+		return fail.Wrap(fail.Integrity, err, "upgrade git-vsync, or "+again, "%s uses a format this git-vsync does not read", file)
+	}
+	return fail.Wrap(fail.Integrity, err, again, "%s is not a valid vsync share file", file)
+}
+
+// Import sets up env from a teammate's .share file (SPEC §4.5). Everything is
+// decrypted and validated before anything is written; different existing halves
+// are only replaced with Force, and then kept aside.
+func (a *App) Import(ctx context.Context, repoFlag, env, file, passphrase string, o ImportOptions) (*ImportResult, error) {
+	if err := CheckEnv(env); err != nil {
+		return nil, err
+	}
+	if passphrase == "" {
+		return nil, fail.New(fail.Usage, "give the passphrase your teammate sent", "the passphrase is empty")
+	}
+	r, err := repo.Open(a.Dir)
+	if err != nil {
+		return nil, err
+	}
+	root, err := config.Root(a.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := a.openShareFile(file, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	id, err := r.Identity(repoFlag)
+	switch {
+	case err != nil && fail.CodeOf(err) == fail.NotSetUp:
+		// No flag, pin or origin: the share says which repository this is.
+		id = repo.Identity{Name: sh.Repo, Source: "share"}
+	case err != nil:
+		return nil, err
+	case id.Name != sh.Repo:
+		hint := "import it in a clone of " + sh.Repo
+		if id.Source == repo.SourceOrigin {
+			hint += ", or, if this clone is that repository under another URL (fork, mirror), pass --repo " + sh.Repo + " (and commit a .vsync pin with repo=" + sh.Repo + ")"
+		}
+		return nil, fail.New(fail.Refused, hint,
+			"the share file is for repository %s, but this repository is %s (from %s); nothing was written", sh.Repo, id.Name, id.Source)
+	}
+	w := &Workspace{Repo: r, ID: id, ConfigRoot: root}
+	res := &ImportResult{Repo: id.Name, Env: env, ShareEnv: sh.Env, ShareRepo: sh.Repo, Fingerprint: sls1.Fingerprint(sh.Key)}
+	if _, src, ok, _ := keychain.FromEnv(env, a.Getenv); ok {
+		res.Warnings = append(res.Warnings, "a key in the environment ("+src+") wins over the keychain entry import writes; unset it to use the imported key")
+	}
+	if !keychain.ValidKey(sh.Key) {
+		res.Warnings = append(res.Warnings, "the share's key is not a 44-character key as git-vsync makes them; it is used as given")
+	}
+
+	// What is here already.
+	cfgPath := w.ConfigPath(env)
+	account := keychain.Account(id.Name, env)
+	oldCfgBytes, err := os.ReadFile(cfgPath)
+	cfgExists := err == nil
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fail.Wrap(fail.Failure, pathCause(err), "check the permissions of "+cfgPath, "read the existing config")
+	}
+	var oldCfg *config.Env
+	if cfgExists {
+		oldCfg, _ = config.Parse(oldCfgBytes) // unreadable counts as different
+	}
+	oldKey, err := a.Keychain.Get(ctx, account)
+	switch {
+	case errors.Is(err, keychain.ErrNotFound):
+		oldKey = ""
+	case err != nil:
+		return nil, err
+	}
+	oldKey = strings.TrimSpace(oldKey)
+	sameKey := oldKey == sh.Key
+	sameCfg := oldCfg != nil && equivalentConfig(oldCfg, sh.Config)
+	keyOK := oldKey == "" || sameKey
+	cfgOK := !cfgExists || sameCfg
+	if oldKey != "" && cfgExists && sameKey && sameCfg {
+		res.Unchanged = true
+		return res, nil
+	}
+	if !(keyOK && cfgOK) && !o.Force {
+		var diff []string
+		if !keyOK {
+			diff = append(diff, "a different key (fingerprint "+sls1.Fingerprint(oldKey)+", the share has "+res.Fingerprint+")")
+		}
+		if !cfgOK {
+			diff = append(diff, "a different config")
+		}
+		what := fmt.Sprintf("%s/%s is already set up on this machine with %s; nothing was written", id.Name, env, strings.Join(diff, " and "))
+		if sh.Env != env {
+			what += fmt.Sprintf(" (the share was exported from env %q)", sh.Env)
+		}
+		return nil, fail.New(fail.Refused,
+			"if the share is newer (after `git vsync rotate`, or a moved bucket), run again with --force: the old key stays in the keychain as "+account+"#<fingerprint> and the old config beside the new one",
+			"%s", what)
+	}
+
+	// The new config keeps this machine's older keys, plus the one it replaces,
+	// so versions sealed before stay readable here.
+	newCfg := sh.Config
+	if oldCfg != nil {
+		newCfg.PreviousKeys = append(newCfg.PreviousKeys, oldCfg.PreviousKeys...)
+	}
+	if oldKey != "" && !sameKey && oldCfg != nil {
+		newCfg.PreviousKeys = addPreviousKey(newCfg.PreviousKeys, config.PreviousKey{Fingerprint: sls1.Fingerprint(oldKey), Salt: oldCfg.Salt})
+	}
+	newCfg.PreviousKeys = dropPreviousKey(newCfg.PreviousKeys, res.Fingerprint, newCfg.Salt)
+
+	// Keep what is replaced, before replacing anything.
+	var createdKept string
+	if oldKey != "" && !sameKey {
+		acct, created, err := a.keepOldKey(ctx, id.Name, env, oldKey)
+		if err != nil {
+			return nil, err
+		}
+		res.KeptKey = acct
+		if created {
+			createdKept = acct
+		}
+	}
+	if cfgExists && !sameCfg {
+		p, err := keepOldConfig(cfgPath, oldCfgBytes, oldKey, a.Now())
+		if err != nil {
+			if createdKept != "" {
+				_ = a.Keychain.Delete(context.WithoutCancel(ctx), createdKept)
+			}
+			return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+filepath.Dir(cfgPath), "keep the existing config aside (nothing was replaced)")
+		}
+		res.KeptConfig = p
+	}
+	if !sameKey {
+		if err := a.Keychain.Set(ctx, account, sh.Key); err != nil {
+			return nil, err
+		}
+	}
+	writeCfg := !sameCfg
+	if sameCfg && !reflect.DeepEqual(oldCfg.PreviousKeys, newCfg.PreviousKeys) {
+		writeCfg = true
+	}
+	if writeCfg {
+		if err := newCfg.Save(cfgPath); err != nil {
+			// Put the keychain back as it was, so the halves stay a pair.
+			bg := context.WithoutCancel(ctx)
+			if !sameKey {
+				if oldKey != "" {
+					_ = a.Keychain.Set(bg, account, oldKey)
+				} else {
+					_ = a.Keychain.Delete(bg, account)
+				}
+			}
+			return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+w.ConfigRoot, "write the config")
+		}
+	}
+
+	if written, err := writePinIfAbsent(w); err != nil {
+		hint := ""
+		if id.Source == "share" {
+			hint = "; until it exists pass --repo " + id.Name
+		}
+		res.Warnings = append(res.Warnings, "could not write .vsync: "+err.Error()+hint)
+	} else {
+		res.PinWritten = written
+	}
+	if line, err := ensureIgnored(r, newCfg.Vault(env)); err != nil {
+		res.Warnings = append(res.Warnings, "could not update .gitignore: "+err.Error())
+	} else {
+		res.Gitignored = line
+	}
+	if !o.NoHooks {
+		res.Hooks = installHooks(r.Top, &res.Warnings)
+	}
+	if e, err := a.openEnvIn(w, env); err == nil {
+		a.appendAudit(ctx, e, "import", "", AuditOptions{}, nil)
+	}
+	return res, nil
+}
+
+// installHooks installs the git hooks (SPEC §8) and returns the summary; problems
+// are warnings (the halves are in place already).
+func installHooks(repoTop string, warnings *[]string) string {
+	rep, err := hooks.Install(repoTop)
+	if err != nil {
+		*warnings = append(*warnings, "could not install the git hooks ("+err.Error()+"); run `git vsync install` later")
+		return ""
+	}
+	for _, h := range rep.Hooks {
+		if h.Action == hooks.Manual {
+			*warnings = append(*warnings, strings.TrimSpace(hooks.ForeignInstructions(h)))
+		}
+	}
+	return rep.Summary()
+}
+
+// equivalentConfig compares two configs as JSON values, ignoring previousKeys
+// (this machine's own older keys) and key order.
+func equivalentConfig(a, b *config.Env) bool {
+	norm := func(c *config.Env) any {
+		js, err := shareConfigJSON(c)
+		if err != nil {
+			return nil
+		}
+		var v any
+		if json.Unmarshal(js, &v) != nil {
+			return nil
+		}
+		return v
+	}
+	va, vb := norm(a), norm(b)
+	return va != nil && reflect.DeepEqual(va, vb)
+}
+
+// addPreviousKey puts k first in keys (newest first), without duplicates.
+func addPreviousKey(keys []config.PreviousKey, k config.PreviousKey) []config.PreviousKey {
+	out := []config.PreviousKey{k}
+	for _, x := range keys {
+		if x != k {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// dropPreviousKey removes the entry (fingerprint, salt) and duplicates.
+func dropPreviousKey(keys []config.PreviousKey, fp, salt string) []config.PreviousKey {
+	var out []config.PreviousKey
+	seen := map[config.PreviousKey]bool{}
+	for _, x := range keys {
+		if (x.Fingerprint == fp && x.Salt == salt) || seen[x] {
+			continue
+		}
+		seen[x] = true
+		out = append(out, x)
+	}
+	return out
+}
+
+// oldKeyAccount is where a replaced key is kept: "<repo>/<env>#<fingerprint>".
+func oldKeyAccount(repoName, env, fingerprint string) string {
+	return keychain.Account(repoName, env) + "#" + fingerprint
+}
+
+// keepOldKey stores key under its "#<fingerprint>" account. created reports whether
+// the entry is new (so a caller that gives up can remove it again).
+func (a *App) keepOldKey(ctx context.Context, repoName, env, key string) (account string, created bool, err error) {
+	account = oldKeyAccount(repoName, env, sls1.Fingerprint(key))
+	cur, err := a.Keychain.Get(ctx, account)
+	switch {
+	case err == nil && strings.TrimSpace(cur) == key:
+		return account, false, nil
+	case err == nil:
+		return "", false, fail.New(fail.Refused, "inspect the keychain entry "+keychain.Service+" "+account+" and remove it if it is not needed",
+			"the keychain entry %s already holds another key; refusing to overwrite it", account)
+	case !errors.Is(err, keychain.ErrNotFound):
+		return "", false, err
+	}
+	if err := a.Keychain.Set(ctx, account, key); err != nil {
+		return "", false, err
+	}
+	return account, true, nil
+}
+
+// keepOldConfig copies a config file that is about to be replaced to
+// env_<env>.bak-<fingerprint of its key> beside it (the "." keeps it out of
+// config.ListEnvs), never over another file.
+func keepOldConfig(cfgPath string, data []byte, key string, now time.Time) (string, error) {
+	tag := rqem.FormatTS(now)
+	if key != "" {
+		tag = sls1.Fingerprint(key)
+	}
+	base := cfgPath + ".bak-" + tag
+	p := base
+	for i := 2; ; i++ {
+		old, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if err == nil && bytes.Equal(old, data) {
+			return p, nil
+		}
+		p = fmt.Sprintf("%s-%d", base, i)
+	}
+	return p, writeNew(p, data, false)
+}
