@@ -325,7 +325,7 @@ func raceProcesses(t *testing.T, n int, root, key, mode, etag string, round int)
 // does nothing in a normal test run.
 func TestFileStoreHelperProcess(t *testing.T) {
 	if os.Getenv("VSYNC_STORE_HELPER") != "1" {
-		t.Skip("helper process for TestFileStoreProcessRace")
+		return // only a helper process for TestFileStoreProcessRace
 	}
 	s, err := store.Open(store.Config{Endpoint: fileEndpoint(os.Getenv("VSYNC_STORE_ROOT")), Bucket: "b"})
 	if err != nil {
