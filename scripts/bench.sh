@@ -11,4 +11,8 @@ go test -run '^$' -bench . -benchmem -benchtime 10x ./internal/envelope/kdf ./in
 
 echo
 echo "== Whole commands (product binary)"
-exec scripts/ci-env.sh go run ./scripts/bench -bin bin/git-vsync "$@"
+scripts/ci-env.sh go run ./scripts/bench -bin bin/git-vsync "$@"
+
+echo
+echo "== git checkout with and without the hooks, store up to date"
+BIN=bin/git-vsync scripts/bench-hooks.sh 30
