@@ -216,7 +216,7 @@ func TestPushRefusals(t *testing.T) {
 // TestConcurrentPushes: of two clones pushing at the same moment exactly one wins,
 // the other exits 3, and the bucket holds exactly the winner's new version.
 func TestConcurrentPushes(t *testing.T) {
-	rounds := 12
+	rounds := 20
 	if testing.Short() {
 		rounds = 3
 	}
