@@ -20,7 +20,9 @@ if ((${#missing[@]})); then
 fi
 
 gobin="$(go env GOPATH)/bin"
-if ! "$gobin/versitygw" --version 2>/dev/null | grep -q "${VERSITYGW_VERSION#v}"; then
+# `versitygw --version` of a `go install` build says "git"; the module version is in
+# the binary's build info.
+if ! go version -m "$gobin/versitygw" 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+github.com/versity/versitygw[[:space:]]+${VERSITYGW_VERSION}[[:space:]]"; then
 	echo "install-test-deps: go install versitygw@${VERSITYGW_VERSION}" >&2
 	GOFLAGS=-mod=mod go install "github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}"
 fi
