@@ -57,6 +57,20 @@ func (a *App) openEnvIn(w *Workspace, env string) (*Env, error) {
 	return &Env{Workspace: w, Name: env, Config: c, Store: st, VaultRel: rel, VaultDir: w.Repo.VaultDir(rel), app: a}, nil
 }
 
+// OpenLocked is OpenEnv followed by LockVault, for the commands that change the
+// vault or the sync state. Call release when done.
+func (a *App) OpenLocked(ctx context.Context, repoFlag, env string) (e *Env, release func(), err error) {
+	e, err = a.OpenEnv(repoFlag, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	release, err = e.LockVault(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, release, nil
+}
+
 // vaultLockTimeout is how long a command waits for another git-vsync working on
 // the same vault (a hook, a second terminal) before giving up.
 const vaultLockTimeout = 15 * time.Second

@@ -114,21 +114,12 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 	if err != nil {
 		return nil, err
 	}
-	if _, err := bundle.List(zipData, bundle.DefaultLimits); err != nil {
-		return nil, err
-	}
-	if b, err := a.backupVault(e, aesKey); err != nil {
-		return nil, err
-	} else if b != nil {
-		res.Backup = b.Path
-	}
-	var files []vault.File
-	err = vault.Replace(e.VaultDir, func(stage string) error {
-		files, err = bundle.Extract(zipData, stage, bundle.DefaultLimits)
-		return err
-	})
+	files, b, err := a.installZip(e, aesKey, zipData)
 	if err != nil {
-		return nil, fail.Wrap(fail.CodeOf(err), err, fail.HintOf(err), "replace the vault (it is unchanged)")
+		return nil, err
+	}
+	if b != nil {
+		res.Backup = b.Path
 	}
 	seen := latest
 	if st != nil && st.Seen > seen {
@@ -171,6 +162,28 @@ func integrityError(err error, env, ts string) error {
 	}
 	return fail.Wrap(fail.Integrity, err, "`git vsync versions "+env+"` lists other versions; `git vsync pull "+env+" --at TS` brings one back",
 		"version %s of %s is corrupt", ts, env)
+}
+
+// installZip makes the archive's content the vault: checked in full first, then the
+// current vault backed up, then swapped in atomically. It returns the files written
+// and the backup (nil when the vault was missing or empty).
+func (a *App) installZip(e *Env, aesKey, zipData []byte) ([]vault.File, *backup.Backup, error) {
+	if _, err := bundle.List(zipData, bundle.DefaultLimits); err != nil {
+		return nil, nil, err
+	}
+	b, err := a.backupVault(e, aesKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	var files []vault.File
+	err = vault.Replace(e.VaultDir, func(stage string) error {
+		files, err = bundle.Extract(zipData, stage, bundle.DefaultLimits)
+		return err
+	})
+	if err != nil {
+		return nil, nil, fail.Wrap(fail.CodeOf(err), err, fail.HintOf(err), "replace the vault (it is unchanged)")
+	}
+	return files, b, nil
 }
 
 // backupVault seals the current vault into the backups folder; nil when the vault is

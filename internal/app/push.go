@@ -41,11 +41,7 @@ const maxSameSecondRetries = 5
 // Exactly one of several racing pushers wins; the others get exit 3 and leave no
 // trace in the bucket.
 func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*PushResult, error) {
-	e, err := a.OpenEnv(repoFlag, env)
-	if err != nil {
-		return nil, err
-	}
-	release, err := e.LockVault(ctx)
+	e, release, err := a.OpenLocked(ctx, repoFlag, env)
 	if err != nil {
 		return nil, err
 	}
@@ -104,38 +100,68 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 	if err := bundle.DefaultLimits.Check(listing); err != nil {
 		return nil, err
 	}
-	est := rqe1.HeaderSize + rqem.HeaderSize + rqe1.TagSize
+	est := envelopeHeaders + rqe1.TagSize
 	for _, f := range listing {
 		est += int(f.Size) + 2*len(f.Path) + 128
 	}
-	buf := bytes.NewBuffer(make([]byte, rqe1.HeaderSize+rqem.HeaderSize, est))
+	buf := bytes.NewBuffer(make([]byte, envelopeHeaders, est))
 	files, err := bundle.WriteScan(buf, e.VaultDir, e.VaultRel)
 	if err != nil {
 		return nil, err
 	}
 	plain := buf.Bytes()
+	ts, newETag, err := a.publishBuffer(ctx, e, aesKey, plain, latest, etag, "push")
+	if err != nil {
+		return nil, err
+	}
+	ns := &state.State{Repo: e.ID.Name, Env: env, TS: ts, Seen: ts, ETag: newETag, Op: "push", Time: a.Now().UTC(), Files: stateFiles(files)}
+	if err := state.Save(e.Repo.StateDir(), ns); err != nil {
+		a.warnf("pushed %s but could not record it locally (%v); the next push or pull may ask for --force", ts, err)
+	}
+	res.TS, res.Files, res.Bytes = ts, countFiles(files), len(plain)+rqe1.TagSize
+	a.appendAudit(ctx, e, "push", ts, o.Audit, nil)
+	return res, nil
+}
+
+// publish seals zipData under aesKey as the version after latest and swaps the
+// latest pointer from etag (see publishBuffer).
+func (a *App) publish(ctx context.Context, e *Env, aesKey, zipData []byte, latest, etag, action string) (ts, newETag string, err error) {
+	plain := make([]byte, envelopeHeaders, envelopeHeaders+len(zipData)+rqe1.TagSize)
+	plain = append(plain, zipData...)
+	return a.publishBuffer(ctx, e, aesKey, plain, latest, etag, action)
+}
+
+// envelopeHeaders is the room publishBuffer needs before the zip: the RQE1 header
+// (magic, nonce) and the RQEM0001 header (magic, timestamp).
+const envelopeHeaders = rqe1.HeaderSize + rqem.HeaderSize
+
+// publishBuffer makes plain (envelopeHeaders bytes of room, then the zip) the
+// newest version (SPEC §5.2): sealed in place with the version's timestamp, created
+// with If-None-Match (the next second when that one is taken), then `latest` swapped
+// with If-Match on etag. When the swap loses, the version object is deleted again
+// and the result is "remote advanced" (exit 3). plain is overwritten.
+func (a *App) publishBuffer(ctx context.Context, e *Env, aesKey, plain []byte, latest, etag, action string) (ts, newETag string, err error) {
 	if cap(plain)-len(plain) < rqe1.TagSize {
 		plain = append(plain, make([]byte, rqe1.TagSize)...)[:len(plain)]
 	}
-	ts := nextTS(a.Now(), latest)
-	var sealed []byte
+	ts = nextTS(a.Now(), latest)
 	for try := 0; ; try++ {
 		copy(plain[rqe1.HeaderSize:], rqem.Magic+ts)
-		sealed, err = rqe1.SealInPlace(aesKey, plain)
+		sealed, err := rqe1.SealInPlace(aesKey, plain)
 		if err != nil {
-			return nil, fail.Wrap(fail.Failure, err, "", "seal the bundle")
+			return "", "", fail.Wrap(fail.Failure, err, "", "seal the bundle")
 		}
 		_, err = e.Store.Put(ctx, e.VersionKey(ts), sealed, store.Cond{IfNoneMatch: true})
 		if err == nil {
 			break
 		}
 		if !errors.Is(err, store.ErrPreconditionFailed) || try >= maxSameSecondRetries {
-			return nil, store.AsFail(err, "upload version "+ts)
+			return "", "", store.AsFail(err, "upload version "+ts)
 		}
 		// Someone pushed in the same second: take the next one. The buffer is
 		// decrypted back in place to seal it again under the new timestamp.
 		if _, err := rqe1.OpenInPlace(aesKey, sealed); err != nil {
-			return nil, fail.Wrap(fail.Failure, err, "", "reseal the bundle")
+			return "", "", fail.Wrap(fail.Failure, err, "", "reseal the bundle")
 		}
 		t, _ := time.Parse(rqem.TSLayout, ts)
 		ts = rqem.FormatTS(t.Add(time.Second))
@@ -147,25 +173,19 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 	if latest == "" {
 		cond = store.Cond{IfNoneMatch: true}
 	}
-	newETag, err := e.Store.Put(ctx, e.LatestKey(), []byte(ts), cond)
+	newETag, err = e.Store.Put(ctx, e.LatestKey(), []byte(ts), cond)
 	if err != nil {
 		// Our version object is an orphan now; remove it so the bucket is as before.
 		if derr := e.Store.Delete(context.WithoutCancel(ctx), e.VersionKey(ts)); derr != nil {
 			a.warnf("could not remove the unused version object %s: %v", e.VersionKey(ts), derr)
 		}
 		if errors.Is(err, store.ErrPreconditionFailed) {
-			return nil, fail.New(fail.Refused, "run `git vsync pull "+env+"` to get the new version, then push again",
-				"remote advanced: someone else pushed %s while this push ran; nothing was changed", env)
+			return "", "", fail.New(fail.Refused, "run `git vsync pull "+e.Name+"` to get the new version, then "+action+" again",
+				"remote advanced: someone else pushed %s while this %s ran; nothing was changed", e.Name, action)
 		}
-		return nil, store.AsFail(err, "update the latest pointer")
+		return "", "", store.AsFail(err, "update the latest pointer")
 	}
-	ns := &state.State{Repo: e.ID.Name, Env: env, TS: ts, Seen: ts, ETag: newETag, Op: "push", Time: a.Now().UTC(), Files: stateFiles(files)}
-	if err := state.Save(e.Repo.StateDir(), ns); err != nil {
-		a.warnf("pushed %s but could not record it locally (%v); the next push or pull may ask for --force", ts, err)
-	}
-	res.TS, res.Files, res.Bytes = ts, countFiles(files), len(sealed)
-	a.appendAudit(ctx, e, "push", ts, o.Audit, nil)
-	return res, nil
+	return ts, newETag, nil
 }
 
 // nextTS is now as a bundle timestamp, moved past latest when the clock is behind

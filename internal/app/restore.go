@@ -8,7 +8,6 @@ import (
 	"github.com/git-vsync/git-vsync/internal/bundle"
 	"github.com/git-vsync/git-vsync/internal/envelope"
 	"github.com/git-vsync/git-vsync/internal/fail"
-	"github.com/git-vsync/git-vsync/internal/vault"
 )
 
 // BackupInfo is one local backup of a vault, as `restore` lists it.
@@ -72,11 +71,7 @@ type RestoreResult struct {
 // the current vault. The sync state is left alone, so the restored files count as
 // local changes (push them to publish them).
 func (a *App) Restore(ctx context.Context, repoFlag, env, id string, o AuditOptions) (*RestoreResult, error) {
-	e, err := a.OpenEnv(repoFlag, env)
-	if err != nil {
-		return nil, err
-	}
-	release, err := e.LockVault(ctx)
+	e, release, err := a.OpenLocked(ctx, repoFlag, env)
 	if err != nil {
 		return nil, err
 	}
@@ -102,22 +97,13 @@ func (a *App) Restore(ctx context.Context, repoFlag, env, id string, o AuditOpti
 	if err != nil {
 		return nil, err
 	}
-	if _, err := bundle.List(zipData, bundle.DefaultLimits); err != nil {
-		return nil, err
-	}
 	res := &RestoreResult{ID: id}
-	if b, err := a.backupVault(e, aesKey); err != nil {
-		return nil, err
-	} else if b != nil {
-		res.Backup = b.ID
-	}
-	var files []vault.File
-	err = vault.Replace(e.VaultDir, func(stage string) error {
-		files, err = bundle.Extract(zipData, stage, bundle.DefaultLimits)
-		return err
-	})
+	files, b, err := a.installZip(e, aesKey, zipData)
 	if err != nil {
-		return nil, fail.Wrap(fail.CodeOf(err), err, fail.HintOf(err), "replace the vault (it is unchanged)")
+		return nil, err
+	}
+	if b != nil {
+		res.Backup = b.ID
 	}
 	res.Files = countFiles(files)
 	a.appendAudit(ctx, e, "restore", "", o, map[string]any{"backup": id})

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/git-vsync/git-vsync/internal/backup"
 	"github.com/git-vsync/git-vsync/internal/config"
@@ -53,12 +52,8 @@ type RotateResult struct {
 // "#<new fingerprint>", listed in previousKeys) before the store is written, so
 // whatever step a crash stops at, every version stays readable on this machine.
 func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions) (*RotateResult, error) {
-	e, err := a.OpenEnv(repoFlag, env)
-	if err != nil {
-		return nil, err
-	}
 	// Rotate records a new version in this clone's sync state.
-	release, err := e.LockVault(ctx)
+	e, release, err := a.OpenLocked(ctx, repoFlag, env)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +154,7 @@ func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions)
 	// 3. The store: the latest content as a new version under the new key.
 	var newETag string
 	if latest != "" {
-		ts, etagNew, err := a.publish(ctx, e, newAES, zipData, latest, etag)
+		ts, etagNew, err := a.publish(ctx, e, newAES, zipData, latest, etag, "rotate")
 		if err != nil {
 			undo()
 			return nil, err
@@ -202,47 +197,6 @@ func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions)
 		}
 	}
 	return res, nil
-}
-
-// publish seals zipData under aesKey as a new version after latest and swaps the
-// latest pointer from etag, like push: exclusive create, then compare-and-swap; the
-// orphan is removed when the swap loses.
-func (a *App) publish(ctx context.Context, e *Env, aesKey, zipData []byte, latest, etag string) (ts, newETag string, err error) {
-	ts = nextTS(a.Now(), latest)
-	for try := 0; ; try++ {
-		sealed, err := rqe1.Seal(aesKey, rqem.Seal(ts, zipData))
-		if err != nil {
-			return "", "", fail.Wrap(fail.Failure, err, "", "seal the bundle")
-		}
-		_, err = e.Store.Put(ctx, e.VersionKey(ts), sealed, store.Cond{IfNoneMatch: true})
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, store.ErrPreconditionFailed) || try >= maxSameSecondRetries {
-			return "", "", store.AsFail(err, "upload version "+ts)
-		}
-		t, _ := time.Parse(rqem.TSLayout, ts)
-		ts = rqem.FormatTS(t.Add(time.Second))
-		if wait := time.Until(t.Add(time.Second)); wait > 0 && wait < 2*time.Second {
-			time.Sleep(wait)
-		}
-	}
-	cond := store.Cond{IfMatch: etag}
-	if latest == "" {
-		cond = store.Cond{IfNoneMatch: true}
-	}
-	newETag, err = e.Store.Put(ctx, e.LatestKey(), []byte(ts), cond)
-	if err != nil {
-		if derr := e.Store.Delete(context.WithoutCancel(ctx), e.VersionKey(ts)); derr != nil {
-			a.warnf("could not remove the unused version object %s: %v", e.VersionKey(ts), derr)
-		}
-		if errors.Is(err, store.ErrPreconditionFailed) {
-			return "", "", fail.New(fail.Refused, "run `git vsync pull "+e.Name+"`, then rotate again",
-				"remote advanced: someone pushed %s while rotate ran; nothing was changed", e.Name)
-		}
-		return "", "", store.AsFail(err, "update the latest pointer")
-	}
-	return ts, newETag, nil
 }
 
 // purgeOld deletes the versions that do not open with aesKey (the new key), after

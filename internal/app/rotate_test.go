@@ -210,7 +210,7 @@ func TestShareRotateRefusals(t *testing.T) {
 	}
 	n := len(bucket(t, a))
 	aes, _, _, _ := e.Key(bg)
-	_, _, err = a.app.publish(bg, e, aes, []byte("zip"), latest, etag)
+	_, _, err = a.app.publish(bg, e, aes, []byte("zip"), latest, etag, "rotate")
 	wantCode(t, err, fail.Refused, "remote advanced")
 	if len(bucket(t, a)) != n {
 		t.Fatal("orphan version left in the store")
