@@ -101,8 +101,11 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 		return nil, err
 	}
 	est := envelopeHeaders + rqe1.TagSize
+	// Per entry: local header, data descriptor and central directory record (about
+	// 100 bytes) plus the name twice; stored deflate blocks add 5 bytes per 64 KiB.
+	// An estimate that falls short doubles the buffer, so it errs on the large side.
 	for _, f := range listing {
-		est += int(f.Size) + 2*len(f.Path) + 128
+		est += int(f.Size) + int(f.Size)/8192 + 2*(len(f.Path)+len(e.VaultRel)+2) + 160
 	}
 	buf := bytes.NewBuffer(make([]byte, envelopeHeaders, est))
 	files, err := bundle.WriteScan(buf, e.VaultDir, e.VaultRel)
