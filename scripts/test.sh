@@ -18,4 +18,10 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 
+# The product must compile for every platform it ships to (CGO_ENABLED=0; darwin
+# then uses its no-cgo keychain fallback).
+for target in darwin/arm64 windows/amd64; do
+	CGO_ENABLED=0 GOOS=${target%/*} GOARCH=${target#*/} go build -o /dev/null ./cmd/git-vsync
+done
+
 exec scripts/ci-env.sh go test -tags testhooks -count=1 -timeout 12m "$@" ./...
