@@ -40,6 +40,17 @@ func setup(t *testing.T, m *machine, storeURL string) (a *clone, ts string) {
 // (it grows with every successful action; the audit tests look at it).
 func bucket(t *testing.T, c *clone) map[string]string {
 	t.Helper()
+	return listBucket(t, c, false)
+}
+
+// bucketAll is bucket with the audit log: what a refused command must not change.
+func bucketAll(t *testing.T, c *clone) map[string]string {
+	t.Helper()
+	return listBucket(t, c, true)
+}
+
+func listBucket(t *testing.T, c *clone, withAudit bool) map[string]string {
+	t.Helper()
 	e, err := c.app.OpenEnv("", "dev")
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +61,7 @@ func bucket(t *testing.T, c *clone) map[string]string {
 	}
 	out := map[string]string{}
 	for _, in := range infos {
-		if strings.HasSuffix(in.Key, "/audit.csv") {
+		if !withAudit && strings.HasSuffix(in.Key, "/audit.csv") {
 			continue
 		}
 		body, _, err := e.Store.Get(bg, in.Key)
@@ -171,32 +182,34 @@ func TestPushRefusals(t *testing.T) {
 
 		// b never synced and the store has a version: refused.
 		b.write("dev", ".env.dev", "MINE=1\n")
-		before := bucket(t, a)
+		before := bucketAll(t, a)
 		_, err := b.app.Push(bg, "", "dev", PushOptions{})
 		wantCode(t, err, fail.Refused, "has version")
 		if !strings.Contains(fail.HintOf(err), "git vsync pull dev") {
 			t.Fatalf("hint %q", fail.HintOf(err))
 		}
-		sameTree(t, bucket(t, a), before)
+		sameTree(t, bucketAll(t, a), before)
 
 		// A missing vault is never pushed.
 		c := m.newClone("c")
 		if _, err := c.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
+		before = bucketAll(t, a)
 		os.RemoveAll(c.vault("dev"))
 		_, err = c.app.Push(bg, "", "dev", PushOptions{})
 		wantCode(t, err, fail.Refused, "does not exist")
-		sameTree(t, bucket(t, a), before)
+		sameTree(t, bucketAll(t, a), before)
 
 		// A symlink in the vault is refused, naming it.
 		if _, err := c.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
+		before = bucketAll(t, a)
 		os.Symlink("/etc/passwd", filepath.Join(c.vault("dev"), "link"))
 		_, err = c.app.Push(bg, "", "dev", PushOptions{})
 		wantCode(t, err, fail.Refused, "link")
-		sameTree(t, bucket(t, a), before)
+		sameTree(t, bucketAll(t, a), before)
 		os.Remove(filepath.Join(c.vault("dev"), "link"))
 
 		// --force publishes over the unseen version, which stays in versions/.
@@ -204,7 +217,7 @@ func TestPushRefusals(t *testing.T) {
 		if err != nil || !res.Forced {
 			t.Fatalf("force push: %+v %v", res, err)
 		}
-		after := bucket(t, a)
+		after := bucketAll(t, a)
 		for k, v := range before {
 			if strings.Contains(k, "/versions/") && after[k] != v {
 				t.Fatalf("force push lost %s", k)
@@ -291,12 +304,14 @@ func TestPullRefusals(t *testing.T) {
 		}
 		ts2 := res2.TS
 
-		// Local edit: refused, vault untouched; --force replaces it and keeps a backup.
+		// Local edit: refused, vault and bucket untouched (no audit row either).
 		b.write("dev", ".env.dev", "LOCAL EDIT\n")
 		before := tree(t, b.vault("dev"))
+		objsBefore := bucketAll(t, a)
 		_, err = b.app.Pull(bg, "", "dev", PullOptions{})
 		wantCode(t, err, fail.Refused, "local changes")
 		sameTree(t, tree(t, b.vault("dev")), before)
+		sameTree(t, bucketAll(t, a), objsBefore)
 
 		// Tampered bundle: exit 6, vault untouched.
 		objs := bucket(t, a)
@@ -304,9 +319,11 @@ func TestPullRefusals(t *testing.T) {
 		bad := bytes.Clone(good)
 		bad[len(bad)/2] ^= 1
 		putObject(t, a, "acme_web/dev/versions/"+ts2+".enc", bad)
+		objsBefore = bucketAll(t, a)
 		_, err = b.app.Pull(bg, "", "dev", PullOptions{Force: true})
 		wantCode(t, err, fail.Integrity, "does not open")
 		sameTree(t, tree(t, b.vault("dev")), before)
+		sameTree(t, bucketAll(t, a), objsBefore)
 		putObject(t, a, "acme_web/dev/versions/"+ts2+".enc", good)
 
 		// A bundle sealed for another timestamp (replayed under a new name): exit 6.
@@ -319,9 +336,11 @@ func TestPullRefusals(t *testing.T) {
 		// Wrong key: exit 6 with the import hint, vault untouched.
 		other, _ := keychain.NewKey()
 		m.env["VSYNC_KEY_DEV"] = other
+		objsBefore = bucketAll(t, a)
 		_, err = b.app.Pull(bg, "", "dev", PullOptions{Force: true})
 		delete(m.env, "VSYNC_KEY_DEV")
 		wantCode(t, err, fail.Integrity, "does not open")
+		sameTree(t, bucketAll(t, a), objsBefore)
 		if !strings.Contains(fail.HintOf(err), "import") {
 			t.Fatalf("hint %q", fail.HintOf(err))
 		}
@@ -340,8 +359,10 @@ func TestPullRefusals(t *testing.T) {
 		// Rolled-back pointer: refused unless --at names it.
 		putObject(t, a, "acme_web/dev/latest", []byte(ts1))
 		before = tree(t, b.vault("dev"))
+		objsBefore = bucketAll(t, a)
 		_, err = b.app.Pull(bg, "", "dev", PullOptions{})
 		wantCode(t, err, fail.Refused, "went back")
+		sameTree(t, bucketAll(t, a), objsBefore)
 		if !strings.Contains(fail.HintOf(err), "--at "+ts1) {
 			t.Fatalf("hint %q", fail.HintOf(err))
 		}
@@ -426,8 +447,10 @@ func TestPullRefusesHostileArchives(t *testing.T) {
 				}
 				putObject(t, a, "acme_web/dev/versions/"+ts+".enc", sealed)
 				putObject(t, a, "acme_web/dev/latest", []byte(ts))
+				objsBefore := bucketAll(t, a)
 				_, err = a.app.Pull(bg, "", "dev", PullOptions{})
 				wantCode(t, err, fail.Integrity, "")
+				sameTree(t, bucketAll(t, a), objsBefore)
 				sameTree(t, tree(t, a.vault("dev")), before)
 				leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(a.vault("dev")), ".*vsync*"))
 				if len(leftovers) > 0 {
@@ -449,6 +472,7 @@ func TestStoreDownAndDenied(t *testing.T) {
 	a, _ := setup(t, m, srv.Endpoint+"/"+bucketName)
 	a.write("dev", ".env.dev", "EDIT\n")
 	before := tree(t, a.vault("dev"))
+	objsBefore := bucketAll(t, a)
 
 	cfgPath := filepath.Join(m.home, "config", "vsync", "acme_web", "env_dev")
 	good, _ := os.ReadFile(cfgPath)
@@ -477,7 +501,10 @@ func TestStoreDownAndDenied(t *testing.T) {
 	_, err = a.app.Pull(bg, "", "dev", PullOptions{Force: true})
 	wantCode(t, err, fail.Unreachable, "")
 	sameTree(t, tree(t, a.vault("dev")), before)
-	os.WriteFile(cfgPath, good, 0o600)
+	if err := os.WriteFile(cfgPath, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, bucketAll(t, a), objsBefore)
 }
 
 // TestInteropWithInfoZip: what we push, unzip extracts to the same files at
