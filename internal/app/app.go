@@ -44,6 +44,7 @@ type Workspace struct {
 	Repo       *repo.Repo
 	ID         repo.Identity
 	ConfigRoot string
+	Getenv     func(string) string // for the runtime config token; nil = none
 }
 
 // Workspace opens the repository around a.Dir and resolves its identity.
@@ -60,7 +61,7 @@ func (a *App) Workspace(repoFlag string) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Workspace{Repo: r, ID: id, ConfigRoot: root}, nil
+	return &Workspace{Repo: r, ID: id, ConfigRoot: root, Getenv: a.Getenv}, nil
 }
 
 // CheckEnv validates an env name given on the command line.
@@ -79,13 +80,25 @@ func (w *Workspace) ConfigPath(env string) string {
 
 // LoadConfig reads the disk half of env, failing with exit 4 when it is absent.
 func (w *Workspace) LoadConfig(env string) (*config.Env, error) {
+	c, _, err := w.LoadConfigSource(env)
+	return c, err
+}
+
+// LoadConfigSource is LoadConfig that also says where the config came from: a
+// runtime token in the environment (VSYNC_CONFIG_<ENV>, VSYNC_CONFIG) wins over the
+// file, as a key in the environment wins over the keychain.
+func (w *Workspace) LoadConfigSource(env string) (*config.Env, string, error) {
+	if name, value := configTokenVar(env, w.Getenv); value != "" {
+		c, err := configFromToken(name, value, w.ID.Name, env)
+		return c, ConfigSourceEnv, err
+	}
 	c, err := config.Load(w.ConfigPath(env))
 	if errors.Is(err, config.ErrNotFound) {
-		return nil, fail.New(fail.NotSetUp,
-			"run `git vsync init "+env+"` to create it, or `git vsync import "+env+" FILE.share` with a teammate's share",
+		return nil, "", fail.New(fail.NotSetUp,
+			"run `git vsync init "+env+"` to create it, or `git vsync import "+env+" FILE.share` with a teammate's share (in CI: set VSYNC_CONFIG to `git vsync export "+env+" --ci-token`)",
 			"no config for %s/%s on this machine", w.ID.Name, env)
 	}
-	return c, err
+	return c, ConfigSourceFile, err
 }
 
 // Resolver returns the key lookup of this invocation (environment first).

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/git-vsync/git-vsync/internal/config"
+	"github.com/git-vsync/git-vsync/internal/envelope/cfgtoken"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/hooks"
 	"github.com/git-vsync/git-vsync/internal/keychain"
+	"github.com/git-vsync/git-vsync/internal/repo"
 )
 
 // StatusReport is what `status` shows; its JSON form is the `--json` output.
@@ -27,6 +31,7 @@ type StatusReport struct {
 type EnvStatus struct {
 	Env         string   `json:"env"`
 	Config      bool     `json:"config"`
+	ConfigFrom  string   `json:"config_source,omitempty"` // "file", or "env" for a runtime token
 	ConfigError string   `json:"config_error,omitempty"`
 	Key         bool     `json:"key"`
 	KeySource   *string  `json:"key_source"`
@@ -59,14 +64,16 @@ func (a *App) Status(ctx context.Context, repoFlag string, remote bool) (*Status
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+w.ConfigRoot, "read config folder")
 	}
+	envs = addTokenEnv(envs, a.Getenv)
 	res := a.Resolver()
 	for _, env := range envs {
 		es := EnvStatus{Env: env, Vault: w.Repo.VaultDir(config.DefaultVault(env))}
-		c, err := config.Load(w.ConfigPath(env))
+		c, src, err := w.LoadConfigSource(env)
 		if err != nil {
 			es.ConfigError = err.Error()
 		} else {
 			es.Config = true
+			es.ConfigFrom = src
 			es.Vault = w.Repo.VaultDir(c.Vault(env))
 			es.Store = StoreLabel(c)
 			a.syncStatus(ctx, w, env, remote, &es)
@@ -74,11 +81,11 @@ func (a *App) Status(ctx context.Context, repoFlag string, remote bool) (*Status
 		if fi, err := os.Stat(es.Vault); err == nil && fi.IsDir() {
 			es.VaultExists = true
 		}
-		_, src, err := res.Lookup(ctx, w.ID.Name, env)
+		_, keySrc, err := res.Lookup(ctx, w.ID.Name, env)
 		switch {
 		case err == nil:
 			es.Key = true
-			es.KeySource = &src
+			es.KeySource = &keySrc
 		case !errors.Is(err, keychain.ErrNotFound):
 			es.KeyError = err.Error()
 		}
@@ -124,4 +131,23 @@ func (a *App) syncStatus(ctx context.Context, w *Workspace, env string, remote b
 			}
 		}
 	}
+}
+
+// addTokenEnv adds the env of a VSYNC_CONFIG runtime token to the envs with a
+// config file, so a CI job without config files still sees its env.
+func addTokenEnv(envs []string, getenv func(string) string) []string {
+	if getenv == nil {
+		return envs
+	}
+	v := strings.TrimSpace(getenv("VSYNC_CONFIG"))
+	if v == "" {
+		return envs
+	}
+	t, err := cfgtoken.Decode(v)
+	if err != nil || !repo.ValidEnv(t.Env) || slices.Contains(envs, t.Env) {
+		return envs
+	}
+	envs = append(envs, t.Env)
+	slices.Sort(envs)
+	return envs
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/git-vsync/git-vsync/internal/app"
+	"github.com/git-vsync/git-vsync/internal/fail"
 )
 
 // ExportCmd is `git vsync export`.
@@ -12,6 +13,7 @@ type ExportCmd struct {
 	Out            string `help:"Write the share file here (default ./<repo>-<env>.share)." placeholder:"FILE"`
 	PassphraseFile string `help:"Use the passphrase in this file (a trailing newline is ignored; at least 8 characters) instead of a generated one." placeholder:"FILE"`
 	Force          bool   `help:"Replace an existing file."`
+	CIToken        bool   `name:"ci-token" help:"Instead of a share file, print the env's runtime config token (vsync-cfg-v1:…) for a CI secret store: the disk half only, never the key."`
 }
 
 // Help is shown by `git vsync export --help`.
@@ -26,14 +28,32 @@ printed once on stdout; everything else goes to stderr. Send the file and the
 passphrase on two different channels (e.g. the file by mail, the passphrase in a
 chat or by phone), and delete the file once it was imported.
 
+With --ci-token it prints the runtime config token instead: the config (store,
+credentials, salt) in one line, to store as the VSYNC_CONFIG secret of a CI job,
+next to the key as VSYNC_KEY (from ` + "`secret-tool lookup service tools.vsync account <repo>/<env>`" + `
+or the macOS/Windows keychain). It holds the bucket credentials: treat it as a secret.
+
 Examples:
   git vsync export dev
   git vsync export prod --out /tmp/prod.share
-  git vsync export dev --passphrase-file ~/pass.txt`
+  git vsync export dev --passphrase-file ~/pass.txt
+  git vsync export prod --ci-token | gh secret set VSYNC_CONFIG`
 }
 
 // Run exports.
 func (c *ExportCmd) Run(ctx *Ctx) error {
+	if c.CIToken {
+		if c.Out != "" || c.PassphraseFile != "" {
+			return fail.New(fail.Usage, "drop --out and --passphrase-file", "--ci-token prints a token; it writes no share file")
+		}
+		tok, err := ctx.App.CIToken(ctx.Repo, c.Env)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(ctx.Stdout, tok)
+		ctx.Infof("this token holds the bucket credentials: store it only in a secret store (as VSYNC_CONFIG), with the key as VSYNC_KEY")
+		return nil
+	}
 	o := app.ExportOptions{Out: c.Out, Force: c.Force}
 	if c.PassphraseFile != "" {
 		p, err := ctx.App.ReadPassphraseFile(c.PassphraseFile)
