@@ -76,6 +76,7 @@ type CLI struct {
 	Rotate  RotateCmd  `cmd:"" help:"Replace an env's key and salt; re-seal the latest version."`
 	Restore RestoreCmd `cmd:"" help:"List or bring back local encrypted backups of a vault."`
 	Audit   AuditCmd   `cmd:"" help:"Show or verify an env's audit log."`
+	Doctor  DoctorCmd  `cmd:"" help:"Check both halves, the store, the key and the hooks."`
 
 	Install   InstallCmd   `cmd:"" help:"Install the git hooks (post-checkout, pre-push)."`
 	Uninstall UninstallCmd `cmd:"" help:"Remove exactly what install added to the git hooks."`

@@ -1,0 +1,195 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/git-vsync/git-vsync/internal/config"
+	"github.com/git-vsync/git-vsync/internal/envelope/rqe1"
+	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
+	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/hooks"
+	"github.com/git-vsync/git-vsync/internal/keychain"
+	"github.com/git-vsync/git-vsync/internal/store"
+	"github.com/git-vsync/git-vsync/internal/vault"
+)
+
+// Check levels, from harmless to fatal.
+const (
+	CheckOK   = "ok"
+	CheckWarn = "warn"
+	CheckFail = "fail"
+)
+
+// Check is one finding of `doctor`.
+type Check struct {
+	Env    string `json:"env,omitempty"`
+	Name   string `json:"check"`
+	Level  string `json:"level"`
+	Detail string `json:"detail"`
+	Hint   string `json:"hint,omitempty"`
+	code   fail.Code
+}
+
+// DoctorReport is every check, and the exit code of the worst failure.
+type DoctorReport struct {
+	Checks []Check `json:"checks"`
+	Code   int     `json:"exit_code"`
+}
+
+// Doctor checks what push, pull and the hooks need, for one env or every env with a
+// config: identity, both halves, the store (reachable, honouring conditional writes:
+// SPEC §5.2), whether the latest version opens with this machine's key, the vault
+// (present, ignored by git) and the hooks. It writes only a probe object, which it
+// deletes again, and never changes the vault.
+func (a *App) Doctor(ctx context.Context, repoFlag, only string) (*DoctorReport, error) {
+	rep := &DoctorReport{Checks: []Check{}}
+	add := func(c Check) {
+		rep.Checks = append(rep.Checks, c)
+		if c.Level == CheckFail && (rep.Code == 0 || int(c.code) > rep.Code) {
+			rep.Code = int(c.code)
+		}
+	}
+	w, err := a.Workspace(repoFlag)
+	if err != nil {
+		return nil, err
+	}
+	add(Check{Name: "identity", Level: CheckOK, Detail: fmt.Sprintf("%s (from %s)", w.ID.Name, w.ID.Source)})
+	if w.ID.Source == "origin" {
+		rep.Checks[len(rep.Checks)-1] = Check{Name: "identity", Level: CheckWarn, Detail: fmt.Sprintf("%s (from the origin URL)", w.ID.Name),
+			Hint: "commit a .vsync pin (repo=" + w.ID.Name + ") so clones with other remote URLs agree"}
+	}
+	envs := []string{only}
+	if only == "" {
+		envs, err = config.ListEnvs(w.ConfigRoot, w.ID.Name)
+		if err != nil {
+			return nil, fail.Wrap(fail.Failure, err, "", "read the config folder")
+		}
+		envs = addTokenEnv(envs, a.Getenv)
+		if len(envs) == 0 {
+			add(Check{Name: "envs", Level: CheckWarn, Detail: "no env is set up on this machine",
+				Hint: "`git vsync init dev`, or `git vsync import dev FILE.share`"})
+		}
+	} else if err := CheckEnv(only); err != nil {
+		return nil, err
+	}
+	for _, env := range envs {
+		a.doctorEnv(ctx, w, env, add)
+	}
+	if hs, err := hooks.States(w.Repo.Top); err != nil {
+		add(Check{Name: "hooks", Level: CheckWarn, Detail: err.Error()})
+	} else {
+		var bad []string
+		for _, name := range []string{"post-checkout", "pre-push"} {
+			if hs[name] != "installed" {
+				bad = append(bad, name+" "+hs[name])
+			}
+		}
+		if len(bad) == 0 {
+			add(Check{Name: "hooks", Level: CheckOK, Detail: "post-checkout and pre-push installed"})
+		} else {
+			add(Check{Name: "hooks", Level: CheckWarn, Detail: strings.Join(bad, ", "), Hint: "`git vsync install`"})
+		}
+	}
+	return rep, nil
+}
+
+func (a *App) doctorEnv(ctx context.Context, w *Workspace, env string, add func(Check)) {
+	failed := func(name string, err error) {
+		add(Check{Env: env, Name: name, Level: CheckFail, Detail: err.Error(), Hint: fail.HintOf(err), code: fail.CodeOf(err)})
+	}
+	e, err := a.openEnvIn(w, env)
+	if err != nil {
+		failed("config", err)
+		return
+	}
+	_, src, _ := w.LoadConfigSource(env)
+	add(Check{Env: env, Name: "config", Level: CheckOK, Detail: "from " + src + "; store " + e.Store.String()})
+
+	keyText, keySrc, keyErr := a.LoadKey(ctx, w, env)
+	if keyErr != nil {
+		failed("key", keyErr)
+	} else {
+		c := Check{Env: env, Name: "key", Level: CheckOK, Detail: "from " + keySrc + " (" + a.Keychain.Name() + ")"}
+		if keySrc == keychain.SourceEnv {
+			c.Detail = "from the environment"
+		}
+		if !keychain.ValidKey(keyText) {
+			c.Level, c.Hint = CheckWarn, "the key is not 44 characters of base64 as git-vsync makes them; it is used as given"
+		}
+		add(c)
+	}
+
+	start := time.Now()
+	latest, _, err := e.Latest(ctx)
+	if err != nil {
+		failed("store", err)
+		return
+	}
+	detail := "reachable, latest " + latest
+	if latest == "" {
+		detail = "reachable, nothing pushed yet"
+	}
+	add(Check{Env: env, Name: "store", Level: CheckOK, Detail: fmt.Sprintf("%s (%s)", detail, time.Since(start).Round(time.Millisecond))})
+
+	switch err := store.ProbeConditional(ctx, e.Store, e.Prefix()+"conditional-write-probe"); {
+	case errors.Is(err, store.ErrConditionalIgnored):
+		add(Check{Env: env, Name: "conditional writes", Level: CheckWarn, Detail: "IGNORED by this store: concurrent pushes could overwrite each other",
+			Hint: "use a store that honours If-None-Match / If-Match (AWS S3, MinIO, versitygw, R2)"})
+	case err != nil:
+		failed("conditional writes", store.AsFail(err, "probe conditional writes"))
+	default:
+		add(Check{Env: env, Name: "conditional writes", Level: CheckOK, Detail: "honoured (412 on a lost race)"})
+	}
+
+	if latest != "" && keyErr == nil {
+		if err := a.doctorOpenLatest(ctx, e, latest); err != nil {
+			failed("latest version", err)
+		} else {
+			add(Check{Env: env, Name: "latest version", Level: CheckOK, Detail: latest + " opens with this key"})
+		}
+	}
+
+	switch _, err := vault.List(e.VaultDir); {
+	case err == nil:
+		c := Check{Env: env, Name: "vault", Level: CheckOK, Detail: e.VaultDir}
+		probe := strings.TrimSuffix(e.VaultRel, "/") + "/x"
+		cmd := exec.Command("git", "check-ignore", "-q", "--no-index", probe)
+		cmd.Dir = e.Repo.MainTop
+		if cmd.Run() != nil {
+			c.Level, c.Detail = CheckWarn, e.VaultRel+" is not ignored by git: secrets could be committed"
+			c.Hint = "add /" + strings.TrimSuffix(e.VaultRel, "/") + "/ to .gitignore"
+		}
+		add(c)
+	case errors.Is(err, fs.ErrNotExist):
+		add(Check{Env: env, Name: "vault", Level: CheckWarn, Detail: e.VaultDir + " does not exist", Hint: "`git vsync pull " + env + "`"})
+	default:
+		failed("vault", err)
+	}
+}
+
+// doctorOpenLatest downloads the latest bundle and checks that it opens with this
+// machine's key and carries the right seal.
+func (a *App) doctorOpenLatest(ctx context.Context, e *Env, ts string) error {
+	body, _, err := e.Store.Get(ctx, e.VersionKey(ts))
+	if err != nil {
+		return store.AsFail(err, "download version "+ts)
+	}
+	aesKey, _, _, err := e.Key(ctx)
+	if err != nil {
+		return err
+	}
+	pt, err := rqe1.OpenInPlace(aesKey, body)
+	if err == nil {
+		_, err = rqem.Open(pt, ts)
+	}
+	if err != nil {
+		return integrityError(err, e.Name, ts)
+	}
+	return nil
+}
