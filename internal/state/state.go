@@ -101,3 +101,80 @@ func Remove(stateDir, env string) error {
 	}
 	return err
 }
+
+// pendingPath is where a pull records the state it is about to reach, before it
+// swaps the vault, so a crash between the swap and Save can be told apart from a
+// local edit.
+func pendingPath(stateDir, env string) string {
+	return filepath.Join(stateDir, env+".pending.json")
+}
+
+// SavePending records the state a vault swap is about to reach. Commit makes it
+// the state once the swap is done; Resolve settles it after a crash.
+func SavePending(stateDir string, s *State) error {
+	s.Version = 1
+	b, err := json.MarshalIndent(s, "", " ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(pendingPath(stateDir, s.Env), append(b, '\n'), 0o600)
+}
+
+// Commit turns the pending state of env into its state (one rename).
+func Commit(stateDir, env string) error {
+	if err := os.Rename(pendingPath(stateDir, env), Path(stateDir, env)); err != nil {
+		return err
+	}
+	atomicfile.SyncDir(stateDir)
+	return nil
+}
+
+// DropPending forgets a pending state (the swap did not happen).
+func DropPending(stateDir, env string) {
+	os.Remove(pendingPath(stateDir, env))
+}
+
+// Resolve settles a pending state left by a command that died during a vault swap:
+// when the vault holds exactly the pending files, the swap happened and the pending
+// state becomes the state; otherwise the swap did not happen and it is dropped.
+// current lists the vault as it is now; it is only called when something is pending.
+func Resolve(stateDir, env string, current func() ([]File, error)) error {
+	data, err := os.ReadFile(pendingPath(stateDir, env))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p, err := Parse(data)
+	if err != nil {
+		DropPending(stateDir, env)
+		return nil
+	}
+	files, err := current()
+	if err != nil {
+		return err
+	}
+	if sameFiles(files, p.Files) {
+		return Commit(stateDir, env)
+	}
+	DropPending(stateDir, env)
+	return nil
+}
+
+func sameFiles(a, b []File) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := make(map[string]File, len(a))
+	for _, f := range a {
+		m[f.Path] = f
+	}
+	for _, f := range b {
+		g, ok := m[f.Path]
+		if !ok || g.Dir != f.Dir || (!f.Dir && (g.Size != f.Size || g.SHA256 != f.SHA256)) {
+			return false
+		}
+	}
+	return true
+}

@@ -48,3 +48,39 @@ func FuzzParse(f *testing.F) {
 		Parse(data)
 	})
 }
+
+func TestPendingResolve(t *testing.T) {
+	dir := t.TempDir()
+	old := &State{Env: "dev", TS: "20260101-000000", Files: []File{{Path: "a", Size: 1, SHA256: "01"}}}
+	if err := Save(dir, old); err != nil {
+		t.Fatal(err)
+	}
+	next := &State{Env: "dev", TS: "20260102-000000", Files: []File{{Path: "a", Size: 1, SHA256: "02"}, {Path: "d", Dir: true}}}
+	list := func(fs ...File) func() ([]File, error) { return func() ([]File, error) { return fs, nil } }
+
+	// The swap happened (the vault holds the new files): the pending state wins.
+	if err := SavePending(dir, next); err != nil {
+		t.Fatal(err)
+	}
+	if err := Resolve(dir, "dev", list(File{Path: "d", Dir: true}, File{Path: "a", Size: 1, SHA256: "02"})); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := Load(dir, "dev"); s.TS != next.TS {
+		t.Fatalf("after a completed swap the state is %s", s.TS)
+	}
+
+	// The swap did not happen (old files, or edits): the pending state is dropped.
+	if err := SavePending(dir, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := Resolve(dir, "dev", list(File{Path: "a", Size: 1, SHA256: "ff"})); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := Load(dir, "dev"); s.TS != next.TS {
+		t.Fatalf("a dropped pending state changed the state to %s", s.TS)
+	}
+	called := false
+	if err := Resolve(dir, "dev", func() ([]File, error) { called = true; return nil, nil }); err != nil || called {
+		t.Fatalf("nothing pending: the vault must not be listed (%v)", err)
+	}
+}
