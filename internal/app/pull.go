@@ -1,9 +1,9 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"io"
 
 	"github.com/git-vsync/git-vsync/internal/backup"
 	"github.com/git-vsync/git-vsync/internal/bundle"
@@ -93,7 +93,7 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 			"publish your edits with `git vsync push "+env+"`, or drop them with `git vsync pull "+env+" --force` (a backup is kept)",
 			"the vault %s has local changes since the last sync: %s", e.vaultName(), summarize(changes))
 	}
-	body, _, err := e.Store.Get(ctx, e.VersionKey(target))
+	bundleFile, err := e.download(ctx, target)
 	if errors.Is(err, store.ErrNotFound) {
 		if o.At != "" {
 			return nil, fail.New(fail.Usage, "`git vsync versions "+env+"` lists the versions the store holds", "the store has no version %s of %s", target, env)
@@ -104,17 +104,18 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 	if err != nil {
 		return nil, store.AsFail(err, "download version "+target)
 	}
+	defer bundleFile.remove()
 	aesKey, _, _, err := e.Key(ctx)
 	if err != nil {
 		return nil, err
 	}
 	// share/rotate issue: also try the older keys kept by rotate (pull --at of a
 	// version sealed before a rotation).
-	zipData, err := e.openAnyKey(ctx, aesKey, body, target)
+	zip, err := e.openAnyKey(ctx, aesKey, bundleFile, target)
 	if err != nil {
 		return nil, err
 	}
-	files, b, err := a.installZip(e, aesKey, zipData)
+	files, b, err := a.installZip(e, aesKey, zip, zip.Size())
 	if err != nil {
 		return nil, err
 	}
@@ -137,18 +138,25 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 	return res, nil
 }
 
-// openBundle decrypts a bundle (in place: body is destroyed) and checks its seal
-// against the timestamp asked for.
-func openBundle(aesKey, body []byte, ts, env string) ([]byte, error) {
-	pt, err := rqe1.OpenInPlace(aesKey, body)
+// openBundle authenticates the bundle of size bytes at src (one pass over it),
+// checks its seal against the timestamp asked for and returns its zip, decrypted
+// from src on demand.
+func openBundle(aesKey []byte, src io.ReaderAt, size int64, ts, env string) (*io.SectionReader, error) {
+	pt, err := rqe1.OpenAt(aesKey, src, size)
 	if err != nil {
+		if envelope.KindOf(err) == "" {
+			return nil, fail.Wrap(fail.Failure, err, "", "read the downloaded version %s of %s", ts, env)
+		}
 		return nil, integrityError(err, env, ts)
 	}
-	zipData, err := rqem.Open(pt, ts)
-	if err != nil {
+	hdr := make([]byte, min(pt.Size(), int64(rqem.HeaderSize)))
+	if _, err := pt.ReadAt(hdr, 0); err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "", "read the downloaded version %s of %s", ts, env)
+	}
+	if _, err := rqem.Open(hdr, ts); err != nil {
 		return nil, integrityError(err, env, ts)
 	}
-	return zipData, nil
+	return io.NewSectionReader(pt, int64(rqem.HeaderSize), pt.Size()-int64(rqem.HeaderSize)), nil
 }
 
 func integrityError(err error, env, ts string) error {
@@ -167,8 +175,8 @@ func integrityError(err error, env, ts string) error {
 // installZip makes the archive's content the vault: checked in full first, then the
 // current vault backed up, then swapped in atomically. It returns the files written
 // and the backup (nil when the vault was missing or empty).
-func (a *App) installZip(e *Env, aesKey, zipData []byte) ([]vault.File, *backup.Backup, error) {
-	if _, err := bundle.List(zipData, bundle.DefaultLimits); err != nil {
+func (a *App) installZip(e *Env, aesKey []byte, zip io.ReaderAt, size int64) ([]vault.File, *backup.Backup, error) {
+	if _, err := bundle.ListAt(zip, size, bundle.DefaultLimits); err != nil {
 		return nil, nil, err
 	}
 	b, err := a.backupVault(e, aesKey)
@@ -177,7 +185,7 @@ func (a *App) installZip(e *Env, aesKey, zipData []byte) ([]vault.File, *backup.
 	}
 	var files []vault.File
 	err = vault.Replace(e.VaultDir, func(stage string) error {
-		files, err = bundle.Extract(zipData, stage, bundle.DefaultLimits)
+		files, err = bundle.ExtractAt(zip, size, stage, bundle.DefaultLimits)
 		return err
 	})
 	if err != nil {
@@ -193,11 +201,15 @@ func (a *App) backupVault(e *Env, aesKey []byte) (*backup.Backup, error) {
 	if err != nil || len(files) == 0 {
 		return nil, nil
 	}
-	var buf bytes.Buffer
-	if err := bundle.Write(&buf, e.VaultDir, e.VaultRel); err != nil {
-		return nil, fail.Wrap(fail.CodeOf(err), err, fail.HintOf(err), "back up the vault before replacing it")
+	// The zip is sealed while it is written, straight into the backup file.
+	var zipErr error
+	b, err := backup.SaveFrom(e.ConfigRoot, e.ID.Name, e.Name, aesKey, a.Now(), func(w io.Writer) error {
+		zipErr = bundle.Write(w, e.VaultDir, e.VaultRel)
+		return zipErr
+	})
+	if zipErr != nil {
+		return nil, fail.Wrap(fail.CodeOf(zipErr), zipErr, fail.HintOf(zipErr), "back up the vault before replacing it")
 	}
-	b, err := backup.Save(e.ConfigRoot, e.ID.Name, e.Name, aesKey, buf.Bytes(), a.Now())
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "", "back up the vault before replacing it (nothing was changed)")
 	}

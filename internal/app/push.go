@@ -1,14 +1,13 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/bundle"
-	"github.com/git-vsync/git-vsync/internal/envelope/rqe1"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/state"
@@ -91,8 +90,6 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 	if err != nil {
 		return nil, err
 	}
-	// One buffer holds the whole envelope: RQE1 header, RQEM0001 header, zip, room
-	// for the tag. It is sealed in place so a large vault is in memory once.
 	listing, err := vault.List(e.VaultDir)
 	if err != nil {
 		return nil, err
@@ -100,20 +97,19 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 	if err := bundle.DefaultLimits.Check(listing); err != nil {
 		return nil, err
 	}
-	est := envelopeHeaders + rqe1.TagSize
-	// Per entry: local header, data descriptor and central directory record (about
-	// 100 bytes) plus the name twice; stored deflate blocks add 5 bytes per 64 KiB.
-	// An estimate that falls short doubles the buffer, so it errs on the large side.
-	for _, f := range listing {
-		est += int(f.Size) + int(f.Size)/8192 + 2*(len(f.Path)+len(e.VaultRel)+2) + 160
-	}
-	buf := bytes.NewBuffer(make([]byte, envelopeHeaders, est))
-	files, err := bundle.WriteScan(buf, e.VaultDir, e.VaultRel)
+	// The bundle is sealed while the zip is written, into a temp file, so a large
+	// vault is never held in memory.
+	ts := nextTS(a.Now(), latest)
+	var files []vault.File
+	sealed, err := e.sealBundle(aesKey, ts, func(w io.Writer) error {
+		files, err = bundle.WriteScan(w, e.VaultDir, e.VaultRel)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	plain := buf.Bytes()
-	ts, newETag, err := a.publishBuffer(ctx, e, aesKey, plain, latest, etag, "push")
+	defer sealed.remove()
+	ts, newETag, err := a.publishSealed(ctx, e, aesKey, sealed, ts, latest, etag, "push")
 	if err != nil {
 		return nil, err
 	}
@@ -121,53 +117,61 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 	if err := state.Save(e.Repo.StateDir(), ns); err != nil {
 		a.warnf("pushed %s but could not record it locally (%v); the next push or pull may ask for --force", ts, err)
 	}
-	res.TS, res.Files, res.Bytes = ts, countFiles(files), len(plain)+rqe1.TagSize
+	res.TS, res.Files, res.Bytes = ts, countFiles(files), int(sealed.size)
 	a.appendAudit(ctx, e, "push", ts, o.Audit, nil)
 	return res, nil
 }
 
 // publish seals zipData under aesKey as the version after latest and swaps the
-// latest pointer from etag (see publishBuffer).
+// latest pointer from etag (see publishSealed).
 func (a *App) publish(ctx context.Context, e *Env, aesKey, zipData []byte, latest, etag, action string) (ts, newETag string, err error) {
-	plain := make([]byte, envelopeHeaders, envelopeHeaders+len(zipData)+rqe1.TagSize)
-	plain = append(plain, zipData...)
-	return a.publishBuffer(ctx, e, aesKey, plain, latest, etag, action)
+	ts = nextTS(a.Now(), latest)
+	sealed, err := e.sealBundle(aesKey, ts, func(w io.Writer) error {
+		if _, err := w.Write(zipData); err != nil {
+			return fail.Wrap(fail.Failure, err, "", "seal the bundle")
+		}
+		return nil
+	})
+	if err != nil {
+		return "", "", err
+	}
+	defer sealed.remove()
+	return a.publishSealed(ctx, e, aesKey, sealed, ts, latest, etag, action)
 }
 
-// envelopeHeaders is the room publishBuffer needs before the zip: the RQE1 header
-// (magic, nonce) and the RQEM0001 header (magic, timestamp).
-const envelopeHeaders = rqe1.HeaderSize + rqem.HeaderSize
-
-// publishBuffer makes plain (envelopeHeaders bytes of room, then the zip) the
-// newest version (SPEC §5.2): sealed in place with the version's timestamp, created
-// with If-None-Match (the next second when that one is taken), then `latest` swapped
-// with If-Match on etag. When the swap loses, the version object is deleted again
-// and the result is "remote advanced" (exit 3). plain is overwritten.
-func (a *App) publishBuffer(ctx context.Context, e *Env, aesKey, plain []byte, latest, etag, action string) (ts, newETag string, err error) {
-	if cap(plain)-len(plain) < rqe1.TagSize {
-		plain = append(plain, make([]byte, rqe1.TagSize)...)[:len(plain)]
-	}
-	ts = nextTS(a.Now(), latest)
-	for try := 0; ; try++ {
-		copy(plain[rqe1.HeaderSize:], rqem.Magic+ts)
-		sealed, err := rqe1.SealInPlace(aesKey, plain)
-		if err != nil {
-			return "", "", fail.Wrap(fail.Failure, err, "", "seal the bundle")
+// publishSealed makes the bundle in sealed, sealed under aesKey as version ts,
+// the newest version (SPEC §5.2): created with If-None-Match (resealed as the
+// next second when that one is taken), then `latest` swapped with If-Match on
+// etag. When the swap loses, the version object is deleted again and the result
+// is "remote advanced" (exit 3). It returns the version's final timestamp. The
+// caller removes sealed; the resealed copies are removed here.
+func (a *App) publishSealed(ctx context.Context, e *Env, aesKey []byte, sealed *tempFile, ts, latest, etag, action string) (_, newETag string, err error) {
+	cur := sealed
+	defer func() {
+		if cur != sealed {
+			cur.remove()
 		}
-		_, err = e.Store.Put(ctx, e.VersionKey(ts), sealed, store.Cond{IfNoneMatch: true})
+	}()
+	for try := 0; ; try++ {
+		_, err = e.Store.PutFile(ctx, e.VersionKey(ts), cur.File, cur.size, store.Cond{IfNoneMatch: true})
 		if err == nil {
 			break
 		}
 		if !errors.Is(err, store.ErrPreconditionFailed) || try >= maxSameSecondRetries {
 			return "", "", store.AsFail(err, "upload version "+ts)
 		}
-		// Someone pushed in the same second: take the next one. The buffer is
-		// decrypted back in place to seal it again under the new timestamp.
-		if _, err := rqe1.OpenInPlace(aesKey, sealed); err != nil {
-			return "", "", fail.Wrap(fail.Failure, err, "", "reseal the bundle")
-		}
+		// Someone pushed in the same second: take the next one, with the
+		// content sealed again under a fresh nonce.
 		t, _ := time.Parse(rqem.TSLayout, ts)
-		ts = rqem.FormatTS(t.Add(time.Second))
+		next := rqem.FormatTS(t.Add(time.Second))
+		re, err := e.resealBundle(aesKey, cur, next)
+		if err != nil {
+			return "", "", err
+		}
+		if cur != sealed {
+			cur.remove()
+		}
+		cur, ts = re, next
 		if wait := time.Until(t.Add(time.Second)); wait > 0 && wait < 2*time.Second {
 			time.Sleep(wait)
 		}

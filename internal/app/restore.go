@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/backup"
@@ -43,8 +44,8 @@ func (a *App) Backups(ctx context.Context, repoFlag, env string) ([]BackupInfo, 
 	for _, b := range bs {
 		bi := BackupInfo{ID: b.ID, Time: b.Time, Size: b.Size, Files: -1}
 		if kerr == nil {
-			if zipData, err := e.openBackup(ctx, aesKey, b); err == nil {
-				if entries, err := bundle.List(zipData, bundle.DefaultLimits); err == nil {
+			if r, err := e.openBackup(ctx, aesKey, b.Path, b.ID); err == nil {
+				if entries, err := bundle.ListAt(r, r.Size(), bundle.DefaultLimits); err == nil {
 					bi.Readable = true
 					bi.Files = 0
 					for _, en := range entries {
@@ -53,6 +54,7 @@ func (a *App) Backups(ctx context.Context, repoFlag, env string) ([]BackupInfo, 
 						}
 					}
 				}
+				r.Close()
 			}
 		}
 		out = append(out, bi)
@@ -93,12 +95,24 @@ func (a *App) Restore(ctx context.Context, repoFlag, env, id string, o AuditOpti
 	if err != nil {
 		return nil, err
 	}
-	zipData, err := e.openBackup(ctx, aesKey, *found)
+	// A private copy is read: installZip backs up the current vault first, and
+	// pruning the backups may remove the one being restored.
+	cp, err := e.copyToTemp(found.Path)
+	if err != nil {
+		var fe *fail.Error
+		if errors.As(err, &fe) {
+			return nil, err
+		}
+		return nil, fail.Wrap(fail.Failure, pathCause(err), "", "read backup %s", found.ID)
+	}
+	defer cp.remove()
+	r, err := e.openBackup(ctx, aesKey, cp.Name(), found.ID)
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 	res := &RestoreResult{ID: id}
-	files, b, err := a.installZip(e, aesKey, zipData)
+	files, b, err := a.installZip(e, aesKey, r, r.Size())
 	if err != nil {
 		return nil, err
 	}
@@ -110,23 +124,24 @@ func (a *App) Restore(ctx context.Context, repoFlag, env, id string, o AuditOpti
 	return res, nil
 }
 
-// openBackup decrypts a backup with the current key or a kept older one.
-func (e *Env) openBackup(ctx context.Context, aesKey []byte, b backup.Backup) ([]byte, error) {
-	var zipData []byte
+// openBackup opens the backup id (its file at path) with the current key or a
+// kept older one; its zip is decrypted from the file on demand. Close it when done.
+func (e *Env) openBackup(ctx context.Context, aesKey []byte, path, id string) (*backup.Reader, error) {
+	var r *backup.Reader
 	err := e.withAnyKey(ctx, aesKey, func(k []byte) error {
-		z, err := backup.Open(b, k)
-		zipData = z
+		z, err := backup.OpenReader(backup.Backup{ID: id, Path: path}, k)
+		r = z
 		return err
 	})
 	if err == nil {
-		return zipData, nil
+		return r, nil
 	}
 	switch envelope.KindOf(err) {
 	case envelope.KindWrongPassphrase:
 		return nil, fail.Wrap(fail.Integrity, err, "it was sealed with a key this machine no longer has (purged by `git vsync rotate --purge-old`), or the file was changed",
-			"backup %s does not open with this machine's keys", b.ID)
+			"backup %s does not open with this machine's keys", id)
 	case "":
-		return nil, fail.Wrap(fail.Failure, pathCause(err), "", "read backup %s", b.ID)
+		return nil, fail.Wrap(fail.Failure, pathCause(err), "", "read backup %s", id)
 	}
-	return nil, fail.Wrap(fail.Integrity, err, "choose another backup", "backup %s is damaged", b.ID)
+	return nil, fail.Wrap(fail.Integrity, err, "choose another backup", "backup %s is damaged", id)
 }

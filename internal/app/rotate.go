@@ -1,9 +1,9 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/git-vsync/git-vsync/internal/backup"
@@ -85,9 +85,11 @@ func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions)
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "", "derive the key")
 	}
-	var zipData []byte
+	// The latest bundle, downloaded to a temp file; its zip is decrypted from there
+	// while it is sealed again under the new key.
+	var zip *io.SectionReader
 	if latest != "" {
-		body, _, err := e.Store.Get(ctx, e.VersionKey(latest))
+		bundleFile, err := e.download(ctx, latest)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, fail.New(fail.Integrity, "`git vsync versions "+env+"` lists what the store holds; push a version, then rotate",
 				"the latest pointer of %s names version %s, which is missing from the store", env, latest)
@@ -95,7 +97,8 @@ func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions)
 		if err != nil {
 			return nil, store.AsFail(err, "download version "+latest)
 		}
-		if zipData, err = e.openAnyKey(ctx, oldAES, body, latest); err != nil {
+		defer bundleFile.remove()
+		if zip, err = e.openAnyKey(ctx, oldAES, bundleFile, latest); err != nil {
 			return nil, err
 		}
 	}
@@ -154,7 +157,19 @@ func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions)
 	// 3. The store: the latest content as a new version under the new key.
 	var newETag string
 	if latest != "" {
-		ts, etagNew, err := a.publish(ctx, e, newAES, zipData, latest, etag, "rotate")
+		ts := nextTS(a.Now(), latest)
+		sealed, err := e.sealBundle(newAES, ts, func(w io.Writer) error {
+			if err := copyZip(w, zip); err != nil {
+				return fail.Wrap(fail.Failure, err, "", "seal the bundle")
+			}
+			return nil
+		})
+		if err != nil {
+			undo()
+			return nil, err
+		}
+		defer sealed.remove()
+		ts, etagNew, err := a.publishSealed(ctx, e, newAES, sealed, ts, latest, etag, "rotate")
 		if err != nil {
 			undo()
 			return nil, err
@@ -216,15 +231,22 @@ func (a *App) purgeOld(ctx context.Context, e *Env, aesKey []byte, res *RotateRe
 		if !ok || !rqem.ValidTS(ts) {
 			continue
 		}
-		body, _, err := e.Store.Get(ctx, in.Key)
+		bundleFile, err := e.download(ctx, ts)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return store.AsFail(err, "download version "+ts)
 		}
-		if _, err := rqe1.Open(aesKey, body); err == nil {
+		_, err = rqe1.OpenAt(aesKey, bundleFile.File, bundleFile.size)
+		bundleFile.remove()
+		if err == nil {
 			continue
+		}
+		if envelope.KindOf(err) == "" {
+			// Not a verdict on the version (the temp file could not be read):
+			// never a reason to delete it.
+			return fail.Wrap(fail.Failure, err, "", "read the downloaded version %s", ts)
 		}
 		if ts == latest {
 			return fail.New(fail.Refused, "run `git vsync pull "+e.Name+"` and `git vsync rotate "+e.Name+" --purge-old` again; the old keys are kept",
@@ -269,27 +291,16 @@ func (a *App) purgeOld(ctx context.Context, e *Env, aesKey []byte, res *RotateRe
 	return nil
 }
 
-// openAnyKey opens a bundle with the env's current key (aesKey), then with the
-// older keys this machine kept (rotate, import --force), newest first. It is how
-// `pull --at` brings back a version sealed before a rotation.
-//
-// openBundle decrypts in place and destroys body when the key is wrong, so a
-// pristine copy is kept for the further attempts, only when there are older keys.
-func (e *Env) openAnyKey(ctx context.Context, aesKey, body []byte, ts string) ([]byte, error) {
-	var pristine []byte
-	if len(e.Config.PreviousKeys) > 0 {
-		pristine = bytes.Clone(body)
-	}
-	var zipData []byte
-	first := true
+// openAnyKey opens the downloaded bundle of version ts with the env's current key
+// (aesKey), then with the older keys this machine kept (rotate, import --force),
+// newest first. It is how `pull --at` brings back a version sealed before a
+// rotation. Each try is one authentication pass over the file; the zip returned is
+// decrypted from the file on demand.
+func (e *Env) openAnyKey(ctx context.Context, aesKey []byte, f *tempFile, ts string) (*io.SectionReader, error) {
+	var zip *io.SectionReader
 	err := e.withAnyKey(ctx, aesKey, func(k []byte) error {
-		in := body
-		if !first {
-			in = bytes.Clone(pristine)
-		}
-		first = false
-		z, err := openBundle(k, in, ts, e.Name)
-		zipData = z
+		z, err := openBundle(k, f.File, f.size, ts, e.Name)
+		zip = z
 		return err
 	})
 	if err != nil && envelope.KindOf(err) == envelope.KindWrongPassphrase {
@@ -297,7 +308,7 @@ func (e *Env) openAnyKey(ctx context.Context, aesKey, body []byte, ts string) ([
 			What: "version " + ts + " of " + e.Name + " does not open with this machine's key",
 			Hint: "the key was probably rotated: ask a teammate for a new share (`git vsync export " + e.Name + "`) and import it with `git vsync import " + e.Name + " FILE.share --force` (your current key is kept); if the key is right, the bundle was tampered with"}
 	}
-	return zipData, err
+	return zip, err
 }
 
 // withAnyKey calls open with aesKey, then with each older key of the env, until

@@ -4,8 +4,10 @@
 package backup
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -37,12 +39,18 @@ func Dir(root, repo, env string) string {
 
 // Save seals zipData with key and stores it as the newest backup, then prunes to Keep.
 func Save(root, repo, env string, key, zipData []byte, now time.Time) (Backup, error) {
+	return SaveFrom(root, repo, env, key, now, func(w io.Writer) error {
+		_, err := w.Write(zipData)
+		return err
+	})
+}
+
+// SaveFrom is Save of the zip that write writes, sealed while it streams into
+// the backup file (a temp file beside it until complete), so a large vault is
+// never held in memory. An error of write is returned as it is.
+func SaveFrom(root, repo, env string, key []byte, now time.Time, write func(io.Writer) error) (Backup, error) {
 	dir := Dir(root, repo, env)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return Backup{}, err
-	}
-	sealed, err := rqe1.Seal(key, zipData)
-	if err != nil {
 		return Backup{}, err
 	}
 	base := rqem.FormatTS(now)
@@ -54,13 +62,29 @@ func Save(root, repo, env string, key, zipData []byte, now time.Time) (Backup, e
 		id = fmt.Sprintf("%s-%d", base, i)
 	}
 	p := filepath.Join(dir, id+suffix)
-	if err := atomicfile.Write(p, sealed, 0o600); err != nil {
+	var size int64
+	err := atomicfile.WriteFunc(p, 0o600, func(f io.Writer) error {
+		bw := bufio.NewWriterSize(f, 64<<10)
+		w, err := rqe1.NewWriter(key, bw)
+		if err != nil {
+			return err
+		}
+		if err := write(w); err != nil {
+			return err
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+		size = w.Size()
+		return bw.Flush()
+	})
+	if err != nil {
 		return Backup{}, err
 	}
 	if err := prune(dir); err != nil {
 		return Backup{}, err
 	}
-	return Backup{ID: id, Path: p, Size: int64(len(sealed)), Time: now.UTC()}, nil
+	return Backup{ID: id, Path: p, Size: size, Time: now.UTC()}, nil
 }
 
 // List returns the backups of (repo, env), newest first.
@@ -109,6 +133,36 @@ func Open(b Backup, key []byte) ([]byte, error) {
 	}
 	return rqe1.Open(key, data)
 }
+
+// Reader is an opened backup: its zip, authenticated in full by OpenReader and
+// decrypted from the file on demand. Close it when done.
+type Reader struct {
+	*rqe1.Plaintext
+	f *os.File
+}
+
+// OpenReader opens a backup for reading without loading it: errors are Open's
+// (os errors reading the file, rqe1 kinds).
+func OpenReader(b Backup, key []byte) (*Reader, error) {
+	f, err := os.Open(b.Path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	p, err := rqe1.OpenAt(key, f, fi.Size())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Reader{Plaintext: p, f: f}, nil
+}
+
+// Close closes the backup file.
+func (r *Reader) Close() error { return r.f.Close() }
 
 func prune(dir string) error {
 	ents, err := os.ReadDir(dir)

@@ -235,7 +235,13 @@ type Entry struct {
 // List validates the archive like Extract does and returns its entries below the
 // root, sorted by Path, without unpacking anything. Sizes are as declared.
 func List(data []byte, lim Limits) ([]Entry, error) {
-	_, entries, err := plan(data, lim.effective())
+	return ListAt(bytes.NewReader(data), int64(len(data)), lim)
+}
+
+// ListAt is List of the size bytes of an archive read through r (a file, or a
+// bundle decrypted on demand), which must not change while it is read.
+func ListAt(r io.ReaderAt, size int64, lim Limits) ([]Entry, error) {
+	_, entries, err := plan(r, size, lim.effective())
 	if err != nil {
 		return nil, err
 	}
@@ -254,8 +260,8 @@ type planned struct {
 
 // plan parses and validates the whole archive and maps the entries below the root.
 // It never touches the file system.
-func plan(data []byte, lim Limits) (*zip.Reader, []planned, error) {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+func plan(r io.ReaderAt, size int64, lim Limits) (*zip.Reader, []planned, error) {
+	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, nil, hostile("", ReasonCorrupt, "%v", err)
 	}
@@ -432,8 +438,14 @@ func commonPrefix(a, b string) string {
 // It returns every file and folder written, relative to destDir, as vault.Scan would
 // list them (folders implied by deeper entries included).
 func Extract(data []byte, destDir string, lim Limits) ([]vault.File, error) {
+	return ExtractAt(bytes.NewReader(data), int64(len(data)), destDir, lim)
+}
+
+// ExtractAt is Extract of the size bytes of an archive read through r, which must
+// not change while it is read.
+func ExtractAt(r io.ReaderAt, size int64, destDir string, lim Limits) ([]vault.File, error) {
 	lim = lim.effective()
-	_, entries, err := plan(data, lim)
+	_, entries, err := plan(r, size, lim)
 	if err != nil {
 		return nil, err
 	}

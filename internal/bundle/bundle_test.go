@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"math/rand"
 	"os"
@@ -427,4 +428,36 @@ func treeListing(t testing.TB, dir string) []string {
 	})
 	sort.Strings(out)
 	return out
+}
+
+// ListAt and ExtractAt read an archive from a file, not from memory.
+func TestExtractAtFile(t *testing.T) {
+	src := newVault(t, sample)
+	data := archive(t, src, "infra/vault/dev")
+	f, err := os.CreateTemp(t.TempDir(), "zip-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// The archive sits inside a larger file, as the zip inside a bundle does.
+	if _, err := f.Write(append(append([]byte("RQEM0001 header"), data...), "trailer"...)); err != nil {
+		t.Fatal(err)
+	}
+	r := io.NewSectionReader(f, int64(len("RQEM0001 header")), int64(len(data)))
+	want := scan(t, src)
+	entries, err := ListAt(r, r.Size(), DefaultLimits)
+	if err != nil || len(entries) != len(want) {
+		t.Fatalf("ListAt: %d entries, %v", len(entries), err)
+	}
+	dest := filepath.Join(t.TempDir(), "stage")
+	got, err := ExtractAt(r, r.Size(), dest, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, "ExtractAt result", got, want)
+	sameFiles(t, "Scan after ExtractAt", scan(t, dest), want)
+	// A truncated archive is refused as before.
+	if _, err := ListAt(r, r.Size()-10, DefaultLimits); fail.CodeOf(err) != fail.Integrity {
+		t.Fatalf("truncated: %v", err)
+	}
 }

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -64,8 +66,10 @@ func (f *fileStore) String() string { return f.name }
 
 func etagOf(body []byte) string {
 	sum := sha256.Sum256(body)
-	return `"` + hex.EncodeToString(sum[:]) + `"`
+	return etagOfSum(sum[:])
 }
+
+func etagOfSum(sum []byte) string { return `"` + hex.EncodeToString(sum) + `"` }
 
 func (f *fileStore) errf(op, key string, kind error, err error) error {
 	return &Error{Op: op, Store: f.name, Key: key, Kind: kind, Err: err}
@@ -108,28 +112,38 @@ func (f *fileStore) path(key string) string {
 	return filepath.Join(f.dir, filepath.FromSlash(key))
 }
 
-// readObject reads the object at p. A folder is no object (ErrNotExist); a
-// symlink or other special file is refused.
-func readObject(p string) ([]byte, error) {
+// openObject opens the object at p and returns its size. A folder is no object
+// (ErrNotExist); a symlink or other special file is refused.
+func openObject(p string) (*os.File, int64, error) {
 	fi, err := os.Lstat(p)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if fi.IsDir() {
-		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+		return nil, 0, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (symlinks are not objects)", p)
+		return nil, 0, fmt.Errorf("%s is not a regular file (symlinks are not objects)", p)
 	}
 	fh, err := openRead(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	if fi, err = fh.Stat(); err != nil {
+		fh.Close()
+		return nil, 0, err
+	}
+	return fh, fi.Size(), nil
+}
+
+// readObject reads the object at p (see openObject).
+func readObject(p string) ([]byte, error) {
+	fh, size, err := openObject(p)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	if fi, err = fh.Stat(); err != nil {
-		return nil, err
-	}
-	return readAllSized(fh, fi.Size())
+	return readAllSized(fh, size)
 }
 
 func (f *fileStore) Get(ctx context.Context, key string) ([]byte, string, error) {
@@ -149,7 +163,43 @@ func (f *fileStore) Get(ctx context.Context, key string) ([]byte, string, error)
 	return body, etagOf(body), nil
 }
 
+// GetTo streams the object into w, hashing it on the way for the ETag.
+func (f *fileStore) GetTo(ctx context.Context, key string, w io.Writer) (string, int64, error) {
+	if err := checkFileKey(key); err != nil {
+		return "", 0, f.errf("get", key, nil, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", 0, f.osErr("get", key, err)
+	}
+	if err := f.checkRoot("get", key); err != nil {
+		return "", 0, err
+	}
+	fh, _, err := openObject(f.path(key))
+	if err != nil {
+		return "", 0, f.osErr("get", key, err)
+	}
+	defer fh.Close()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), fh)
+	if err != nil {
+		return "", n, f.errf("get", key, nil, err)
+	}
+	return etagOfSum(h.Sum(nil)), n, nil
+}
+
 func (f *fileStore) Put(ctx context.Context, key string, body []byte, c Cond) (string, error) {
+	return f.put(ctx, key, bytes.NewReader(body), int64(len(body)), c)
+}
+
+func (f *fileStore) PutFile(ctx context.Context, key string, body io.ReaderAt, size int64, c Cond) (string, error) {
+	if size < 0 {
+		return "", f.errf("put", key, nil, errors.New("negative body size"))
+	}
+	return f.put(ctx, key, io.NewSectionReader(body, 0, size), size, c)
+}
+
+// put writes the size bytes of body to key.
+func (f *fileStore) put(ctx context.Context, key string, body io.Reader, size int64, c Cond) (string, error) {
 	if err := checkFileKey(key); err != nil {
 		return "", f.errf("put", key, nil, err)
 	}
@@ -180,9 +230,14 @@ func (f *fileStore) Put(ctx context.Context, key string, body []byte, c Cond) (s
 			os.Remove(tmpName)
 		}
 	}()
+	h := sha256.New()
 	err = tmp.Chmod(0o600)
 	if err == nil {
-		_, err = tmp.Write(body)
+		var n int64
+		n, err = io.Copy(io.MultiWriter(tmp, h), body)
+		if err == nil && n != size {
+			err = fmt.Errorf("the body has %d bytes, not the announced %d: %w", n, size, io.ErrUnexpectedEOF)
+		}
 	}
 	if err == nil {
 		err = tmp.Sync()
@@ -223,7 +278,7 @@ func (f *fileStore) Put(ctx context.Context, key string, body []byte, c Cond) (s
 	}
 	renamed = true
 	atomicfile.SyncDir(parent)
-	return etagOf(body), nil
+	return etagOfSum(h.Sum(nil)), nil
 }
 
 // currentETag returns the ETag of the object at p and whether one exists.
@@ -243,14 +298,19 @@ func currentETag(p string) (string, bool, error) {
 	if !fi.Mode().IsRegular() {
 		return `"-"`, true, nil
 	}
-	body, err := readObject(p)
+	fh, _, err := openObject(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
 	}
 	if err != nil {
 		return "", false, err
 	}
-	return etagOf(body), true, nil
+	defer fh.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return "", false, err
+	}
+	return etagOfSum(h.Sum(nil)), true, nil
 }
 
 func (f *fileStore) Delete(ctx context.Context, key string) error {

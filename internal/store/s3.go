@@ -323,7 +323,86 @@ func (s *s3Store) Get(ctx context.Context, key string) ([]byte, string, error) {
 	return nil, "", s.fail("get", key, lastErr)
 }
 
+// GetTo streams the object into w. A body cut short by the network is resumed
+// where it stopped with a range request that must match the ETag of the first
+// answer, so w only ever receives the bytes of one version of the object.
+func (s *s3Store) GetTo(ctx context.Context, key string, w io.Writer) (string, int64, error) {
+	if err := checkS3Key(key); err != nil {
+		return "", 0, &Error{Op: "get", Store: s.String(), Key: key, Err: err}
+	}
+	var (
+		etag    string
+		n       int64
+		lastErr error
+	)
+	sw := &stickyWriter{w: w}
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		in := &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)}
+		if n > 0 {
+			in.Range = aws.String(fmt.Sprintf("bytes=%d-", n))
+			in.IfMatch = aws.String(etag)
+			if s.unquotedIfMatch.Load() {
+				in.IfMatch = aws.String(unquoteETag(etag))
+			}
+		}
+		out, err := s.client.GetObject(ctx, in)
+		if err != nil {
+			return "", n, s.fail("get", key, err)
+		}
+		if n == 0 {
+			etag = quoteETag(aws.ToString(out.ETag))
+		} else if unquoteETag(aws.ToString(out.ETag)) != unquoteETag(etag) ||
+			!strings.HasPrefix(aws.ToString(out.ContentRange), fmt.Sprintf("bytes %d-", n)) {
+			out.Body.Close()
+			return "", n, &Error{Op: "get", Store: s.String(), Key: key,
+				Err: errors.New("the download was cut short and the server could not resume it (range or If-Match ignored)")}
+		}
+		k, err := io.Copy(sw, out.Body)
+		out.Body.Close()
+		n += k
+		if err == nil && out.ContentLength != nil && k < aws.ToInt64(out.ContentLength) {
+			err = io.ErrUnexpectedEOF
+		}
+		if err == nil {
+			return etag, n, nil
+		}
+		if sw.err != nil {
+			return "", n, &Error{Op: "get", Store: s.String(), Key: key, Err: sw.err}
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return "", n, s.fail("get", key, lastErr)
+}
+
+// stickyWriter remembers the error of its writer, to tell it from a read error.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
 func (s *s3Store) Put(ctx context.Context, key string, body []byte, c Cond) (string, error) {
+	return s.putFrom(ctx, key, bytes.NewReader(body), int64(len(body)), c)
+}
+
+func (s *s3Store) PutFile(ctx context.Context, key string, body io.ReaderAt, size int64, c Cond) (string, error) {
+	if size < 0 {
+		return "", &Error{Op: "put", Store: s.String(), Key: key, Err: errors.New("negative body size")}
+	}
+	return s.putFrom(ctx, key, body, size, c)
+}
+
+func (s *s3Store) putFrom(ctx context.Context, key string, body io.ReaderAt, size int64, c Cond) (string, error) {
 	if err := checkS3Key(key); err != nil {
 		return "", &Error{Op: "put", Store: s.String(), Key: key, Err: err}
 	}
@@ -331,11 +410,11 @@ func (s *s3Store) Put(ctx context.Context, key string, body []byte, c Cond) (str
 		return "", &Error{Op: "put", Store: s.String(), Key: key, Err: err}
 	}
 	unquoted := s.unquotedIfMatch.Load()
-	etag, err := s.put(ctx, key, body, c, unquoted)
+	etag, err := s.put(ctx, key, body, size, c, unquoted)
 	if err != nil && c.IfMatch != "" && !unquoted && rejectsIfMatch(err) {
 		// Some servers refuse a quoted ETag in If-Match: try once without
 		// the quotes and remember the answer for this store.
-		etag2, err2 := s.put(ctx, key, body, c, true)
+		etag2, err2 := s.put(ctx, key, body, size, c, true)
 		if err2 == nil || !rejectsIfMatch(err2) {
 			s.unquotedIfMatch.Store(true)
 			return etag2, err2
@@ -361,12 +440,12 @@ func rejectsIfMatch(err error) bool {
 	return true
 }
 
-func (s *s3Store) put(ctx context.Context, key string, body []byte, c Cond, unquoted bool) (string, error) {
+func (s *s3Store) put(ctx context.Context, key string, body io.ReaderAt, size int64, c Cond, unquoted bool) (string, error) {
 	in := &s3.PutObjectInput{
 		Bucket:        aws.String(s.bucket),
 		Key:           aws.String(key),
-		Body:          bytes.NewReader(body),
-		ContentLength: aws.Int64(int64(len(body))),
+		Body:          io.NewSectionReader(body, 0, size),
+		ContentLength: aws.Int64(size),
 	}
 	if c.IfNoneMatch {
 		in.IfNoneMatch = aws.String("*")
@@ -392,11 +471,84 @@ func (s *s3Store) put(ctx context.Context, key string, body []byte, c Cond, unqu
 		// An earlier attempt may have been applied with its answer lost (a
 		// 5xx from a proxy, a cut connection), so the retry met our own
 		// write. If the object now holds exactly our bytes, it was ours.
-		if got, etag, gerr := s.Get(ctx, key); gerr == nil && bytes.Equal(got, body) {
+		if etag, same := s.holds(ctx, key, body, size); same {
 			return etag, nil
 		}
 	}
+	if kind == ErrUnreachable && (c.IfMatch != "" || c.IfNoneMatch) && reachedServer(err) && ctx.Err() == nil {
+		// Some servers (versitygw) answer a failed condition before reading a
+		// large body and drop the connection, so the client only sees the
+		// connection reset. Ask the object whether the condition failed.
+		if etag, decided, ferr := s.settleCondition(ctx, key, body, size, c, err); decided {
+			return etag, ferr
+		}
+	}
 	return "", s.fail("put", key, err)
+}
+
+// reachedServer reports whether err may have come after the request reached the
+// server: not a failed dial or name lookup (a store that is down).
+func reachedServer(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	var dns *net.DNSError
+	return !errors.As(err, &dns)
+}
+
+// settleCondition decides a conditional put whose answer was lost from the
+// object as it is now: the condition fails unless the object holds exactly
+// body (then the write was ours and succeeded). decided is false when the
+// object does not tell (the condition still holds, or it cannot be read).
+func (s *s3Store) settleCondition(ctx context.Context, key string, body io.ReaderAt, size int64, c Cond, cause error) (etag string, decided bool, err error) {
+	failed := &Error{Op: "put", Store: s.String(), Key: key, Kind: ErrPreconditionFailed, Err: s.cause(cause)}
+	head, herr := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if herr != nil {
+		if c.IfMatch != "" && classify("get", herr) == ErrNotFound {
+			return "", true, failed // the object is gone: IfMatch cannot hold
+		}
+		return "", false, nil
+	}
+	if c.IfMatch != "" && unquoteETag(aws.ToString(head.ETag)) == unquoteETag(c.IfMatch) {
+		return "", false, nil // unchanged: our write did not happen
+	}
+	if etag, same := s.holds(ctx, key, body, size); same {
+		return etag, true, nil
+	}
+	return "", true, failed
+}
+
+// holds reports whether the object at key is exactly the size bytes of body,
+// comparing while it streams, and returns its ETag.
+func (s *s3Store) holds(ctx context.Context, key string, body io.ReaderAt, size int64) (string, bool) {
+	cw := &compareWriter{want: body}
+	etag, n, err := s.GetTo(ctx, key, cw)
+	if err != nil || cw.differs || n != size {
+		return "", false
+	}
+	return etag, true
+}
+
+// compareWriter compares what is written to it with want, from offset 0.
+type compareWriter struct {
+	want    io.ReaderAt
+	off     int64
+	buf     []byte
+	differs bool
+}
+
+func (c *compareWriter) Write(p []byte) (int, error) {
+	if len(c.buf) < len(p) {
+		c.buf = make([]byte, max(len(p), 32<<10))
+	}
+	b := c.buf[:len(p)]
+	if k, _ := c.want.ReadAt(b, c.off); k != len(p) || !bytes.Equal(b, p) {
+		c.differs = true
+		return 0, errors.New("the object differs")
+	}
+	c.off += int64(len(p))
+	return len(p), nil
 }
 
 func (s *s3Store) Delete(ctx context.Context, key string) error {

@@ -46,6 +46,15 @@ type Store interface {
 	// Put writes the object and returns its new quoted ETag. A failed
 	// condition returns ErrPreconditionFailed and leaves the object untouched.
 	Put(ctx context.Context, key string, body []byte, c Cond) (etag string, err error)
+	// PutFile is Put with the body read from body's first size bytes, for bodies
+	// too large to hold in memory (a bundle in a temp file). The body is read
+	// from its start again when the request is retried, so it must not change
+	// until PutFile returns. Conditions, ETags and errors are exactly Put's.
+	PutFile(ctx context.Context, key string, body io.ReaderAt, size int64, c Cond) (etag string, err error)
+	// GetTo streams the object into w and returns its quoted ETag and length;
+	// ErrNotFound if absent (then nothing was written to w). After any other
+	// error, w may hold part of the object and must be discarded.
+	GetTo(ctx context.Context, key string, w io.Writer) (etag string, n int64, err error)
 	// Delete removes the object. Deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 	// List returns every object whose key starts with prefix, sorted by key

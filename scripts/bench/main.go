@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -164,6 +165,27 @@ func runBackend(backend string) []result {
 	add("pull, "+total, fmt.Sprintf("linear; peak RSS < 64 MiB + largest file (%d KiB)", *size>>10), d, rss)
 	d, rss = timed(b, "pull", "dev")
 	add("pull up to date, "+total, "1 small request + ≤ 15 ms (+ hashing the vault)", d, rss)
+
+	// The other commands that move a whole bundle: rotate re-seals the latest one,
+	// pull --force over a large vault backs it up first, restore brings that back.
+	budget := fmt.Sprintf("peak RSS < 64 MiB + largest file (%d KiB)", *size>>10)
+	d, rss = timed(a, "rotate", "dev")
+	add("rotate, "+total, budget, d, rss)
+	vaultB := filepath.Join(b, "infra", "vault", "dev")
+	writeRandom(filepath.Join(vaultB, "d00", "f0000.bin"), *size)
+	d, rss = timed(b, "pull", "dev", "--force")
+	add("pull --force over the vault, "+total, budget+"; backs up the vault", d, rss)
+	cmd := exec.Command(*bin, "restore", "dev", "--json")
+	cmd.Dir, cmd.Env = b, env
+	out, err := cmd.Output()
+	check(err)
+	var backups []struct{ ID string }
+	check(json.Unmarshal(out, &backups))
+	if len(backups) == 0 {
+		fail("no backup to restore")
+	}
+	d, rss = timed(b, "restore", "dev", backups[0].ID)
+	add("restore, "+total, budget+"; backs up the vault", d, rss)
 	return res
 }
 

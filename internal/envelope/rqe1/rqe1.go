@@ -38,12 +38,20 @@ func Seal(key, plaintext []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, len(Magic)+NonceSize, MinSize+len(plaintext))
-	copy(out, Magic)
-	if _, err := rand.Read(out[len(Magic):]); err != nil {
+	var nonce [NonceSize]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
 		return nil, fmt.Errorf("rqe1: no randomness for the nonce: %w", err)
 	}
-	return aead.Seal(out, out[len(Magic):], plaintext, nil), nil
+	return sealWithNonce(aead, nonce[:], plaintext), nil
+}
+
+// sealWithNonce is Seal with a given nonce: the standard library's AES-GCM, which
+// the streaming Writer is tested against.
+func sealWithNonce(aead cipher.AEAD, nonce, plaintext []byte) []byte {
+	out := make([]byte, len(Magic)+NonceSize, MinSize+len(plaintext))
+	copy(out, Magic)
+	copy(out[len(Magic):], nonce)
+	return aead.Seal(out, out[len(Magic):], plaintext, nil)
 }
 
 // Open decrypts an envelope, classifying failures exactly as SPEC §4.2 does.
@@ -66,9 +74,14 @@ func Open(key, data []byte) ([]byte, error) {
 }
 
 // checkHeader applies the structural checks that need no key.
-func checkHeader(data []byte) error {
-	if len(data) < MinSize {
-		return envelope.Errorf(envelope.KindBundleCorrupt, "RQE1 envelope too short (%d bytes, minimum %d)", len(data), MinSize)
+func checkHeader(data []byte) error { return checkHeaderOf(data, int64(len(data))) }
+
+// checkHeaderOf is checkHeader for an envelope of size bytes that starts with
+// prefix (at least 4 bytes of it when size ≥ MinSize).
+func checkHeaderOf(prefix []byte, size int64) error {
+	data := prefix
+	if size < int64(MinSize) {
+		return envelope.Errorf(envelope.KindBundleCorrupt, "RQE1 envelope too short (%d bytes, minimum %d)", size, MinSize)
 	}
 	if string(data[:3]) != Magic[:3] {
 		return envelope.New(envelope.KindBundleCorrupt, "not an RQE1 envelope (bad magic)")

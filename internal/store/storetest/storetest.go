@@ -5,8 +5,11 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,6 +35,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListMany", testListMany},
 		{"RaceIfMatch", testRaceIfMatch},
 		{"RaceIfNoneMatch", testRaceIfNoneMatch},
+		{"StreamRoundTrip", testStreamRoundTrip},
+		{"StreamConditions", testStreamConditions},
+		{"StreamRaceIfNoneMatch", testStreamRaceIfNoneMatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -369,6 +375,164 @@ func testRaceIfNoneMatch(t *testing.T, s store.Store) {
 			if won[w] && !bytes.Equal([]byte(body), bodies[w]) {
 				t.Fatalf("round %d: object holds %q, the winner wrote %q", r, body, bodies[w])
 			}
+		}
+	}
+}
+
+func putFile(t *testing.T, s store.Store, key string, body []byte, c store.Cond) (string, error) {
+	t.Helper()
+	// An *os.File, as the callers use: the body is read through ReadAt.
+	f, err := os.CreateTemp(t.TempDir(), "body-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// Bytes before and after the body must not be sent.
+	if _, err := f.Write(append(append([]byte("prefix"), body...), "suffix"...)); err != nil {
+		t.Fatal(err)
+	}
+	return s.PutFile(ctx(t), key, io.NewSectionReader(f, int64(len("prefix")), int64(len(body))), int64(len(body)), c)
+}
+
+func getTo(t *testing.T, s store.Store, key string) ([]byte, string, error) {
+	t.Helper()
+	var buf bytes.Buffer
+	etag, n, err := s.GetTo(ctx(t), key, &buf)
+	if err == nil && n != int64(buf.Len()) {
+		t.Fatalf("GetTo %s: says %d bytes, wrote %d", key, n, buf.Len())
+	}
+	return buf.Bytes(), etag, err
+}
+
+// PutFile and GetTo move the same bytes with the same ETags as Put and Get.
+func testStreamRoundTrip(t *testing.T, s store.Store) {
+	big := make([]byte, 5<<20+7)
+	rand.Read(big)
+	for _, body := range [][]byte{nil, []byte("one"), {0, 1, 0xff, '\n'}, big} {
+		e1, err := putFile(t, s, "s/obj", body, store.Cond{})
+		if err != nil || e1 == "" || e1[0] != '"' {
+			t.Fatalf("PutFile of %d bytes: %q %v", len(body), e1, err)
+		}
+		got, g1, err := s.Get(ctx(t), "s/obj")
+		if err != nil || !bytes.Equal(got, body) || g1 != e1 {
+			t.Fatalf("Get after PutFile of %d bytes: %d bytes, %s (want %s), %v", len(body), len(got), g1, e1, err)
+		}
+		got, g2, err := getTo(t, s, "s/obj")
+		if err != nil || !bytes.Equal(got, body) || g2 != e1 {
+			t.Fatalf("GetTo after PutFile of %d bytes: %d bytes, %s (want %s), %v", len(body), len(got), g2, e1, err)
+		}
+		e3 := mustPut(t, s, "s/obj2", string(body), store.Cond{})
+		if e3 != e1 {
+			t.Fatalf("Put and PutFile of the same %d bytes give ETags %s and %s", len(body), e3, e1)
+		}
+		got, g3, err := getTo(t, s, "s/obj2")
+		if err != nil || !bytes.Equal(got, body) || g3 != e3 {
+			t.Fatalf("GetTo after Put of %d bytes: %d bytes, %s (want %s), %v", len(body), len(got), g3, e3, err)
+		}
+	}
+	var buf bytes.Buffer
+	_, _, err := s.GetTo(ctx(t), "s/missing", &buf)
+	wantErr(t, err, store.ErrNotFound, "GetTo of a missing key")
+	if buf.Len() != 0 {
+		t.Fatalf("GetTo of a missing key wrote %q", buf.Bytes())
+	}
+	// A writer that fails stops the download with an error.
+	_, _, err = s.GetTo(ctx(t), "s/obj", failingWriter{})
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetTo into a failing writer: %v", err)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// PutFile's conditions are Put's.
+func testStreamConditions(t *testing.T, s store.Store) {
+	e1, err := putFile(t, s, "latest", []byte("first"), store.Cond{IfNoneMatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = putFile(t, s, "latest", []byte("second"), store.Cond{IfNoneMatch: true})
+	wantErr(t, err, store.ErrPreconditionFailed, "PutFile IfNoneMatch on an existing key")
+	if body, etag := mustGet(t, s, "latest"); body != "first" || etag != e1 {
+		t.Fatalf("a refused create changed the object: %q %s", body, etag)
+	}
+	e2, err := putFile(t, s, "latest", []byte("v2"), store.Cond{IfMatch: e1})
+	if err != nil {
+		t.Fatalf("PutFile IfMatch with the right ETag: %v", err)
+	}
+	_, err = putFile(t, s, "latest", []byte("v3"), store.Cond{IfMatch: e1})
+	wantErr(t, err, store.ErrPreconditionFailed, "PutFile IfMatch with a stale ETag")
+	if body, etag := mustGet(t, s, "latest"); body != "v2" || etag != e2 {
+		t.Fatalf("a refused swap changed the object: %q %s", body, etag)
+	}
+	if _, err := putFile(t, s, "latest", []byte("v3"), store.Cond{IfMatch: e2[1 : len(e2)-1]}); err != nil {
+		t.Fatalf("PutFile IfMatch with the unquoted ETag: %v", err)
+	}
+	_, err = putFile(t, s, "gone", []byte("x"), store.Cond{IfMatch: `"0123456789abcdef0123456789abcdef"`})
+	wantErr(t, err, store.ErrPreconditionFailed, "PutFile IfMatch on a missing key")
+	_, _, err = s.Get(ctx(t), "gone")
+	wantErr(t, err, store.ErrNotFound, "get after a refused PutFile")
+	_, err = putFile(t, s, "latest", []byte("x"), store.Cond{IfNoneMatch: true, IfMatch: e2})
+	if err == nil {
+		t.Fatal("PutFile with IfNoneMatch together with IfMatch was accepted")
+	}
+	// A big version object created exclusively, then refused a second time.
+	big := bytes.Repeat([]byte("0123456789abcdef"), 3<<16)
+	eb, err := putFile(t, s, "v/big.enc", big, store.Cond{IfNoneMatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = putFile(t, s, "v/big.enc", big[1:], store.Cond{IfNoneMatch: true})
+	wantErr(t, err, store.ErrPreconditionFailed, "PutFile IfNoneMatch on an existing big object")
+	if got, etag, err := getTo(t, s, "v/big.enc"); err != nil || !bytes.Equal(got, big) || etag != eb {
+		t.Fatalf("big object after a refused create: %d bytes %s %v", len(got), etag, err)
+	}
+}
+
+// testStreamRaceIfNoneMatch: 8 writers create one key with PutFile at once;
+// exactly one wins.
+func testStreamRaceIfNoneMatch(t *testing.T, s store.Store) {
+	const writers = 8
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	var wins atomic.Int32
+	bodies := make([][]byte, writers)
+	won := make([]bool, writers)
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		bodies[w] = bytes.Repeat([]byte{byte('a' + w)}, 100<<10)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := s.PutFile(ctx(t), "race/v.enc", bytes.NewReader(bodies[w]), int64(len(bodies[w])), store.Cond{IfNoneMatch: true})
+			switch {
+			case err == nil:
+				wins.Add(1)
+				won[w] = true
+			case !errors.Is(err, store.ErrPreconditionFailed):
+				errs <- err
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("unexpected error: %v", err)
+	}
+	if n := wins.Load(); n != 1 {
+		t.Fatalf("%d creators won, want exactly 1", n)
+	}
+	body, _, err := getTo(t, s, "race/v.enc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for w := range won {
+		if won[w] && !bytes.Equal(body, bodies[w]) {
+			t.Fatalf("the object is not the winner's")
 		}
 	}
 }

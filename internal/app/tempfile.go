@@ -1,0 +1,161 @@
+package app
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/git-vsync/git-vsync/internal/envelope/rqe1"
+	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
+	"github.com/git-vsync/git-vsync/internal/fail"
+)
+
+// Bundles travel through temporary files, so that a push or pull holds a few
+// chunks of a bundle in memory, not the whole of it (SPEC §12). They live in
+// <git common dir>/vsync/tmp/ (0700), beside this clone's sync state: outside the
+// work tree (git and editors never see them), per clone, on the repository's disk.
+// They only ever hold ciphertext — a bundle is sealed while the zip is written and
+// opened by decrypting on demand from the downloaded file — so a killed process
+// leaves nothing readable behind; such leftovers are removed after a day.
+
+const (
+	tempPrefix = "bundle-"
+	staleTemp  = 24 * time.Hour
+)
+
+// tempFile is a temporary bundle file and the length of its content.
+type tempFile struct {
+	*os.File
+	size int64
+}
+
+// newTempFile creates a 0600 temp file in the clone's temp folder.
+func (e *Env) newTempFile() (*tempFile, error) {
+	dir := filepath.Join(e.Repo.StateDir(), "tmp")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+e.Repo.StateDir(), "create the folder for temporary files")
+	}
+	sweepTemp(dir)
+	f, err := os.CreateTemp(dir, tempPrefix+"*.enc")
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "check the permissions and free space of "+dir, "create a temporary file")
+	}
+	return &tempFile{File: f}, nil
+}
+
+// remove closes and deletes the file; safe to call more than once.
+func (t *tempFile) remove() {
+	if t == nil || t.File == nil {
+		return
+	}
+	t.File.Close()
+	os.Remove(t.Name())
+	t.File = nil
+}
+
+// sweepTemp removes temp files a killed process left behind.
+func sweepTemp(dir string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	for _, de := range ents {
+		if !strings.HasPrefix(de.Name(), tempPrefix) {
+			continue
+		}
+		if fi, err := de.Info(); err == nil && now.Sub(fi.ModTime()) > staleTemp {
+			os.Remove(filepath.Join(dir, de.Name()))
+		}
+	}
+}
+
+// sealBundle writes the bundle RQE1(RQEM0001(ts, zip)) to a new temp file,
+// sealing while zip writes the archive. An error of zip is returned as it is.
+func (e *Env) sealBundle(aesKey []byte, ts string, zip func(w io.Writer) error) (*tempFile, error) {
+	if !rqem.ValidTS(ts) {
+		return nil, fail.New(fail.Failure, "", "invalid bundle timestamp %q", ts)
+	}
+	t, err := e.newTempFile()
+	if err != nil {
+		return nil, err
+	}
+	w, err := rqe1.NewWriter(aesKey, t.File)
+	if err != nil {
+		t.remove()
+		return nil, fail.Wrap(fail.Failure, err, "", "seal the bundle")
+	}
+	if _, err := w.Write([]byte(rqem.Magic + ts)); err != nil {
+		t.remove()
+		return nil, fail.Wrap(fail.Failure, err, "", "seal the bundle")
+	}
+	if err := zip(w); err != nil {
+		t.remove()
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		t.remove()
+		return nil, fail.Wrap(fail.Failure, err, "", "seal the bundle")
+	}
+	t.size = w.Size()
+	return t, nil
+}
+
+// resealBundle seals the content of the bundle in src again as version ts, with a
+// fresh nonce (a nonce is never used for two plaintexts).
+func (e *Env) resealBundle(aesKey []byte, src *tempFile, ts string) (*tempFile, error) {
+	p, err := rqe1.OpenAt(aesKey, src.File, src.size)
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "", "reseal the bundle")
+	}
+	if p.Size() < int64(rqem.HeaderSize) {
+		return nil, fail.New(fail.Failure, "", "reseal the bundle: it has no RQEM0001 header")
+	}
+	zip := io.NewSectionReader(p, int64(rqem.HeaderSize), p.Size()-int64(rqem.HeaderSize))
+	return e.sealBundle(aesKey, ts, func(w io.Writer) error { return copyZip(w, zip) })
+}
+
+// copyZip copies a zip read on demand (a decrypted bundle) into w.
+func copyZip(w io.Writer, zip *io.SectionReader) error {
+	_, err := io.CopyBuffer(w, struct{ io.Reader }{zip}, make([]byte, 64<<10))
+	return err
+}
+
+// download fetches the bundle of version ts into a temp file. Store errors are
+// returned as they are (the callers tell a missing version apart).
+func (e *Env) download(ctx context.Context, ts string) (*tempFile, error) {
+	t, err := e.newTempFile()
+	if err != nil {
+		return nil, err
+	}
+	_, n, err := e.Store.GetTo(ctx, e.VersionKey(ts), t.File)
+	if err != nil {
+		t.remove()
+		return nil, err
+	}
+	t.size = n
+	return t, nil
+}
+
+// copyToTemp copies the file at path into a new temp file.
+func (e *Env) copyToTemp(path string) (*tempFile, error) {
+	src, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	t, err := e.newTempFile()
+	if err != nil {
+		return nil, err
+	}
+	n, err := io.Copy(t.File, src)
+	if err != nil {
+		t.remove()
+		return nil, err
+	}
+	t.size = n
+	return t, nil
+}
