@@ -91,6 +91,19 @@ func (e *Env) LockVault(ctx context.Context) (release func(), err error) {
 		release()
 		return nil, fail.Wrap(fail.Failure, err, "inspect the folders beside "+e.VaultDir, "repair an interrupted vault update")
 	}
+	// A pull that died after its new vault was complete left a pending state: it
+	// becomes the state when the vault holds exactly those files.
+	err = state.Resolve(e.Repo.StateDir(), e.Name, func() ([]state.File, error) {
+		files, err := vault.Scan(e.VaultDir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return stateFiles(files), err
+	})
+	if err != nil {
+		release()
+		return nil, fail.Wrap(fail.Failure, err, "", "settle an interrupted pull")
+	}
 	return release, nil
 }
 

@@ -103,7 +103,15 @@ func TestPullSurvivesKill(t *testing.T) {
 		if err != nil {
 			t.Fatalf("after kill %d: %v", i, err)
 		}
+		st, err := e.State()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, changes, err := e.Changes(st)
 		release()
+		if err != nil {
+			t.Fatal(err)
+		}
 		got := tree(t, b.vault("dev"))
 		switch {
 		case reflect.DeepEqual(got, treeV1):
@@ -112,6 +120,10 @@ func TestPullSurvivesKill(t *testing.T) {
 			counts["new"]++
 		default:
 			t.Fatalf("after kill %d the vault is a mix of %d entries", i, len(got))
+		}
+		// The sync state agrees with whichever vault survived: no phantom local edits.
+		if len(changes) > 0 {
+			t.Fatalf("after kill %d the vault looks edited: %s", i, summarize(changes))
 		}
 		leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(b.vault("dev")), ".dev.vsync-*"))
 		if len(leftovers) > 0 {

@@ -115,19 +115,19 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 	if err != nil {
 		return nil, err
 	}
-	files, b, err := a.installZip(e, aesKey, zip, zip.Size())
+	seen := latest
+	if st != nil && st.Seen > seen {
+		seen = st.Seen
+	}
+	ns := &state.State{Repo: e.ID.Name, Env: env, TS: target, Seen: seen, ETag: etag, Op: "pull", Time: a.Now().UTC()}
+	files, b, err := a.installZip(e, aesKey, zip, zip.Size(), ns)
 	if err != nil {
 		return nil, err
 	}
 	if b != nil {
 		res.Backup = b.Path
 	}
-	seen := latest
-	if st != nil && st.Seen > seen {
-		seen = st.Seen
-	}
-	ns := &state.State{Repo: e.ID.Name, Env: env, TS: target, Seen: seen, ETag: etag, Op: "pull", Time: a.Now().UTC(), Files: stateFiles(files)}
-	if err := state.Save(e.Repo.StateDir(), ns); err != nil {
+	if err := state.Commit(e.Repo.StateDir(), env); err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "", "record the pull locally (the vault holds version %s)", target)
 	}
 	res.Files = countFiles(files)
@@ -175,7 +175,12 @@ func integrityError(err error, env, ts string) error {
 // installZip makes the archive's content the vault: checked in full first, then the
 // current vault backed up, then swapped in atomically. It returns the files written
 // and the backup (nil when the vault was missing or empty).
-func (a *App) installZip(e *Env, aesKey []byte, zip io.ReaderAt, size int64) ([]vault.File, *backup.Backup, error) {
+//
+// With next, the sync state the swap reaches is recorded as pending (state.SavePending)
+// once the new vault is complete and before it is swapped in; the caller commits it.
+// A crash in between is settled by LockVault from the vault's content, so it never
+// looks like a local edit.
+func (a *App) installZip(e *Env, aesKey []byte, zip io.ReaderAt, size int64, next *state.State) ([]vault.File, *backup.Backup, error) {
 	if _, err := bundle.ListAt(zip, size, bundle.DefaultLimits); err != nil {
 		return nil, nil, err
 	}
@@ -186,9 +191,16 @@ func (a *App) installZip(e *Env, aesKey []byte, zip io.ReaderAt, size int64) ([]
 	var files []vault.File
 	err = vault.Replace(e.VaultDir, func(stage string) error {
 		files, err = bundle.ExtractAt(zip, size, stage, bundle.DefaultLimits)
-		return err
+		if err != nil || next == nil {
+			return err
+		}
+		next.Files = stateFiles(files)
+		return state.SavePending(e.Repo.StateDir(), next)
 	})
 	if err != nil {
+		if next != nil {
+			state.DropPending(e.Repo.StateDir(), e.Name)
+		}
 		return nil, nil, fail.Wrap(fail.CodeOf(err), err, fail.HintOf(err), "replace the vault (it is unchanged)")
 	}
 	return files, b, nil
