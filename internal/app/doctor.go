@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/config"
-	"github.com/git-vsync/git-vsync/internal/envelope/rqe1"
-	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/hooks"
 	"github.com/git-vsync/git-vsync/internal/keychain"
@@ -173,23 +171,18 @@ func (a *App) doctorEnv(ctx context.Context, w *Workspace, env string, add func(
 	}
 }
 
-// doctorOpenLatest downloads the latest bundle and checks that it opens with this
-// machine's key and carries the right seal.
+// doctorOpenLatest downloads the latest bundle (streamed through a temp file) and
+// checks that it opens with this machine's key and carries the right seal.
 func (a *App) doctorOpenLatest(ctx context.Context, e *Env, ts string) error {
-	body, _, err := e.Store.Get(ctx, e.VersionKey(ts))
+	f, err := e.download(ctx, ts)
 	if err != nil {
 		return store.AsFail(err, "download version "+ts)
 	}
+	defer f.remove()
 	aesKey, _, _, err := e.Key(ctx)
 	if err != nil {
 		return err
 	}
-	pt, err := rqe1.OpenInPlace(aesKey, body)
-	if err == nil {
-		_, err = rqem.Open(pt, ts)
-	}
-	if err != nil {
-		return integrityError(err, e.Name, ts)
-	}
-	return nil
+	_, err = openBundle(aesKey, f.File, f.size, ts, e.Name)
+	return err
 }
