@@ -123,4 +123,3 @@ func OpenWithPassphrase(passphrase, salt string, data []byte) ([]byte, error) {
 
 // HeaderSize is magic + nonce: where the ciphertext starts.
 const HeaderSize = len(Magic) + NonceSize
-
