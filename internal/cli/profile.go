@@ -173,3 +173,35 @@ func (c *ProfileRemoveCmd) Run(ctx *Ctx) error {
 	ctx.Infof("removed profile %s (envs set up from it keep their own copy)", c.Name)
 	return nil
 }
+
+// Help is shown by `git vsync profile add --help`.
+func (ProfileAddCmd) Help() string {
+	return `The secret access key never goes on the command line: it comes from
+--secret-access-key-file, AWS_SECRET_ACCESS_KEY, or a hidden prompt.
+
+Examples:
+  git vsync profile add team --endpoint https://minio.internal:9000 --bucket secrets \
+      --access-key-id AKIA… --secret-access-key-file ~/secret.txt
+  AWS_SECRET_ACCESS_KEY=… git vsync profile add aws-prod --region eu-central-1 --bucket acme-secrets --access-key-id AKIA…
+  git vsync profile add shared --endpoint file:///mnt/team/vsync --bucket vault`
+}
+
+// Help is shown by `git vsync profile list --help`.
+func (ProfileListCmd) Help() string {
+	return `Examples:
+  git vsync profile list
+  git vsync profile list --json | jq -r '.[].name'`
+}
+
+// Help is shown by `git vsync profile show --help`.
+func (ProfileShowCmd) Help() string {
+	return `Examples:
+  git vsync profile show team
+  git vsync profile show team --reveal     # prints the secret access key`
+}
+
+// Help is shown by `git vsync profile remove --help`.
+func (ProfileRemoveCmd) Help() string {
+	return `Examples:
+  git vsync profile remove team`
+}
