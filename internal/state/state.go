@@ -85,12 +85,16 @@ func Load(stateDir, env string) (*State, error) {
 
 // Save writes the state atomically, 0600 in a 0700 folder.
 func Save(stateDir string, s *State) error {
+	return write(Path(stateDir, s.Env), s)
+}
+
+func write(path string, s *State) error {
 	s.Version = 1
 	b, err := json.MarshalIndent(s, "", " ")
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(Path(stateDir, s.Env), append(b, '\n'), 0o600)
+	return atomicfile.Write(path, append(b, '\n'), 0o600)
 }
 
 // Remove forgets the state of env (used when a vault is deliberately reset).
@@ -112,12 +116,7 @@ func pendingPath(stateDir, env string) string {
 // SavePending records the state a vault swap is about to reach. Commit makes it
 // the state once the swap is done; Resolve settles it after a crash.
 func SavePending(stateDir string, s *State) error {
-	s.Version = 1
-	b, err := json.MarshalIndent(s, "", " ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(pendingPath(stateDir, s.Env), append(b, '\n'), 0o600)
+	return write(pendingPath(stateDir, s.Env), s)
 }
 
 // Commit turns the pending state of env into its state (one rename).
