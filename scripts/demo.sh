@@ -9,6 +9,15 @@ top="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$top/bin"
 
 if [ -z "${VSYNC_DEMO_INNER:-}" ]; then
+	# The throw-away keychain needs gnome-keyring on a private D-Bus session; a fresh
+	# Debian machine has neither, so install them (root or sudo) when missing.
+	if ! command -v gnome-keyring-daemon >/dev/null 2>&1 || ! command -v dbus-run-session >/dev/null 2>&1; then
+		sudo=""
+		[ "$(id -u)" = 0 ] || sudo="sudo"
+		echo "demo: installing gnome-keyring and dbus for a throw-away keychain" >&2
+		$sudo apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends gnome-keyring dbus dbus-x11 git >/dev/null
+	fi
 	export VSYNC_DEMO_INNER=1
 	exec "$top/scripts/ci-env.sh" "$0" "$@"
 fi
