@@ -98,7 +98,7 @@ func (e *Env) LockVault(ctx context.Context) (release func(), err error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		}
-		return stateFiles(files), err
+		return stateFiles(files, nil), err
 	})
 	if err != nil {
 		release()
@@ -171,18 +171,24 @@ func (e *Env) State() (*state.State, error) {
 // Changes compares the vault with the last sync. A vault that never synced counts
 // as changed when it holds anything. A missing vault has no changes.
 func (e *Env) Changes(st *state.State) (cur []vault.File, changed []string, err error) {
-	cur, err = vault.Scan(e.VaultDir)
+	var old []vault.File
+	known := map[string]vault.Known{}
+	var racy time.Time
+	if st != nil {
+		for _, f := range st.Files {
+			old = append(old, vault.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Dir: f.Dir})
+			known[f.Path] = vault.Known{SHA256: f.SHA256, Stat: f.Stat}
+		}
+		racy = st.StatTime.Add(-racyWindow)
+	}
+	// Files whose on-disk state is as recorded are not read again: an up-to-date
+	// check of a large vault costs a directory walk, not a hash of every byte.
+	cur, err = vault.ScanKnown(e.VaultDir, known, racy)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
-	}
-	var old []vault.File
-	if st != nil {
-		for _, f := range st.Files {
-			old = append(old, vault.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Dir: f.Dir})
-		}
 	}
 	added, mod, removed := vault.Diff(old, cur)
 	for _, p := range added {
@@ -197,11 +203,16 @@ func (e *Env) Changes(st *state.State) (cur []vault.File, changed []string, err 
 	return cur, changed, nil
 }
 
-// stateFiles converts a vault listing for the state file.
-func stateFiles(files []vault.File) []state.File {
+// racyWindow covers file systems with coarse timestamps: a file modified this close
+// to the moment its stat was recorded is always hashed again.
+const racyWindow = 2 * time.Second
+
+// stateFiles converts a vault listing for the state file, with the stat keys taken
+// before the files were read (nil: none).
+func stateFiles(files []vault.File, stats map[string]string) []state.File {
 	out := make([]state.File, 0, len(files))
 	for _, f := range files {
-		out = append(out, state.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Dir: f.Dir})
+		out = append(out, state.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Dir: f.Dir, Stat: stats[f.Path]})
 	}
 	return out
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/git-vsync/git-vsync/internal/backup"
 	"github.com/git-vsync/git-vsync/internal/bundle"
@@ -194,7 +197,8 @@ func (a *App) installZip(e *Env, aesKey []byte, zip io.ReaderAt, size int64, nex
 		if err != nil || next == nil {
 			return err
 		}
-		next.Files = stateFiles(files)
+		stats, statTime := recordStats(stage, files, a.Now())
+		next.Files, next.StatTime = stateFiles(files, stats), statTime
 		return state.SavePending(e.Repo.StateDir(), next)
 	})
 	if err != nil {
@@ -204,6 +208,25 @@ func (a *App) installZip(e *Env, aesKey []byte, zip io.ReaderAt, size int64, nex
 		return nil, nil, fail.Wrap(fail.CodeOf(err), err, fail.HintOf(err), "replace the vault (it is unchanged)")
 	}
 	return files, b, nil
+}
+
+// recordStats dates the files just unpacked into dir a few seconds back (they are
+// new, no tool has seen them yet) and returns their stat keys and the moment they
+// were taken, so the next up-to-date check can trust the stats instead of hashing:
+// any later edit moves the modification and change times forward. Without stats
+// (an error, or a platform without them) checks simply hash.
+func recordStats(dir string, files []vault.File, now time.Time) (map[string]string, time.Time) {
+	past := now.Add(-2 * racyWindow)
+	for _, f := range files {
+		if !f.Dir {
+			_ = os.Chtimes(filepath.Join(dir, filepath.FromSlash(f.Path)), past, past)
+		}
+	}
+	stats, err := vault.Stats(dir)
+	if err != nil {
+		return nil, time.Time{}
+	}
+	return stats, now.UTC()
 }
 
 // backupVault seals the current vault into the backups folder; nil when the vault is

@@ -101,6 +101,13 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 	// vault is never held in memory.
 	ts := nextTS(a.Now(), latest)
 	var files []vault.File
+	// The stats are taken before the files are read, so a file edited meanwhile
+	// shows as changed at the next check instead of hiding behind a fresh stat.
+	statTime := a.Now().UTC()
+	stats, err := vault.Stats(e.VaultDir)
+	if err != nil {
+		return nil, err
+	}
 	sealed, err := e.sealBundle(aesKey, ts, func(w io.Writer) error {
 		files, err = bundle.WriteScan(w, e.VaultDir, e.VaultRel)
 		return err
@@ -113,7 +120,7 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 	if err != nil {
 		return nil, err
 	}
-	ns := &state.State{Repo: e.ID.Name, Env: env, TS: ts, Seen: ts, ETag: newETag, Op: "push", Time: a.Now().UTC(), Files: stateFiles(files)}
+	ns := &state.State{Repo: e.ID.Name, Env: env, TS: ts, Seen: ts, ETag: newETag, Op: "push", Time: a.Now().UTC(), Files: stateFiles(files, stats), StatTime: statTime}
 	if err := state.Save(e.Repo.StateDir(), ns); err != nil {
 		a.warnf("pushed %s but could not record it locally (%v); the next push or pull may ask for --force", ts, err)
 	}

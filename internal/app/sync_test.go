@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -559,4 +560,40 @@ func TestInteropWithInfoZip(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTree(t, tree(t, a.vault("dev")), tree(t, filepath.Join(src, "infra", "vault", "dev")))
+}
+
+// TestSameSizeEditRightAfterPull: the stat cache of the up-to-date check never hides
+// an edit, even one of the same size made in the same second as the pull.
+func TestSameSizeEditRightAfterPull(t *testing.T) {
+	m := newMachine(t)
+	setup(t, m, "file://"+filepath.ToSlash(t.TempDir())+"#team")
+	b := m.newClone("b")
+	if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := b.app.OpenEnv("", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := e.State()
+	if st.StatTime.IsZero() || (st.Files[0].Stat == "" && runtime.GOOS == "linux") {
+		t.Fatalf("pull recorded no stats: %+v", st)
+	}
+	if _, changes, _ := e.Changes(st); len(changes) != 0 {
+		t.Fatalf("fresh pull looks changed: %v", changes)
+	}
+	p := filepath.Join(b.vault("dev"), ".env.dev")
+	old, _ := os.ReadFile(p)
+	edited := bytes.ToUpper(old)
+	if bytes.Equal(edited, old) || len(edited) != len(old) {
+		t.Fatal("test needs a same-size edit")
+	}
+	if err := os.WriteFile(p, edited, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, changes, _ := e.Changes(st); len(changes) != 1 || changes[0] != "~.env.dev" {
+		t.Fatalf("same-size edit unseen: %v", changes)
+	}
+	_, err = b.app.Pull(bg, "", "dev", PullOptions{})
+	wantCode(t, err, fail.Refused, "local changes")
 }

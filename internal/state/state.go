@@ -24,6 +24,7 @@ type File struct {
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256,omitempty"`
 	Dir    bool   `json:"dir,omitempty"`
+	Stat   string `json:"stat,omitempty"` // on-disk state when recorded (vault.File.Stat)
 }
 
 // State is the last sync of one env in one clone.
@@ -37,6 +38,9 @@ type State struct {
 	Op      string    `json:"op"`   // "push" or "pull"
 	Time    time.Time `json:"time"`
 	Files   []File    `json:"files"`
+	// StatTime is when the files' Stat was recorded: files modified later than
+	// two seconds before it are always hashed again (see vault.ScanKnown).
+	StatTime time.Time `json:"stat_time,omitzero"`
 }
 
 // Path is the state file of env in the git common dir's vsync folder.

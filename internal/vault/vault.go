@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
 )
@@ -28,6 +29,15 @@ type File struct {
 	Dir    bool
 }
 
+// entry is a listed File with what the file system said about it: its stat key
+// (size, times, inode; "" for folders and where the platform gives no change time)
+// and modification time.
+type entry struct {
+	File
+	stat string
+	mod  time.Time
+}
+
 const refusedHint = "keep only regular files and folders in the vault: replace the entry with a regular file or move it out of the vault folder"
 
 // List walks the vault folder and returns every file and folder below it (the folder
@@ -35,7 +45,35 @@ const refusedHint = "keep only regular files and folders in the vault: replace t
 // is the size the file system reports. Special files are refused like Scan does.
 // A missing folder gives an error that matches fs.ErrNotExist.
 func List(dir string) ([]File, error) {
-	var out []File
+	es, err := listEntries(dir)
+	if err != nil || len(es) == 0 {
+		return nil, err
+	}
+	out := make([]File, len(es))
+	for i, e := range es {
+		out[i] = e.File
+	}
+	return out, nil
+}
+
+// Stats returns the stat key of every regular file of the vault by path, for
+// ScanKnown. Take it before reading the files whose hashes it will vouch for.
+func Stats(dir string) (map[string]string, error) {
+	es, err := listEntries(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(es))
+	for _, e := range es {
+		if e.stat != "" {
+			out[e.Path] = e.stat
+		}
+	}
+	return out, nil
+}
+
+func listEntries(dir string) ([]entry, error) {
+	var out []entry
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == dir {
@@ -62,13 +100,15 @@ func List(dir string) ([]File, error) {
 			}
 			return nil
 		}
-		f := File{Path: rel, Dir: d.IsDir()}
+		f := entry{File: File{Path: rel, Dir: d.IsDir()}}
 		if !f.Dir {
 			info, err := d.Info()
 			if err != nil {
 				return err
 			}
 			f.Size = info.Size()
+			f.stat = statKey(info)
+			f.mod = info.ModTime()
 		}
 		out = append(out, f)
 		return nil
@@ -76,20 +116,41 @@ func List(dir string) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	sortFiles(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
 
 // Scan is List plus the size and SHA-256 of every file, computed while streaming the
 // contents (a file is never held in memory whole).
 func Scan(dir string) ([]File, error) {
-	files, err := List(dir)
-	if err != nil {
+	return ScanKnown(dir, nil, time.Time{})
+}
+
+// Known is what a sync state recorded about a file: its hash and stat key.
+type Known struct {
+	SHA256 string
+	Stat   string
+}
+
+// ScanKnown is Scan that takes the hash of a file from known (by path) instead of
+// reading the file, when its stat key is the one recorded and it was last modified
+// before racy. Files modified at or after racy are always read: a change in the same
+// clock tick as the recorded stat would not show in it (git's "racily clean").
+func ScanKnown(dir string, known map[string]Known, racy time.Time) ([]File, error) {
+	es, err := listEntries(dir)
+	if err != nil || len(es) == 0 {
 		return nil, err
 	}
+	files := make([]File, len(es))
 	buf := make([]byte, 64<<10)
-	for i := range files {
+	for i := range es {
+		files[i] = es[i].File
 		if files[i].Dir {
+			continue
+		}
+		if k, ok := known[files[i].Path]; ok && k.Stat != "" && k.Stat == es[i].stat &&
+			k.SHA256 != "" && es[i].mod.Before(racy) {
+			files[i].SHA256 = k.SHA256
 			continue
 		}
 		f, err := Open(dir, files[i].Path)
