@@ -164,7 +164,7 @@ func runBackend(backend string) []result {
 	d, rss = timed(b, "pull", "dev")
 	add("pull, "+total, fmt.Sprintf("linear; peak RSS < 64 MiB + largest file (%d KiB)", *size>>10), d, rss)
 	d, rss = timed(b, "pull", "dev")
-	add("pull up to date, "+total, "1 small request + ≤ 15 ms (+ hashing the vault)", d, rss)
+	add("pull up to date, "+total, "1 small request + ≤ 15 ms (+ a stat of each file)", d, rss)
 
 	// The other commands that move a whole bundle: rotate re-seals the latest one,
 	// pull --force over a large vault backs it up first, restore brings that back.
