@@ -3,10 +3,8 @@
 package testenv
 
 import (
-	"io"
 	"os/exec"
 	"syscall"
-	"time"
 )
 
 // watchdog starts a watcher in the background and then becomes the server
@@ -26,12 +24,6 @@ const watchdog = `exec 3<&0
 exec "$@" </dev/null 3<&-
 `
 
-type process struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	done  chan struct{}
-}
-
 // startProcess starts cmd under the watchdog, in a process group of its own
 // so that kill reaches the watcher and the server at once.
 func startProcess(cmd *exec.Cmd, rmDir string) (*process, error) {
@@ -47,30 +39,8 @@ func startProcess(cmd *exec.Cmd, rmDir string) (*process, error) {
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
-	p := &process{cmd: w, stdin: stdin, done: make(chan struct{})}
-	go func() {
-		w.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return watch(w, stdin), nil
 }
 
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill stops the server and its watcher (without removing the data) and
-// waits until the server is gone.
-func (p *process) kill() {
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-	}
-	p.stdin.Close()
-}
+// signalKill reaches the watcher and the server at once (their process group).
+func (p *process) signalKill() { syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) }

@@ -5,7 +5,6 @@ package testenv
 import (
 	"os/exec"
 	"sync"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -37,11 +36,6 @@ func killOnExitJob() windows.Handle {
 	return job
 }
 
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
 func startProcess(cmd *exec.Cmd, rmDir string) (*process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -52,27 +46,7 @@ func startProcess(cmd *exec.Cmd, rmDir string) (*process, error) {
 			windows.CloseHandle(h)
 		}
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return watch(cmd, nil), nil
 }
 
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *process) kill() {
-	p.cmd.Process.Kill()
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-	}
-}
+func (p *process) signalKill() { p.cmd.Process.Kill() }
