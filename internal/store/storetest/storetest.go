@@ -284,52 +284,66 @@ func testListMany(t *testing.T, s store.Store) {
 	}
 }
 
+// race lets n writers prepare (ready runs concurrently and returns the write to
+// make), then starts every write at the same moment. Exactly one write may succeed
+// and every other must lose with ErrPreconditionFailed; race returns the winner.
+func race(t *testing.T, what string, n int, ready func(w int) (put func() error, err error)) int {
+	t.Helper()
+	var prepared, wg sync.WaitGroup
+	start := make(chan struct{})
+	var wins atomic.Int32
+	winner := atomic.Int32{}
+	errs := make(chan error, n)
+	prepared.Add(n)
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			put, err := ready(w)
+			prepared.Done()
+			if err != nil {
+				errs <- err
+				return
+			}
+			<-start
+			switch err := put(); {
+			case err == nil:
+				wins.Add(1)
+				winner.Store(int32(w))
+			case !errors.Is(err, store.ErrPreconditionFailed):
+				errs <- err
+			}
+		}()
+	}
+	prepared.Wait()
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("%s: unexpected error: %v", what, err)
+	}
+	if got := wins.Load(); got != 1 {
+		t.Fatalf("%s: %d writers won, want exactly 1", what, got)
+	}
+	return int(winner.Load())
+}
+
 // testRaceIfMatch: 8 writers read the ETag, then all swap with IfMatch at
 // once. Exactly one may win each round.
 func testRaceIfMatch(t *testing.T, s store.Store) {
 	const writers, rounds = 8, 20
 	mustPut(t, s, "race/latest", "start", store.Cond{})
 	for r := 0; r < rounds; r++ {
-		var read, wg sync.WaitGroup
-		start := make(chan struct{})
-		var wins atomic.Int32
-		var winner atomic.Value
-		errs := make(chan error, writers)
-		read.Add(writers)
-		for w := 0; w < writers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, etag, err := s.Get(ctx(t), "race/latest")
-				read.Done()
-				if err != nil {
-					errs <- err
-					return
-				}
-				<-start
-				body := fmt.Sprintf("round %d writer %d", r, w)
-				_, err = s.Put(ctx(t), "race/latest", []byte(body), store.Cond{IfMatch: etag})
-				switch {
-				case err == nil:
-					wins.Add(1)
-					winner.Store(body)
-				case !errors.Is(err, store.ErrPreconditionFailed):
-					errs <- err
-				}
-			}()
-		}
-		read.Wait()
-		close(start)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatalf("round %d: unexpected error: %v", r, err)
-		}
-		if n := wins.Load(); n != 1 {
-			t.Fatalf("round %d: %d writers won, want exactly 1", r, n)
-		}
-		if body, _ := mustGet(t, s, "race/latest"); body != winner.Load().(string) {
-			t.Fatalf("round %d: object holds %q, the winner wrote %q", r, body, winner.Load())
+		body := func(w int) string { return fmt.Sprintf("round %d writer %d", r, w) }
+		w := race(t, fmt.Sprintf("round %d", r), writers, func(w int) (func() error, error) {
+			_, etag, err := s.Get(ctx(t), "race/latest")
+			return func() error {
+				_, err := s.Put(ctx(t), "race/latest", []byte(body(w)), store.Cond{IfMatch: etag})
+				return err
+			}, err
+		})
+		if got, _ := mustGet(t, s, "race/latest"); got != body(w) {
+			t.Fatalf("round %d: object holds %q, the winner wrote %q", r, got, body(w))
 		}
 	}
 }
@@ -339,42 +353,15 @@ func testRaceIfNoneMatch(t *testing.T, s store.Store) {
 	const writers, rounds = 8, 5
 	for r := 0; r < rounds; r++ {
 		key := fmt.Sprintf("create/v%d.enc", r)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		var wins atomic.Int32
-		bodies := make([][]byte, writers)
-		won := make([]bool, writers)
-		errs := make(chan error, writers)
-		for w := 0; w < writers; w++ {
-			bodies[w] = []byte(fmt.Sprintf("round %d writer %d", r, w))
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				_, err := s.Put(ctx(t), key, bodies[w], store.Cond{IfNoneMatch: true})
-				switch {
-				case err == nil:
-					wins.Add(1)
-					won[w] = true
-				case !errors.Is(err, store.ErrPreconditionFailed):
-					errs <- err
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatalf("round %d: unexpected error: %v", r, err)
-		}
-		if n := wins.Load(); n != 1 {
-			t.Fatalf("round %d: %d creators won, want exactly 1", r, n)
-		}
-		body, _ := mustGet(t, s, key)
-		for w := range won {
-			if won[w] && !bytes.Equal([]byte(body), bodies[w]) {
-				t.Fatalf("round %d: object holds %q, the winner wrote %q", r, body, bodies[w])
-			}
+		body := func(w int) string { return fmt.Sprintf("round %d writer %d", r, w) }
+		w := race(t, fmt.Sprintf("round %d", r), writers, func(w int) (func() error, error) {
+			return func() error {
+				_, err := s.Put(ctx(t), key, []byte(body(w)), store.Cond{IfNoneMatch: true})
+				return err
+			}, nil
+		})
+		if got, _ := mustGet(t, s, key); got != body(w) {
+			t.Fatalf("round %d: object holds %q, the winner wrote %q", r, got, body(w))
 		}
 	}
 }
@@ -495,44 +482,19 @@ func testStreamConditions(t *testing.T, s store.Store) {
 // exactly one wins.
 func testStreamRaceIfNoneMatch(t *testing.T, s store.Store) {
 	const writers = 8
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	var wins atomic.Int32
-	bodies := make([][]byte, writers)
-	won := make([]bool, writers)
-	errs := make(chan error, writers)
-	for w := 0; w < writers; w++ {
-		bodies[w] = bytes.Repeat([]byte{byte('a' + w)}, 100<<10)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, err := s.PutFile(ctx(t), "race/v.enc", bytes.NewReader(bodies[w]), int64(len(bodies[w])), store.Cond{IfNoneMatch: true})
-			switch {
-			case err == nil:
-				wins.Add(1)
-				won[w] = true
-			case !errors.Is(err, store.ErrPreconditionFailed):
-				errs <- err
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("unexpected error: %v", err)
-	}
-	if n := wins.Load(); n != 1 {
-		t.Fatalf("%d creators won, want exactly 1", n)
-	}
-	body, _, err := getTo(t, s, "race/v.enc")
+	body := func(w int) []byte { return bytes.Repeat([]byte{byte('a' + w)}, 100<<10) }
+	w := race(t, "PutFile", writers, func(w int) (func() error, error) {
+		return func() error {
+			b := body(w)
+			_, err := s.PutFile(ctx(t), "race/v.enc", bytes.NewReader(b), int64(len(b)), store.Cond{IfNoneMatch: true})
+			return err
+		}, nil
+	})
+	got, _, err := getTo(t, s, "race/v.enc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for w := range won {
-		if won[w] && !bytes.Equal(body, bodies[w]) {
-			t.Fatalf("the object is not the winner's")
-		}
+	if !bytes.Equal(got, body(w)) {
+		t.Fatalf("the object is not the winner's")
 	}
 }
