@@ -102,9 +102,7 @@ func (c *AuditCmd) Run(ctx *Ctx) error {
 		for i, r := range rows {
 			out[len(rows)-1-i] = r
 		}
-		enc := json.NewEncoder(ctx.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return ctx.JSON(out)
 	case c.CSV:
 		if !l.Exists {
 			return nil
@@ -149,9 +147,7 @@ func (c *AuditCmd) verify(ctx *Ctx) error {
 		return err
 	}
 	if c.JSON {
-		enc := json.NewEncoder(ctx.Stdout)
-		enc.SetIndent("", "  ")
-		if jerr := enc.Encode(v); jerr != nil && err == nil {
+		if jerr := ctx.JSON(v); jerr != nil && err == nil {
 			return jerr
 		}
 		return err

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,13 @@ type Ctx struct {
 // Warnf prints a warning line on stderr.
 func (c *Ctx) Warnf(format string, args ...any) {
 	fmt.Fprintf(c.Stderr, "git-vsync: warning: "+format+"\n", args...)
+}
+
+// JSON prints v as indented JSON on stdout: the whole output of a --json command.
+func (c *Ctx) JSON(v any) error {
+	enc := json.NewEncoder(c.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // Infof prints a progress line on stderr (stdout is kept for --json).

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -38,9 +37,7 @@ func (c *DoctorCmd) Run(ctx *Ctx) error {
 		return err
 	}
 	if c.JSON {
-		enc := json.NewEncoder(ctx.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := ctx.JSON(rep); err != nil {
 			return err
 		}
 	} else {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -112,9 +111,7 @@ func (c *ProfileListCmd) Run(ctx *Ctx) error {
 		for _, p := range ps {
 			out = append(out, toJSON(p.Name, p.Profile, ""))
 		}
-		enc := json.NewEncoder(ctx.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return ctx.JSON(out)
 	}
 	if len(ps) == 0 {
 		fmt.Fprintln(ctx.Stdout, "no profiles yet (git vsync profile add NAME …)")
@@ -146,9 +143,7 @@ func (c *ProfileShowCmd) Run(ctx *Ctx) error {
 		secret = p.SecretAccessKey
 	}
 	if c.JSON {
-		enc := json.NewEncoder(ctx.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(toJSON(c.Name, p, secret))
+		return ctx.JSON(toJSON(c.Name, p, secret))
 	}
 	tw := tabwriter.NewWriter(ctx.Stdout, 0, 0, 2, ' ', 0)
 	for _, row := range [][2]string{

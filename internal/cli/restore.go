@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -57,9 +56,7 @@ func (c *RestoreCmd) list(ctx *Ctx) error {
 		ctx.Warnf("%s", w)
 	}
 	if c.JSON {
-		enc := json.NewEncoder(ctx.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(bs)
+		return ctx.JSON(bs)
 	}
 	if len(bs) == 0 {
 		fmt.Fprintf(ctx.Stdout, "no backups of %s on this machine\n", c.Env)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -35,9 +34,7 @@ func (s *StatusCmd) Run(c *Ctx) error {
 		return err
 	}
 	if s.JSON {
-		enc := json.NewEncoder(c.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return c.JSON(rep)
 	}
 	fmt.Fprintf(c.Stdout, "repo   %s (from %s)\n", rep.Repo, rep.RepoSource)
 	fmt.Fprintf(c.Stdout, "vaults %s\n", rep.VaultRoot)

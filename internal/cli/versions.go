@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -31,9 +30,7 @@ func (c *VersionsCmd) Run(ctx *Ctx) error {
 		return err
 	}
 	if c.JSON {
-		enc := json.NewEncoder(ctx.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(vs)
+		return ctx.JSON(vs)
 	}
 	if len(vs) == 0 {
 		fmt.Fprintf(ctx.Stdout, "no versions of %s in the store yet\n", c.Env)
