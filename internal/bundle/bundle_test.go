@@ -48,32 +48,13 @@ var sample = map[string]string{
 	"deep/1/2/3/4/5/6/file.bin": binary[:1000],
 }
 
-func writeTree(t testing.TB, dir string, tree map[string]string) {
-	t.Helper()
-	for p, c := range tree {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if c == "/" {
-			if err := os.MkdirAll(full, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func newVault(t testing.TB, tree map[string]string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "dev")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeTree(t, dir, tree)
+	testenv.WriteTree(t, dir, tree)
 	return dir
 }
 
@@ -313,7 +294,7 @@ func TestInfoZipArchive(t *testing.T) {
 	zipCmd := testenv.NeedCommand(t, "zip")
 	top := t.TempDir()
 	v := filepath.Join(top, "infra", "vault", "dev")
-	writeTree(t, v, sample)
+	testenv.WriteTree(t, v, sample)
 	zipPath := filepath.Join(t.TempDir(), "teammate.zip")
 	cmd := exec.Command(zipCmd, "-q", "-r", zipPath, "infra/vault/dev")
 	cmd.Dir = top

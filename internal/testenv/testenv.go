@@ -6,6 +6,7 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -29,4 +30,25 @@ func NeedCommand(t testing.TB, name string) string {
 		Missing(t, "%s not on PATH", name)
 	}
 	return p
+}
+
+// WriteTree creates files (path → content) and folders (value "/") below dir,
+// with the modes a vault has (files 0600, folders 0700).
+func WriteTree(t testing.TB, dir string, tree map[string]string) {
+	t.Helper()
+	for p, c := range tree {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if c == "/" {
+			if err := os.MkdirAll(full, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -6,11 +6,13 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/git-vsync/git-vsync/internal/testenv"
 )
 
 func TestScanRefusesFifo(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{"ok": "x"})
+	testenv.WriteTree(t, dir, map[string]string{"ok": "x"})
 	if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+
+	"github.com/git-vsync/git-vsync/internal/testenv"
 )
 
 var (
@@ -18,7 +20,7 @@ var (
 func treeFiles(t *testing.T, tree map[string]string) []File {
 	t.Helper()
 	dir := t.TempDir()
-	writeTree(t, dir, tree)
+	testenv.WriteTree(t, dir, tree)
 	files, err := Scan(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +57,7 @@ func fillPartial(t *testing.T, dir string, n int) {
 	for _, k := range keys {
 		sub[k] = newTree[k]
 	}
-	writeTree(t, dir, sub)
+	testenv.WriteTree(t, dir, sub)
 }
 
 // TestCrashAtEveryStep stops a swap after each step (and in the middle of the steps
@@ -95,7 +97,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 				parent := filepath.Join(t.TempDir(), "infra", "vault")
 				vault := filepath.Join(parent, "dev")
 				if hadVault {
-					writeTree(t, vault, oldTree)
+					testenv.WriteTree(t, vault, oldTree)
 				}
 				s, err := begin(vault)
 				if err != nil {
@@ -156,7 +158,7 @@ func TestReplace(t *testing.T) {
 		if fi.Mode().Perm() != 0o700 {
 			t.Errorf("stage mode %v", fi.Mode().Perm())
 		}
-		writeTree(t, stage, oldTree)
+		testenv.WriteTree(t, stage, oldTree)
 		return nil
 	}))
 	if fi, err := os.Stat(parent); err != nil || fi.Mode().Perm()&0o077 != 0 {
@@ -196,7 +198,7 @@ func TestReplace(t *testing.T) {
 func TestRecoverNothingToDo(t *testing.T) {
 	must(t, Recover(filepath.Join(t.TempDir(), "missing", "dev")))
 	parent := t.TempDir()
-	writeTree(t, parent, map[string]string{"dev/x": "x", ".dev.vsync-other": "keep", ".devx.vsync-old-1/": "/", "dev2/": "/"})
+	testenv.WriteTree(t, parent, map[string]string{"dev/x": "x", ".dev.vsync-other": "keep", ".devx.vsync-old-1/": "/", "dev2/": "/"})
 	must(t, Recover(filepath.Join(parent, "dev")))
 	want := []string{".dev.vsync-other", ".devx.vsync-old-1", "dev", "dev2"}
 	if names := parentNames(t, parent); !reflect.DeepEqual(names, want) {
@@ -206,7 +208,7 @@ func TestRecoverNothingToDo(t *testing.T) {
 
 func TestRecoverRefusesSeveralOld(t *testing.T) {
 	parent := t.TempDir()
-	writeTree(t, parent, map[string]string{".dev.vsync-old-1/x": "1", ".dev.vsync-old-2/x": "2"})
+	testenv.WriteTree(t, parent, map[string]string{".dev.vsync-old-1/x": "1", ".dev.vsync-old-2/x": "2"})
 	err := Recover(filepath.Join(parent, "dev"))
 	wantRefused(t, err, "")
 	if names := parentNames(t, parent); len(names) != 2 {

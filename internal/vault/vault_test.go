@@ -12,27 +12,8 @@ import (
 	"testing"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/testenv"
 )
-
-// writeTree creates files (content) and folders (value "/") below dir.
-func writeTree(t *testing.T, dir string, tree map[string]string) {
-	t.Helper()
-	for p, c := range tree {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if c == "/" {
-			if err := os.MkdirAll(full, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 func sum(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -41,7 +22,7 @@ func sum(s string) string {
 
 func TestScan(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{
+	testenv.WriteTree(t, dir, map[string]string{
 		".env.dev":         "A=1\n",
 		"tls/server.crt":   "cert",
 		"tls/empty/":       "/",
@@ -89,7 +70,7 @@ func wantRefused(t *testing.T, err error, name string) {
 
 func TestScanRefusesSymlink(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{"sub/real": "x"})
+	testenv.WriteTree(t, dir, map[string]string{"sub/real": "x"})
 	if err := os.Symlink("real", filepath.Join(dir, "sub", "link")); err != nil {
 		t.Skipf("no symlinks here: %v", err)
 	}
@@ -101,7 +82,7 @@ func TestScanRefusesSymlink(t *testing.T) {
 
 func TestScanRefusesSymlinkedVault(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{"real/x": "x"})
+	testenv.WriteTree(t, dir, map[string]string{"real/x": "x"})
 	link := filepath.Join(dir, "vault")
 	if err := os.Symlink("real", link); err != nil {
 		t.Skipf("no symlinks here: %v", err)
