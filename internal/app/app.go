@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -94,9 +95,9 @@ func (w *Workspace) LoadConfigSource(env string) (*config.Env, string, error) {
 	}
 	c, err := config.Load(w.ConfigPath(env))
 	if errors.Is(err, config.ErrNotFound) {
-		return nil, "", fail.New(fail.NotSetUp,
-			"run `git vsync init "+env+"` to create it, or `git vsync import "+env+" FILE.share` with a teammate's share (in CI: set VSYNC_CONFIG to `git vsync export "+env+" --ci-token`)",
-			"no config for %s/%s on this machine", w.ID.Name, env)
+		return nil, "", &fail.Error{Code: fail.NotSetUp, Err: config.ErrNotFound,
+			What: fmt.Sprintf("no config for %s/%s on this machine", w.ID.Name, env),
+			Hint: "run `git vsync init " + env + "` to create it, or `git vsync import " + env + " FILE.share` with a teammate's share (in CI: set VSYNC_CONFIG to `git vsync export " + env + " --ci-token`)"}
 	}
 	return c, ConfigSourceFile, err
 }

@@ -106,8 +106,7 @@ func (a *App) doctorEnv(ctx context.Context, w *Workspace, env string, add func(
 		failed("config", err)
 		return
 	}
-	_, src, _ := w.LoadConfigSource(env)
-	add(Check{Env: env, Name: "config", Level: CheckOK, Detail: "from " + src + "; store " + e.Store.String()})
+	add(Check{Env: env, Name: "config", Level: CheckOK, Detail: "from " + e.ConfigSource + "; store " + e.Store.String()})
 
 	keyText, keySrc, keyErr := a.LoadKey(ctx, w, env)
 	if keyErr != nil {

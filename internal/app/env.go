@@ -23,12 +23,14 @@ import (
 // Env is one (repo, env) opened for work: its config, store, vault and state.
 type Env struct {
 	*Workspace
-	Name     string
-	Config   *config.Env
-	Store    store.Store
-	VaultRel string // repo-relative, slash-separated
-	VaultDir string // absolute
-	app      *App
+	Name   string
+	Config *config.Env
+	// ConfigSource is where Config came from: ConfigSourceFile or ConfigSourceEnv.
+	ConfigSource string
+	Store        store.Store
+	VaultRel     string // repo-relative, slash-separated
+	VaultDir     string // absolute
+	app          *App
 }
 
 // OpenEnv loads the disk half of env and opens its store. It does no network I/O
@@ -45,7 +47,7 @@ func (a *App) OpenEnv(repoFlag, env string) (*Env, error) {
 }
 
 func (a *App) openEnvIn(w *Workspace, env string) (*Env, error) {
-	c, err := w.LoadConfig(env)
+	c, src, err := w.LoadConfigSource(env)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +56,7 @@ func (a *App) openEnvIn(w *Workspace, env string) (*Env, error) {
 		return nil, err
 	}
 	rel := c.Vault(env)
-	return &Env{Workspace: w, Name: env, Config: c, Store: st, VaultRel: rel, VaultDir: w.Repo.VaultDir(rel), app: a}, nil
+	return &Env{Workspace: w, Name: env, Config: c, ConfigSource: src, Store: st, VaultRel: rel, VaultDir: w.Repo.VaultDir(rel), app: a}, nil
 }
 
 // OpenLocked is OpenEnv followed by LockVault, for the commands that change the

@@ -237,12 +237,12 @@ func (a *App) probeEnvs(ctx context.Context, w *Workspace, names []string, expli
 // no keychain call (see keyMissing for the other cases).
 func (a *App) probeEnv(ctx context.Context, w *Workspace, name string, explicit bool, timeout time.Duration) *envProbe {
 	p := &envProbe{name: name, explicit: explicit, timeout: timeout, w: w}
-	if _, err := os.Stat(w.ConfigPath(name)); errors.Is(err, fs.ErrNotExist) {
+	e, err := a.openEnvIn(w, name)
+	if errors.Is(err, config.ErrNotFound) {
 		p.skip = !explicit
 		p.problem = "no config on this machine (git config vsync.envs lists it); run `git vsync import " + name + " FILE.share`"
 		return p
 	}
-	e, err := a.openEnvIn(w, name)
 	if err != nil {
 		p.problem = oneLine(err)
 		return p

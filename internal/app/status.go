@@ -68,15 +68,14 @@ func (a *App) Status(ctx context.Context, repoFlag string, remote bool) (*Status
 	res := a.Resolver()
 	for _, env := range envs {
 		es := EnvStatus{Env: env, Vault: w.Repo.VaultDir(config.DefaultVault(env))}
-		c, src, err := w.LoadConfigSource(env)
-		if err != nil {
+		if e, err := a.openEnvIn(w, env); err != nil {
 			es.ConfigError = err.Error()
 		} else {
 			es.Config = true
-			es.ConfigFrom = src
-			es.Vault = w.Repo.VaultDir(c.Vault(env))
-			es.Store = StoreLabel(c)
-			a.syncStatus(ctx, w, env, remote, &es)
+			es.ConfigFrom = e.ConfigSource
+			es.Vault = e.VaultDir
+			es.Store = StoreLabel(e.Config)
+			a.syncStatus(ctx, e, remote, &es)
 		}
 		if fi, err := os.Stat(es.Vault); err == nil && fi.IsDir() {
 			es.VaultExists = true
@@ -100,12 +99,7 @@ func StoreLabel(c *config.Env) string {
 }
 
 // syncStatus fills the local/remote versions and the clean flag of one env.
-func (a *App) syncStatus(ctx context.Context, w *Workspace, env string, remote bool, es *EnvStatus) {
-	e, err := a.openEnvIn(w, env)
-	if err != nil {
-		es.ConfigError = err.Error()
-		return
-	}
+func (a *App) syncStatus(ctx context.Context, e *Env, remote bool, es *EnvStatus) {
 	st, err := e.State()
 	if err == nil && st != nil {
 		es.LocalTS = &st.TS
