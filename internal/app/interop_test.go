@@ -1,0 +1,159 @@
+package app
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/git-vsync/git-vsync/internal/config"
+	"github.com/git-vsync/git-vsync/internal/testenv"
+)
+
+// tsReadable opens a config file the way the TypeScript tool does (gzip of JSON, no
+// code of ours for the decoding) and checks the fields and types it requires. It
+// returns the s3 object.
+func tsReadable(t *testing.T, path string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	js, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tsReadableJSON(t, js)
+}
+
+func tsReadableJSON(t *testing.T, js []byte) map[string]any {
+	t.Helper()
+	if err := config.TypeScriptReadable(js); err != nil {
+		t.Fatalf("the TypeScript tool would refuse %s: %v", js, err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(js, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc["s3"].(map[string]any)
+}
+
+func TestTypeScriptReadableRefuses(t *testing.T) {
+	good := `{"version":1,"s3":{"endpoint":"","region":"","bucket":"b","accessKeyId":"","secretAccessKey":"","useSsl":true},"encryption":{"salt":"s"}}`
+	if err := config.TypeScriptReadable([]byte(good)); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{
+		`{"version":2,"s3":{"endpoint":"","region":"","bucket":"b","accessKeyId":"","secretAccessKey":"","useSsl":true},"encryption":{"salt":"s"}}`,
+		`{"version":1,"s3":{"endpoint":"","region":"","bucket":"b","accessKeyId":"","secretAccessKey":""},"encryption":{"salt":"s"}}`,
+		`{"version":1,"s3":{"endpoint":"","region":"","bucket":"b","accessKeyId":"","secretAccessKey":"","useSsl":"true"},"encryption":{"salt":"s"}}`,
+		`{"version":1,"s3":{"endpoint":"","bucket":"b","accessKeyId":"","secretAccessKey":"","useSsl":true},"encryption":{"salt":"s"}}`,
+		`{"version":1,"s3":{"endpoint":null,"region":"","bucket":"b","accessKeyId":"","secretAccessKey":"","useSsl":true},"encryption":{"salt":"s"}}`,
+		`{"version":1,"s3":{"endpoint":"","region":"","bucket":"b","accessKeyId":"","secretAccessKey":"","useSsl":true},"encryption":{"salt":1}}`,
+	} {
+		if config.TypeScriptReadable([]byte(bad)) == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}
+
+// Every path that writes a config writes one the TypeScript tool reads, with useSsl
+// derived from the endpoint's scheme (issue 13, point 1).
+func TestConfigWritersTypeScriptReadable(t *testing.T) {
+	m := newMachine(t)
+	wantSSL := func(t *testing.T, s3 map[string]any, want bool) {
+		t.Helper()
+		if s3["useSsl"] != want {
+			t.Fatalf("useSsl = %v, want %v (endpoint %v)", s3["useSsl"], want, s3["endpoint"])
+		}
+	}
+	cfgPath := func(env string) string { return filepath.Join(m.home, "config", "vsync", "acme_web", "env_"+env) }
+
+	// init: the default store, a file:// store.
+	c := m.newClone("a")
+	if _, err := c.app.Init(bg, "", "dflt", InitOptions{NoHooks: true}); err != nil {
+		t.Fatal(err)
+	}
+	wantSSL(t, tsReadable(t, cfgPath("dflt")), true)
+	if _, err := c.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: "file://" + filepath.ToSlash(t.TempDir()) + "#team"}); err != nil {
+		t.Fatal(err)
+	}
+	wantSSL(t, tsReadable(t, cfgPath("dev")), true)
+
+	// init: the store forms that need a server we cannot reach here are checked
+	// at the config init builds (Init saves exactly that).
+	m.env["AWS_ACCESS_KEY_ID"], m.env["AWS_SECRET_ACCESS_KEY"] = "AK", "SK"
+	for url, ssl := range map[string]bool{"s3://acme-secrets": true, "https://minio.example:9000/b": true, "http://127.0.0.1:9/b": false} {
+		cfg, err := c.app.initConfig(InitOptions{Store: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, _ := cfg.JSON()
+		wantSSL(t, tsReadableJSON(t, js), ssl)
+	}
+	// A profile carries no useSsl: it comes from the endpoint (none → true).
+	for ep, ssl := range map[string]bool{"": true, "s3.eu-central-1.amazonaws.com": true, "http://10.0.0.1:9000": false, "HTTPS://r2.example": true} {
+		if _, err := c.app.ProfileAdd(ProfileInput{Name: "p", Endpoint: ep, Bucket: "b", AccessKeyID: "AK", SecretAccessKey: "SK", Force: true}); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := c.app.initConfig(InitOptions{Profile: "p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, _ := cfg.JSON()
+		wantSSL(t, tsReadableJSON(t, js), ssl)
+	}
+
+	// export: the config inside the share.
+	c.write("dev", ".env.dev", "A=1\n")
+	if _, err := c.app.Push(bg, "", "dev", PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.app.Export(bg, "", "dev", ExportOptions{Passphrase: "long enough passphrase", Out: filepath.Join(m.home, "x.share")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(res.Path)
+	cj, _ := json.Marshal(readShare(t, "long enough passphrase", data)["config"])
+	wantSSL(t, tsReadableJSON(t, cj), true)
+
+	// import of a share whose config has no useSsl (an older git-vsync wrote it):
+	// accepted, and written with it.
+	noSSL := tsConfig(t.TempDir())
+	delete(noSSL["s3"].(map[string]any), "useSsl")
+	share := writeFile(t, m.home, "old.share", tsShare(t, "pass phrase 1", map[string]any{
+		"version": 2, "repo": "acme_web", "env": "stage", "config": noSSL, "key": tsKey,
+	}))
+	if _, err := c.app.Import(bg, "", "stage", share, "pass phrase 1", ImportOptions{NoHooks: true}); err != nil {
+		t.Fatal(err)
+	}
+	wantSSL(t, tsReadable(t, cfgPath("stage")), true)
+
+	// rotate.
+	if _, err := c.app.Rotate(bg, "", "dev", RotateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wantSSL(t, tsReadable(t, cfgPath("dev")), true)
+}
+
+// init against a real S3 endpoint over http writes useSsl false.
+func TestConfigInitHTTPStoreUseSSL(t *testing.T) {
+	m := newMachine(t)
+	srv := testenv.Versitygw(t)
+	m.env["AWS_ACCESS_KEY_ID"], m.env["AWS_SECRET_ACCESS_KEY"] = srv.AccessKey, srv.SecretKey
+	c := m.newClone("a")
+	if _, err := c.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: srv.Endpoint + "/" + srv.NewBucket(t)}); err != nil {
+		t.Fatal(err)
+	}
+	s3 := tsReadable(t, filepath.Join(m.home, "config", "vsync", "acme_web", "env_dev"))
+	if s3["useSsl"] != false {
+		t.Fatalf("useSsl %v for %v", s3["useSsl"], s3["endpoint"])
+	}
+}
