@@ -71,7 +71,8 @@ func CheckName(name string) error {
 var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
 
 // PathFromURL extracts the repository path of a git remote URL (SPEC §2): the path
-// of scp-style user@host:path, the last segment of file:// URLs, the path of other
+// of scp-style user@host:path, the last segment of file:// URLs and of local paths
+// (so `/srv/git/app.git` and `file:///srv/git/app.git` agree), the path of other
 // scheme URLs without user, host and port. Trailing '/' and '.git' are removed.
 func PathFromURL(raw string) string {
 	u := strings.TrimSpace(raw)
@@ -85,12 +86,7 @@ func PathFromURL(raw string) string {
 		scheme := strings.ToLower(u[:i])
 		rest := u[i+3:]
 		if scheme == "file" {
-			rest = strings.TrimRight(rest, "/")
-			if j := strings.LastIndex(rest, "/"); j >= 0 {
-				rest = rest[j+1:]
-			}
-			u = rest
-			break
+			return lastSegment(rest, "/")
 		}
 		// Authority ends at the first '/'; user info ends at its last '@'.
 		if j := strings.Index(rest, "/"); j >= 0 {
@@ -99,18 +95,43 @@ func PathFromURL(raw string) string {
 			rest = ""
 		}
 		u = rest
+	case isLocalPath(u):
+		return lastSegment(u, `/\`)
 	}
 	// The path part is "owner/repo", not "/owner/repo": a leading '/' would only
 	// add a '_' to every identity.
-	u = strings.TrimLeft(u, "/")
+	return trimGit(strings.TrimLeft(u, "/"))
+}
+
+// isLocalPath: what git itself clones as a path, not a host: no ':' at all, or only
+// the one of a Windows drive letter (C:\repos\app, C:/repos/app).
+func isLocalPath(u string) bool {
+	if len(u) >= 3 && u[1] == ':' && (u[2] == '/' || u[2] == '\\') &&
+		((u[0] >= 'a' && u[0] <= 'z') || (u[0] >= 'A' && u[0] <= 'Z')) {
+		u = u[2:]
+	}
+	return u != "" && !strings.Contains(u, ":")
+}
+
+// lastSegment is the last path segment of p after trailing separators and '.git'
+// are removed, so `/srv/app/.git` gives `app`.
+func lastSegment(p, seps string) string {
+	p = trimGit(p)
+	if j := strings.LastIndexAny(p, seps); j >= 0 {
+		p = p[j+1:]
+	}
+	return p
+}
+
+// trimGit removes trailing '/' (and '\') and '.git' until none is left.
+func trimGit(u string) string {
 	for {
-		trimmed := strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
+		trimmed := strings.TrimSuffix(strings.TrimRight(u, `/\`), ".git")
 		if trimmed == u {
-			break
+			return u
 		}
 		u = trimmed
 	}
-	return u
 }
 
 // IdentityFromURL turns a remote URL into an identity; "" means the URL yields none.

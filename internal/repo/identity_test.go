@@ -20,7 +20,15 @@ func TestIdentityFromURLSpecTable(t *testing.T) {
 		// Our own cases.
 		{"  git@github.com:acme/web.git  \n", "acme_web"},
 		{"github.com:acme/web", "github.comacme_web"}, // no '@': not scp-style, kept whole
-		{"/srv/git/Team/App.git", "srv_git_team_app"},
+		// Local paths: the last segment, like the same remote as a file:// URL.
+		{"/srv/git/Team/App.git", "app"},
+		{"file:///srv/git/Team/App.git", "app"},
+		{"/srv/git/app/.git", "app"},
+		{"file:///srv/git/app/.git/", "app"},
+		{"../up-stream.git/", "up_stream"},
+		{"upstream", "upstream"},
+		{`C:\repos\Team\App.git`, "app"},
+		{"C:/repos/App.git", "app"},
 		{"file:///tmp/upstream.git/", "upstream"},
 		{"https://host/a/b.git.git", "a_b"},
 		{"https://github.com", ""},
@@ -112,6 +120,8 @@ func FuzzIdentityFromURL(f *testing.F) {
 	f.Add("git@github.com:Acme/Web-App.git")
 	f.Add("ssh://git@host.example:2222/owner/repo.git")
 	f.Add("file:///tmp/upstream.git")
+	f.Add("/srv/git/app/.git")
+	f.Add(`C:\repos\app.git`)
 	f.Fuzz(func(t *testing.T, u string) {
 		name, err := IdentityFromURL(u)
 		if err == nil && name != "" && len(name) > MaxNameLen {
