@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/bundle"
@@ -148,10 +149,15 @@ func (a *App) publish(ctx context.Context, e *Env, aesKey, zipData []byte, lates
 
 // publishSealed makes the bundle in sealed, sealed under aesKey as version ts,
 // the newest version (SPEC §5.2): created with If-None-Match (resealed as the
-// next second when that one is taken), then `latest` swapped with If-Match on
-// etag. When the swap loses, the version object is deleted again and the result
-// is "remote advanced" (exit 3). It returns the version's final timestamp. The
+// next second when that one is taken and `latest` has not moved), then `latest`
+// swapped with If-Match on etag. It returns the version's final timestamp. The
 // caller removes sealed; the resealed copies are removed here.
+//
+// The version object is deleted again only when a successful read of `latest`
+// shows that it names another version: a swap whose answer was lost (reset, 5xx,
+// timeout, Ctrl-C) may have been applied, and deleting then would leave `latest`
+// naming nothing. In doubt the object stays and the outcome is reported as
+// unknown (exit 5).
 func (a *App) publishSealed(ctx context.Context, e *Env, aesKey []byte, sealed *tempFile, ts, latest, etag, action string) (_, newETag string, err error) {
 	cur := sealed
 	defer func() {
@@ -159,13 +165,30 @@ func (a *App) publishSealed(ctx context.Context, e *Env, aesKey []byte, sealed *
 			cur.remove()
 		}
 	}()
+	advanced := func() error {
+		return fail.New(fail.Refused, "run `git vsync pull "+e.Name+"` to get the new version, then "+action+" again",
+			"remote advanced: someone else pushed %s while this %s ran; nothing was changed", e.Name, action)
+	}
 	for try := 0; ; try++ {
 		_, err = e.Store.PutFile(ctx, e.VersionKey(ts), cur.File, cur.size, store.Cond{IfNoneMatch: true})
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, store.ErrPreconditionFailed) || try >= maxSameSecondRetries {
+		if !errors.Is(err, store.ErrPreconditionFailed) {
 			return "", "", store.AsFail(err, "upload version "+ts)
+		}
+		// The slot is taken. When `latest` moved meanwhile, another push won:
+		// stop here (nothing of ours is in the store) instead of racing on.
+		now, _, lerr := e.Latest(ctx)
+		if lerr != nil {
+			return "", "", lerr
+		}
+		if now != latest {
+			return "", "", advanced()
+		}
+		if try >= maxSameSecondRetries {
+			return "", "", fail.New(fail.Refused, "wait a few seconds, then `git vsync "+action+" "+e.Name+"` again",
+				"the version slots after %s are all taken by pushes in progress; nothing was changed", latest)
 		}
 		// Someone pushed in the same second: take the next one, with the
 		// content sealed again under a fresh nonce.
@@ -183,23 +206,66 @@ func (a *App) publishSealed(ctx context.Context, e *Env, aesKey []byte, sealed *
 			time.Sleep(wait)
 		}
 	}
+	if ctx.Err() != nil {
+		// Interrupted before the swap was sent: `latest` cannot name our object.
+		a.dropVersion(ctx, e, ts)
+		return "", "", fail.Wrap(fail.Failure, ctx.Err(), "run `git vsync "+action+" "+e.Name+"` again", "%s interrupted; nothing was published", action)
+	}
 	cond := store.Cond{IfMatch: etag}
 	if latest == "" {
 		cond = store.Cond{IfNoneMatch: true}
 	}
 	newETag, err = e.Store.Put(ctx, e.LatestKey(), []byte(ts), cond)
-	if err != nil {
-		// Our version object is an orphan now; remove it so the bucket is as before.
-		if derr := e.Store.Delete(context.WithoutCancel(ctx), e.VersionKey(ts)); derr != nil {
-			a.warnf("could not remove the unused version object %s: %v", e.VersionKey(ts), derr)
-		}
-		if errors.Is(err, store.ErrPreconditionFailed) {
-			return "", "", fail.New(fail.Refused, "run `git vsync pull "+e.Name+"` to get the new version, then "+action+" again",
-				"remote advanced: someone else pushed %s while this %s ran; nothing was changed", e.Name, action)
-		}
-		return "", "", store.AsFail(err, "update the latest pointer")
+	if err == nil {
+		return ts, newETag, nil
 	}
-	return ts, newETag, nil
+	// The answer to the swap may be lost while the swap itself was applied:
+	// `latest` as it is now decides, read even after Ctrl-C (bounded).
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	body, nowETag, rerr := e.Store.Get(sctx, e.LatestKey())
+	now := strings.TrimSpace(string(body))
+	switch {
+	case rerr != nil && !errors.Is(rerr, store.ErrNotFound):
+		return "", "", a.unknownOutcome(e, ts, action, err)
+	case rerr == nil && now == ts:
+		return ts, nowETag, nil // ours: the swap was applied, only its answer was lost
+	case errors.Is(err, store.ErrPreconditionFailed):
+		a.dropVersion(ctx, e, ts)
+		return "", "", advanced()
+	case now == latest:
+		// `latest` still names what we started from: the swap did not happen.
+		a.dropVersion(ctx, e, ts)
+		if ctx.Err() != nil {
+			return "", "", fail.Wrap(fail.Failure, ctx.Err(), "run `git vsync "+action+" "+e.Name+"` again", "%s interrupted; nothing was published", action)
+		}
+		return "", "", store.AsFail(err, "update the latest pointer (nothing was published)")
+	default:
+		// Someone else's version: ours may have been `latest` for a moment, so
+		// it stays (it shows in `git vsync versions`).
+		return "", "", advanced()
+	}
+}
+
+// settleTimeout bounds the reads and deletes that settle a swap whose answer was
+// lost, also after Ctrl-C.
+const settleTimeout = 10 * time.Second
+
+// dropVersion deletes the version object ts that `latest` does not name.
+func (a *App) dropVersion(ctx context.Context, e *Env, ts string) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	if derr := e.Store.Delete(dctx, e.VersionKey(ts)); derr != nil {
+		a.warnf("could not remove the unused version object %s: %v", e.VersionKey(ts), derr)
+	}
+}
+
+// unknownOutcome is a swap of `latest` that may or may not have been applied: the
+// version object stays so that `latest` never names a missing object.
+func (a *App) unknownOutcome(e *Env, ts, action string, cause error) error {
+	return fail.Wrap(fail.Unreachable, cause,
+		"run `git vsync status --remote` to see whether `latest` names "+ts+"; if it does, the "+action+" went through, otherwise "+action+" again",
+		"the outcome of this %s is unknown: the store did not confirm the switch of `latest` to %s, and could not be read back (version %s was kept)", action, ts, ts)
 }
 
 // nextTS is now as a bundle timestamp, moved past latest when the clock is behind

@@ -56,7 +56,13 @@ func listBucket(t *testing.T, c *clone, withAudit bool) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	infos, err := e.Store.List(bg, "")
+	return storeObjects(t, e.Store, withAudit)
+}
+
+// storeObjects returns every object of st as key → body.
+func storeObjects(t *testing.T, st store.Store, withAudit bool) map[string]string {
+	t.Helper()
+	infos, err := st.List(bg, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +71,7 @@ func listBucket(t *testing.T, c *clone, withAudit bool) map[string]string {
 		if !withAudit && strings.HasSuffix(in.Key, "/audit.csv") {
 			continue
 		}
-		body, _, err := e.Store.Get(bg, in.Key)
+		body, _, err := st.Get(bg, in.Key)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/alecthomas/kong"
 
@@ -98,7 +100,8 @@ git vsync seals that folder with AES-256-GCM into an S3-compatible bucket; the
 key of each (repo, env) stays in your OS keychain and never in the bucket.
 
 Exit codes: 0 ok, 1 failure, 2 usage, 3 refused to protect data, 4 not set up,
-5 store unreachable or access denied, 6 integrity (wrong key, corrupt bundle).`
+5 store unreachable or access denied, 6 integrity (wrong key, corrupt bundle),
+130/143 interrupted (SIGINT/SIGTERM).`
 
 // exit carries kong's requested exit code out of Parse without killing the process.
 type exit struct{ code int }
@@ -149,14 +152,67 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, a *app.App) (
 		a = app.New(version(), stderr)
 	}
 	a.Version = version()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, got, stop := interruptible()
 	defer stop()
 	c := &Ctx{Context: ctx, Globals: &root.Globals, App: a, Stdin: stdin, Stdout: stdout, Stderr: stderr}
-	if err := kctx.Run(c); err != nil {
+	err = kctx.Run(c)
+	if sig := got(); sig != 0 {
+		// The step in flight was finished or rolled back; say what stands.
+		if err == nil {
+			fmt.Fprintf(stderr, "git-vsync: error: interrupted (the command had finished its work)\n")
+		} else {
+			printError(stderr, err)
+		}
+		return sig
+	}
+	if err != nil {
 		printError(stderr, err)
 		return int(fail.CodeOf(err))
 	}
 	return 0
+}
+
+// interruptible returns a context cancelled by SIGINT or SIGTERM and a function
+// giving the exit code the signal asks for (130, 143; 0 without a signal). The
+// command then finishes or rolls back the step in flight and removes its temp
+// files; a second signal ends the process at once.
+func interruptible() (ctx context.Context, got func() int, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, interruptSignals...)
+	var code atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-ch:
+			code.Store(int32(signalExitCode(s)))
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case s := <-ch:
+			os.Exit(signalExitCode(s))
+		case <-done:
+		}
+	}()
+	return ctx, func() int { return int(code.Load()) }, func() {
+		signal.Stop(ch)
+		close(done)
+		cancel()
+	}
+}
+
+// interruptSignals end a command early: Ctrl-C, and the polite kill of a CI runner
+// or a service manager (syscall.SIGTERM exists on every platform Go builds for).
+var interruptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+
+// signalExitCode is 128 + the signal number, as shells report a death by signal.
+func signalExitCode(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return 130
 }
 
 // printError writes the two lines of SPEC §9.
