@@ -15,13 +15,13 @@ import (
 type Fault int
 
 const (
-	Pass      Fault = iota // forward and answer
-	DropReply              // forward (the server applies it), then close the connection without an answer
-	ResetReply             // forward, then reset the connection (TCP RST) without an answer
-	Fail5xx                // forward, then answer 503 instead of the server's answer
-	Stall                  // forward, then hold the answer until the client gives up or Release
-	StallFirst             // hold the request before forwarding it (the server never sees it)
-	Refuse                 // answer 503 without forwarding (a store that broke down)
+	Pass       Fault = iota // forward and answer
+	DropReply               // forward (the server applies it), then close the connection without an answer
+	ResetReply              // forward, then reset the connection (TCP RST) without an answer
+	Fail5xx                 // forward, then answer 503 instead of the server's answer
+	Stall                   // forward, then hold the answer until the client gives up or Release
+	StallFirst              // hold the request before forwarding it (the server never sees it)
+	Refuse                  // answer 503 without forwarding (a store that broke down)
 )
 
 // FaultRule picks requests by method and by a substring of the path (the bucket
