@@ -13,8 +13,14 @@ help: ## list the targets
 build: ## build bin/git-vsync
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/git-vsync
 
-install: ## install git-vsync into $(go env GOPATH)/bin (put it on PATH for `git vsync`)
+# Where `go install` puts the binary; the manual goes beside it in ../share/man,
+# where man (and so `git help vsync`) looks for the programs on PATH.
+BINDIR   = $(shell d="$$($(GO) env GOBIN)"; [ -n "$$d" ] || d="$$($(GO) env GOPATH)/bin"; echo "$$d")
+MANDIR  ?= $(BINDIR)/../share/man/man1
+
+install: ## install git-vsync into $(go env GOPATH)/bin and its manual into ../share/man (put bin on PATH for `git vsync`)
 	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/git-vsync
+	"$(BINDIR)/git-vsync" manpages "$(MANDIR)"
 
 test: ## the whole suite with the real git, versitygw and gnome-keyring (scripts/test.sh)
 	scripts/test.sh

@@ -25,6 +25,8 @@ type App struct {
 	Log      io.Writer           // progress and warnings (stderr)
 	Now      func() time.Time
 	Version  string
+	// Trace, when set, receives one line per store request (--verbose).
+	Trace io.Writer
 }
 
 // New returns an App for the real process.

@@ -51,7 +51,7 @@ func (a *App) openEnvIn(w *Workspace, env string) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := OpenStore(c)
+	st, err := a.openStore(c)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +119,15 @@ func OpenStore(c *config.Env) (store.Store, error) {
 		return nil, fail.Wrap(fail.NotSetUp, err, "fix the store settings: re-import a share or run `git vsync init` again", "invalid store configuration")
 	}
 	return st, nil
+}
+
+// openStore is OpenStore with this invocation's request trace (--verbose).
+func (a *App) openStore(c *config.Env) (store.Store, error) {
+	st, err := OpenStore(c)
+	if err != nil || a.Trace == nil {
+		return st, err
+	}
+	return store.Traced(st, a.Trace), nil
 }
 
 // Prefix is the bucket prefix of the env: <repo>/<env>/.

@@ -96,7 +96,7 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 		}
 		c.VaultFolder = vf
 	}
-	st, err := OpenStore(c)
+	st, err := a.openStore(c)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
@@ -37,7 +38,9 @@ func version() string {
 
 // Globals are the flags every command accepts.
 type Globals struct {
-	Repo string `help:"Repository identity to use instead of the .vsync pin or the origin URL." placeholder:"NAME"`
+	Repo    string `help:"Repository identity to use instead of the .vsync pin or the origin URL." placeholder:"NAME"`
+	Quiet   bool   `short:"q" help:"Print only warnings and errors (and what --json or a secret-printing command writes on stdout)." xor:"verbosity"`
+	Verbose bool   `short:"v" help:"Also print each store request and its time on stderr (never a secret)." xor:"verbosity"`
 }
 
 // Ctx is what every command's Run receives.
@@ -62,8 +65,12 @@ func (c *Ctx) JSON(v any) error {
 	return enc.Encode(v)
 }
 
-// Infof prints a progress line on stderr (stdout is kept for --json).
+// Infof prints a progress line on stderr (stdout is kept for --json); --quiet
+// drops it.
 func (c *Ctx) Infof(format string, args ...any) {
+	if c.Quiet {
+		return
+	}
 	fmt.Fprintf(c.Stderr, format+"\n", args...)
 }
 
@@ -91,6 +98,12 @@ type CLI struct {
 	Install   InstallCmd   `cmd:"" help:"Install the git hooks (post-checkout, pre-push)."`
 	Uninstall UninstallCmd `cmd:"" help:"Remove exactly what install added to the git hooks."`
 	Hook      HookCmd      `cmd:"" hidden:"" help:"Run a git hook (called by the installed hooks)."`
+
+	Help       HelpCmd       `cmd:"" help:"Show the help of git vsync or of one command."`
+	VersionCmd VersionCmd    `cmd:"" name:"version" help:"Print the version."`
+	Completion CompletionCmd `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
+	Complete   CompleteCmd   `cmd:"" name:"__complete" hidden:"" help:"Print completion candidates (called by the completion scripts)."`
+	Manpages   ManpagesCmd   `cmd:"" hidden:"" help:"Write the manual pages into a folder (called by make install)."`
 }
 
 const description = `Keeps a team's secrets in step with its code.
@@ -125,24 +138,27 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, a *app.App) (
 			code = int(fail.Failure)
 		}
 	}()
-	parser, err := kong.New(&root,
-		kong.Name("git-vsync"),
-		kong.Description(description),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(c int) { panic(exit{c}) }),
-		kong.Vars{"version": "git-vsync " + version()},
-		kong.UsageOnError(),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
-	)
+	parser, err := newParser(&root, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "git-vsync: error: %v\n", err)
 		return int(fail.Failure)
+	}
+	if len(args) == 0 {
+		printShortUsage(stdout, parser.Model.Node)
+		return 0
 	}
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		var pe *kong.ParseError
 		if errors.As(err, &pe) {
-			printError(stderr, fail.New(fail.Usage, "run `git vsync --help` or `git vsync <command> --help`", "%s", err.Error()))
+			// The hint names a help that works without the manual installed.
+			hint := "run `git vsync help` for the commands"
+			if pe.Context != nil {
+				if sel := pe.Context.Selected(); sel != nil {
+					hint = "run `git vsync help " + strings.Join(nodePath(sel), " ") + "` for its arguments, flags and examples"
+				}
+			}
+			printError(stderr, fail.New(fail.Usage, hint, "%s", err.Error()))
 			return int(fail.Usage)
 		}
 		printError(stderr, err)
@@ -152,6 +168,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, a *app.App) (
 		a = app.New(version(), stderr)
 	}
 	a.Version = version()
+	if root.Verbose {
+		a.Trace = stderr
+		start := time.Now()
+		defer func() {
+			fmt.Fprintf(stderr, "git-vsync: %s took %s (exit %d)\n", kctx.Command(), time.Since(start).Round(time.Millisecond), code)
+		}()
+	}
 	ctx, got, stop := interruptible()
 	defer stop()
 	c := &Ctx{Context: ctx, Globals: &root.Globals, App: a, Stdin: stdin, Stdout: stdout, Stderr: stderr}
@@ -213,6 +236,22 @@ func signalExitCode(s os.Signal) int {
 		return 128 + int(n)
 	}
 	return 130
+}
+
+// helpOptions is how kong prints --help and `git vsync help`.
+var helpOptions = kong.HelpOptions{Compact: true, NoExpandSubcommands: true}
+
+// newParser builds the kong parser of the command tree (also used to write the
+// manual pages and to complete words).
+func newParser(root *CLI, stdout, stderr io.Writer) (*kong.Kong, error) {
+	return kong.New(root,
+		kong.Name("git-vsync"),
+		kong.Description(description),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(c int) { panic(exit{c}) }),
+		kong.Vars{"version": "git-vsync " + version()},
+		kong.ConfigureHelp(helpOptions),
+	)
 }
 
 // printError writes the two lines of SPEC §9.

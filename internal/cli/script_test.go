@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,7 +55,17 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			return nil
 		},
 		// [!keyring] skip: no Secret Service here; under CI=true that is an error.
+		// [!man] skip: no man-db (scripts/install-test-deps.sh installs it).
 		Condition: func(cond string) (bool, error) {
+			if cond == "man" {
+				if _, err := exec.LookPath("man"); err != nil {
+					if testenv.InCI() {
+						return false, fmt.Errorf("CI=true and no man on PATH: run scripts/install-test-deps.sh")
+					}
+					return false, nil
+				}
+				return true, nil
+			}
 			if cond != "keyring" {
 				return false, fmt.Errorf("unknown condition %q", cond)
 			}
@@ -68,6 +79,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"gzipfile": cmdGzipFile,
+			"linkbin":  cmdLinkBin,
 		},
 	}
 }
@@ -86,6 +98,24 @@ func cmdGzipFile(ts *testscript.TestScript, neg bool, args []string) {
 	dst := ts.MkAbs(args[1])
 	ts.Check(os.MkdirAll(filepath.Dir(dst), 0o700))
 	ts.Check(os.WriteFile(dst, b.Bytes(), 0o600))
+}
+
+// cmdLinkBin: linkbin NAME DIR — links the program NAME found on the script's
+// PATH into DIR, to lay out an installed prefix (DIR/../share/man beside it).
+func cmdLinkBin(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: linkbin NAME DIR")
+	}
+	for _, d := range filepath.SplitList(ts.Getenv("PATH")) {
+		p := filepath.Join(d, args[0])
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			dir := ts.MkAbs(args[1])
+			ts.Check(os.MkdirAll(dir, 0o755))
+			ts.Check(os.Symlink(p, filepath.Join(dir, args[0])))
+			return
+		}
+	}
+	ts.Fatalf("%s is not on PATH", args[0])
 }
 
 func TestScripts(t *testing.T) {
