@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/git-vsync/git-vsync/internal/config"
 	"github.com/git-vsync/git-vsync/internal/testenv"
@@ -155,5 +156,56 @@ func TestConfigInitHTTPStoreUseSSL(t *testing.T) {
 	s3 := tsReadable(t, filepath.Join(m.home, "config", "vsync", "acme_web", "env_dev"))
 	if s3["useSsl"] != false {
 		t.Fatalf("useSsl %v for %v", s3["useSsl"], s3["endpoint"])
+	}
+}
+
+// Bundles carry the files' modification times; whether a vault changed is still
+// decided by content (issue 13, point 3).
+func TestBundleTimesAndUnchangedByContent(t *testing.T) {
+	m := newMachine(t)
+	a := m.newClone("a")
+	if _, err := a.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: "file://" + filepath.ToSlash(t.TempDir()) + "#team"}); err != nil {
+		t.Fatal(err)
+	}
+	a.write("dev", ".env.dev", "A=1\n")
+	a.write("dev", "tls/server.crt", "CERT")
+	t0 := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	for _, p := range []string{".env.dev", "tls/server.crt"} {
+		os.Chtimes(filepath.Join(a.vault("dev"), filepath.FromSlash(p)), t0, t0)
+	}
+	first, err := a.app.Push(bg, "", "dev", PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b := m.newClone("b")
+	if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{".env.dev", "tls/server.crt"} {
+		fi, err := os.Stat(filepath.Join(b.vault("dev"), filepath.FromSlash(p)))
+		if err != nil || !fi.ModTime().Equal(t0) {
+			t.Fatalf("%s pulled with time %v, want %v (%v)", p, fi.ModTime(), t0, err)
+		}
+	}
+
+	// Only the times change: nothing to push, on either clone.
+	t1 := t0.Add(time.Hour)
+	os.Chtimes(filepath.Join(a.vault("dev"), ".env.dev"), t1, t1)
+	os.Chtimes(filepath.Join(b.vault("dev"), "tls", "server.crt"), t1, t1)
+	for _, c := range []*clone{a, b} {
+		res, err := c.app.Push(bg, "", "dev", PushOptions{})
+		if err != nil || !res.Unchanged || res.TS != first.TS {
+			t.Fatalf("push after a time-only change: %+v %v", res, err)
+		}
+	}
+	vs, err := a.app.Versions(bg, "", "dev")
+	if err != nil || len(vs) != 1 {
+		t.Fatalf("versions %v %v", vs, err)
+	}
+	// A content change of the same size is one.
+	a.write("dev", ".env.dev", "A=2\n")
+	if res, err := a.app.Push(bg, "", "dev", PushOptions{}); err != nil || res.Unchanged {
+		t.Fatalf("push after an edit: %+v %v", res, err)
 	}
 }

@@ -210,16 +210,21 @@ func (a *App) installZip(e *Env, aesKey []byte, zip io.ReaderAt, size int64, nex
 	return files, b, nil
 }
 
-// recordStats dates the files just unpacked into dir a few seconds back (they are
-// new, no tool has seen them yet) and returns their stat keys and the moment they
-// were taken, so the next up-to-date check can trust the stats instead of hashing:
-// any later edit moves the modification and change times forward. Without stats
-// (an error, or a platform without them) checks simply hash.
+// recordStats dates the files just unpacked into dir that carry a recent (or no,
+// or a future) time from the archive a few seconds back (they are new, no tool has
+// seen them yet) and returns their stat keys and the moment they were taken, so the
+// next up-to-date check can trust the stats instead of hashing: any later edit
+// moves the modification and change times forward. Older archive times are kept.
+// Without stats (an error, or a platform without them) checks simply hash.
 func recordStats(dir string, files []vault.File, now time.Time) (map[string]string, time.Time) {
 	past := now.Add(-2 * racyWindow)
 	for _, f := range files {
-		if !f.Dir {
-			_ = os.Chtimes(filepath.Join(dir, filepath.FromSlash(f.Path)), past, past)
+		if f.Dir {
+			continue
+		}
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if fi, err := os.Lstat(p); err != nil || !fi.ModTime().Before(past) {
+			_ = os.Chtimes(p, past, past)
 		}
 	}
 	stats, err := vault.Stats(dir)

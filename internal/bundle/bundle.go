@@ -3,10 +3,13 @@
 // Writing: entry names are relative to the repository top, "/"-separated, and include
 // the vault folder: the folder entry "infra/vault/dev/" first, then every file and
 // folder of the vault in path order (a folder before what it holds; empty folders keep
-// their entry). Metadata is fixed so the same vault gives the same bytes: modified time
-// 1980-01-01 00:00:00 UTC (the zip epoch, also as an Info-ZIP extended timestamp),
-// creator unix, external attributes 0600 for files and 0700 for folders, files
-// deflated, folders stored.
+// their entry). Every entry carries its real modification time (MS-DOS fields in
+// local time plus an Info-ZIP extended timestamp in UTC), so a teammate's unzip shows
+// when a file was last edited; the rest of the metadata is fixed (creator unix,
+// external attributes 0600 for files and 0700 for folders, files deflated, folders
+// stored), so the same vault with the same times gives the same bytes. Whether a
+// vault changed is never decided by archive bytes but by content hashes (WriteScan,
+// the sync state).
 //
 // Reading (Extract, List) validates the whole archive before anything is written and
 // refuses hostile or unusable archives with a *HostileError (wrapped in a fail.Error
@@ -87,7 +90,8 @@ func (l Limits) Check(files []vault.File) error {
 	return nil
 }
 
-// zipEpoch is the modified time of every entry: the earliest MS-DOS date.
+// zipEpoch is the earliest MS-DOS date: what archives of older git-vsync versions
+// stamp on every entry, which therefore says nothing about the file.
 var zipEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Write writes the vault folder vaultDir as a zip archive to w, entries named below
@@ -131,7 +135,7 @@ func WriteScan(w io.Writer, vaultDir, entryRoot string) ([]vault.File, error) {
 	}
 
 	zw := zip.NewWriter(w)
-	if _, err := zw.CreateHeader(header(root+"/", true)); err != nil {
+	if _, err := zw.CreateHeader(header(root+"/", true, modTime(vaultDir))); err != nil {
 		return nil, err
 	}
 	buf := make([]byte, 64<<10)
@@ -140,17 +144,24 @@ func WriteScan(w io.Writer, vaultDir, entryRoot string) ([]vault.File, error) {
 		f := &files[i]
 		name := root + "/" + f.Path
 		if f.Dir {
-			if _, err := zw.CreateHeader(header(name+"/", true)); err != nil {
+			mod := modTime(filepath.Join(vaultDir, filepath.FromSlash(f.Path)))
+			if _, err := zw.CreateHeader(header(name+"/", true, mod)); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		ew, err := zw.CreateHeader(header(name, false))
+		src, err := vault.Open(vaultDir, f.Path)
 		if err != nil {
 			return nil, err
 		}
-		src, err := vault.Open(vaultDir, f.Path)
+		// The time of the file as opened, the one whose bytes are archived.
+		var mod time.Time
+		if fi, err := src.Stat(); err == nil {
+			mod = fi.ModTime()
+		}
+		ew, err := zw.CreateHeader(header(name, false, mod))
 		if err != nil {
+			src.Close()
 			return nil, err
 		}
 		h.Reset()
@@ -168,8 +179,21 @@ func WriteScan(w io.Writer, vaultDir, entryRoot string) ([]vault.File, error) {
 	return files, nil
 }
 
-func header(name string, dir bool) *zip.FileHeader {
-	h := &zip.FileHeader{Name: name, Modified: zipEpoch}
+// modTime is the modification time of path, the zip epoch when it cannot be read.
+func modTime(path string) time.Time {
+	if fi, err := os.Lstat(path); err == nil {
+		return fi.ModTime()
+	}
+	return zipEpoch
+}
+
+func header(name string, dir bool, mod time.Time) *zip.FileHeader {
+	if mod.IsZero() || mod.Before(zipEpoch) {
+		mod = zipEpoch // MS-DOS dates start in 1980
+	}
+	// Local time in the MS-DOS fields, as zip tools expect; the extended timestamp
+	// Go adds holds the exact second in UTC. Sub-second parts do not fit either.
+	h := &zip.FileHeader{Name: name, Modified: mod.Truncate(time.Second).Local()}
 	if dir {
 		h.SetMode(fs.ModeDir | 0o700)
 		h.Method = zip.Store
@@ -534,6 +558,11 @@ func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error)
 		n, err := writeFile(full, e.f, &budget, buf, h)
 		if err != nil {
 			return nil, err
+		}
+		// The file keeps the time the archive gives it (folders get theirs from
+		// what is written into them); the zip epoch of older archives means "none".
+		if m := e.f.Modified; !m.IsZero() && m.After(zipEpoch) {
+			_ = os.Chtimes(full, m, m)
 		}
 		out = append(out, vault.File{Path: p, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
 	}

@@ -83,21 +83,40 @@ func sameFiles(t testing.TB, what string, got, want []vault.File) {
 	}
 }
 
-func TestWriteDeterministic(t *testing.T) {
-	v1 := newVault(t, sample)
-	v2 := newVault(t, sample) // another folder, other inode order and times
-	old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
-	filepath.WalkDir(v2, func(p string, d fs.DirEntry, err error) error {
-		os.Chtimes(p, old, old)
+// chtimesAll sets the modification time of everything below dir, dir included.
+func chtimesAll(dir string, tm time.Time) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		os.Chtimes(p, tm, tm)
 		return nil
 	})
+}
+
+func TestWriteDeterministic(t *testing.T) {
+	v1 := newVault(t, sample)
+	v2 := newVault(t, sample) // another folder, other inode order
+	old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	chtimesAll(v1, old)
+	chtimesAll(v2, old)
 	a := archive(t, v1, "infra/vault/dev")
 	if b := archive(t, v1, "infra/vault/dev/"); !bytes.Equal(a, b) {
 		t.Fatal("two writes of the same vault differ")
 	}
 	if b := archive(t, v2, "infra/vault/dev"); !bytes.Equal(a, b) {
-		t.Fatal("the same content in another folder with other times gives other bytes")
+		t.Fatal("the same content with the same times in another folder gives other bytes")
 	}
+	// Other times give other bytes, and the same content hashes.
+	chtimesAll(v2, old.Add(time.Hour))
+	var b bytes.Buffer
+	f2, err := WriteScan(&b, v2, "infra/vault/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(a, b.Bytes()) {
+		t.Fatal("the archive ignores modification times")
+	}
+	var b1 bytes.Buffer
+	f1, _ := WriteScan(&b1, v1, "infra/vault/dev")
+	sameFiles(t, "listings of the same content with other times", f2, f1)
 
 	zr, err := zip.NewReader(bytes.NewReader(a), int64(len(a)))
 	if err != nil {
@@ -106,8 +125,8 @@ func TestWriteDeterministic(t *testing.T) {
 	var names []string
 	for _, f := range zr.File {
 		names = append(names, f.Name)
-		if !f.Modified.Equal(zipEpoch) {
-			t.Errorf("%s: modified %v", f.Name, f.Modified)
+		if !f.Modified.Equal(old) {
+			t.Errorf("%s: modified %v, want the file's time %v", f.Name, f.Modified, old)
 		}
 		want := fs.FileMode(0o600)
 		if strings.HasSuffix(f.Name, "/") {
@@ -149,8 +168,31 @@ func TestWriteDeterministic(t *testing.T) {
 	}
 }
 
+// fileTimes is path → modification time (to the second) of every file below dir.
+func fileTimes(t testing.TB, dir string) map[string]time.Time {
+	t.Helper()
+	out := map[string]time.Time{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			fi, _ := d.Info()
+			rel, _ := filepath.Rel(dir, p)
+			out[filepath.ToSlash(rel)] = fi.ModTime().Truncate(time.Second)
+		}
+		return nil
+	})
+	return out
+}
+
 func TestRoundTrip(t *testing.T) {
 	src := newVault(t, sample)
+	// Every file its own time: the archive carries each one, and Extract sets it.
+	i := 0
+	filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		i++
+		tm := time.Date(2024, 5, 6, 7, 8, i, 500, time.UTC)
+		os.Chtimes(p, tm, tm)
+		return nil
+	})
 	var b bytes.Buffer
 	scanned, err := WriteScan(&b, src, "infra/vault/dev")
 	if err != nil {
@@ -166,6 +208,9 @@ func TestRoundTrip(t *testing.T) {
 	}
 	sameFiles(t, "Extract result", got, want)
 	sameFiles(t, "Scan after Extract", scan(t, dest), want)
+	if got, want := fileTimes(t, dest), fileTimes(t, src); !reflect.DeepEqual(got, want) || len(want) == 0 {
+		t.Fatalf("times after Extract:\n got %v\nwant %v", got, want)
+	}
 	if runtime.GOOS != "windows" {
 		filepath.WalkDir(dest, func(p string, d fs.DirEntry, err error) error {
 			fi, _ := os.Lstat(p)
@@ -268,6 +313,7 @@ func nilIfEmpty(f []vault.File) []vault.File {
 func TestInfoZipUnzip(t *testing.T) {
 	unzip := testenv.NeedCommand(t, "unzip")
 	src := newVault(t, sample)
+	chtimesAll(src, time.Date(2023, 4, 5, 6, 7, 8, 0, time.UTC))
 	tmp := t.TempDir()
 	zipPath := filepath.Join(tmp, "b.zip")
 	if err := os.WriteFile(zipPath, archive(t, src, "infra/vault/dev"), 0o600); err != nil {
@@ -284,6 +330,9 @@ func TestInfoZipUnzip(t *testing.T) {
 		t.Fatalf("unzip -t: %v\n%s", err, b)
 	}
 	sameFiles(t, "unzip", scan(t, filepath.Join(out, "infra", "vault", "dev")), scan(t, src))
+	if got, want := fileTimes(t, filepath.Join(out, "infra", "vault", "dev")), fileTimes(t, src); !reflect.DeepEqual(got, want) {
+		t.Fatalf("times after unzip:\n got %v\nwant %v", got, want)
+	}
 	if names := dirNames(t, out); !reflect.DeepEqual(names, []string{"infra"}) {
 		t.Fatalf("unzip wrote %q at the top", names)
 	}
