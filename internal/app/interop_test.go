@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/config"
+	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/state"
 	"github.com/git-vsync/git-vsync/internal/testenv"
 )
 
@@ -207,5 +210,108 @@ func TestBundleTimesAndUnchangedByContent(t *testing.T) {
 	a.write("dev", ".env.dev", "A=2\n")
 	if res, err := a.app.Push(bg, "", "dev", PushOptions{}); err != nil || res.Unchanged {
 		t.Fatalf("push after an edit: %+v %v", res, err)
+	}
+}
+
+// writeLedger writes the TypeScript tool's ledger (SPEC §14.1) for acme_web/env on
+// machine m, listing the files of dir.
+func writeLedger(t *testing.T, m *machine, env, ts, op, dir string) string {
+	t.Helper()
+	files := map[string]any{}
+	for rel, content := range tree(t, dir) {
+		if !strings.HasSuffix(rel, "/") {
+			fi, _ := os.Stat(filepath.Join(dir, filepath.FromSlash(rel)))
+			files[rel] = map[string]any{"mtime_ms": float64(fi.ModTime().UnixNano()) / 1e6, "size": len(content)}
+		}
+	}
+	js, err := json.MarshalIndent(map[string]any{
+		"v": 1, "last_sync_ts": ts, "last_sync_at": "2026-01-05T10:11:13.456Z", "last_sync_op": op, "files": files,
+	}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(m.home, "config", "vsync", "acme_web", "env_"+env+".ledger.json")
+	if err := os.WriteFile(p, js, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A clone the TypeScript tool synced (its ledger names a version and the vault holds
+// exactly that version) is adopted: push and pull work without --force, and the
+// adoption is reported once (issue 13, point 2).
+func TestAdoptTypeScriptLedger(t *testing.T) {
+	m := newMachine(t)
+	a, ts := setup(t, m, "file://"+filepath.ToSlash(t.TempDir())+"#team")
+
+	// Clone b got the vault from the other tool: same files, its own times, a ledger.
+	b := m.newClone("b")
+	for rel, content := range tree(t, a.vault("dev")) {
+		if !strings.HasSuffix(rel, "/") {
+			b.write("dev", rel, content)
+		}
+	}
+	writeLedger(t, m, "dev", ts, "pull", b.vault("dev"))
+	b.log.Reset()
+	res, err := b.app.Push(bg, "", "dev", PushOptions{})
+	if err != nil || !res.Unchanged || res.TS != ts {
+		t.Fatalf("push on the adopted clone: %+v %v", res, err)
+	}
+	if n := strings.Count(b.log.String(), "adopted the TypeScript tool's last pull of dev"); n != 1 {
+		t.Fatalf("adoption reported %d times:\n%s", n, b.log)
+	}
+	// Another teammate pushes; b pulls it without --force, and the adoption is not
+	// reported again.
+	a.write("dev", ".env.dev", "API_TOKEN=next\n")
+	next, err := a.app.Push(bg, "", "dev", PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil || res.TS != next.TS {
+		t.Fatalf("pull on the adopted clone: %+v %v", res, err)
+	}
+	if got := tree(t, b.vault("dev"))[".env.dev"]; got != "API_TOKEN=next\n" {
+		t.Fatalf("pulled %q", got)
+	}
+	if n := strings.Count(b.log.String(), "adopted"); n != 1 {
+		t.Fatalf("adoption reported %d times:\n%s", n, b.log)
+	}
+}
+
+// The ledger alone is not trusted: a vault that differs from the version it names
+// (an edit of the same size, or a ledger that lies) stays "never synced".
+func TestAdoptTypeScriptLedgerRefusals(t *testing.T) {
+	m := newMachine(t)
+	a, ts := setup(t, m, "file://"+filepath.ToSlash(t.TempDir())+"#team")
+	b := m.newClone("b")
+	b.write("dev", ".env.dev", "API_TOKEN=s3cr3t-VALUE\n") // same size, other content
+	b.write("dev", "tls/server.crt", "CERT")
+	lp := writeLedger(t, m, "dev", ts, "pull", b.vault("dev"))
+	before := bucketAll(t, a)
+	_, err := b.app.Push(bg, "", "dev", PushOptions{})
+	wantCode(t, err, fail.Refused, "never synced")
+	if !strings.Contains(b.log.String(), "differs from version "+ts) || strings.Contains(b.log.String(), "adopted") {
+		t.Fatalf("log:\n%s", b.log)
+	}
+	_, err = b.app.Pull(bg, "", "dev", PullOptions{})
+	wantCode(t, err, fail.Refused, "local changes")
+	sameTree(t, bucketAll(t, a), before)
+	if st, _ := state.Load(filepath.Join(b.dir, ".git", "vsync"), "dev"); st != nil {
+		t.Fatalf("state written: %+v", st)
+	}
+
+	// A ledger that names a missing version, a broken one, or one with other sizes:
+	// nothing adopted, the same refusal.
+	for name, body := range map[string]string{
+		"missing version": `{"v":1,"last_sync_ts":"20000101-000000","last_sync_op":"pull","files":{".env.dev":{"mtime_ms":1,"size":23},"tls/server.crt":{"mtime_ms":1,"size":4}}}`,
+		"broken":          `{"v":1,"last_sync_ts":"x"}`,
+		"other sizes":     `{"v":1,"last_sync_ts":"` + ts + `","last_sync_op":"pull","files":{".env.dev":{"mtime_ms":1,"size":5}}}`,
+	} {
+		os.WriteFile(lp, []byte(body), 0o600)
+		_, err := b.app.Push(bg, "", "dev", PushOptions{})
+		wantCode(t, err, fail.Refused, "never synced")
+		if st, _ := state.Load(filepath.Join(b.dir, ".git", "vsync"), "dev"); st != nil {
+			t.Fatalf("%s: state written", name)
+		}
 	}
 }

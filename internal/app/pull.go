@@ -55,7 +55,7 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 		return nil, err
 	}
 	defer release()
-	st, err := e.State()
+	st, err := e.syncState(ctx)
 	if err != nil {
 		return nil, err
 	}

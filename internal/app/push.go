@@ -46,7 +46,7 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 		return nil, err
 	}
 	defer release()
-	st, err := e.State()
+	st, err := e.syncState(ctx)
 	if err != nil {
 		return nil, err
 	}

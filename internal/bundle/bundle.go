@@ -516,8 +516,9 @@ func readNames(dir string) ([]string, error) {
 	return d.Readdirnames(-1)
 }
 
-func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error) {
-	// Every folder to create: explicit entries and the parents of every entry.
+// layout lists every path an archive's entries make, sorted (a folder before what it
+// holds): the entries and the folders implied by deeper ones, whose kind is nil.
+func layout(entries []planned) ([]string, map[string]*planned) {
 	kind := make(map[string]*planned, len(entries)) // nil value: implied folder
 	for i := range entries {
 		e := &entries[i]
@@ -535,7 +536,12 @@ func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error)
 		paths = append(paths, p)
 	}
 	sort.Strings(paths) // a folder sorts before what it holds
+	return paths, kind
+}
 
+func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error) {
+	// Every folder to create: explicit entries and the parents of every entry.
+	paths, kind := layout(entries)
 	out := make([]vault.File, 0, len(paths))
 	dirs := []string{destDir}
 	budget := lim.MaxTotalBytes
@@ -576,12 +582,6 @@ func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error)
 // at most its declared size and what is left of budget. h ends up holding the
 // content's SHA-256.
 func writeFile(path string, f *zip.File, budget *int64, buf []byte, h hash.Hash) (int64, error) {
-	h.Reset()
-	rc, err := f.Open()
-	if err != nil {
-		return 0, hostile(f.Name, ReasonCorrupt, "%v", err)
-	}
-	defer rc.Close()
 	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return 0, err
@@ -590,6 +590,25 @@ func writeFile(path string, f *zip.File, budget *int64, buf []byte, h hash.Hash)
 	if err := out.Chmod(0o600); err != nil {
 		return 0, err
 	}
+	n, err := copyEntry(out, f, budget, buf, h)
+	if err != nil {
+		return n, err
+	}
+	if err := out.Sync(); err != nil {
+		return n, err
+	}
+	return n, out.Close()
+}
+
+// copyEntry decompresses the entry's content into w, at most its declared size and
+// what is left of budget (which it lowers). h ends up holding the content's SHA-256.
+func copyEntry(w io.Writer, f *zip.File, budget *int64, buf []byte, h hash.Hash) (int64, error) {
+	h.Reset()
+	rc, err := f.Open()
+	if err != nil {
+		return 0, hostile(f.Name, ReasonCorrupt, "%v", err)
+	}
+	defer rc.Close()
 	declared := int64(f.UncompressedSize64) // plan checked it is within the limit
 	var n int64
 	for {
@@ -603,7 +622,7 @@ func writeFile(path string, f *zip.File, budget *int64, buf []byte, h hash.Hash)
 				return n, hostile(f.Name, ReasonTooBig, "while unpacking")
 			}
 			h.Write(buf[:k])
-			if _, err := out.Write(buf[:k]); err != nil {
+			if _, err := w.Write(buf[:k]); err != nil {
 				return n, err
 			}
 		}
@@ -618,10 +637,35 @@ func writeFile(path string, f *zip.File, budget *int64, buf []byte, h hash.Hash)
 		}
 	}
 	*budget -= n
-	if err := out.Sync(); err != nil {
-		return n, err
+	return n, nil
+}
+
+// HashAt validates an archive like ExtractAt and returns what ExtractAt would write
+// (folders implied by deeper entries included), with the size and SHA-256 of every
+// file, without writing anything: to compare a bundle with a vault.
+func HashAt(r io.ReaderAt, size int64, lim Limits) ([]vault.File, error) {
+	lim = lim.effective()
+	_, entries, err := plan(r, size, lim)
+	if err != nil {
+		return nil, err
 	}
-	return n, out.Close()
+	paths, kind := layout(entries)
+	out := make([]vault.File, 0, len(paths))
+	budget := lim.MaxTotalBytes
+	buf := make([]byte, 64<<10)
+	h := sha256.New()
+	for _, p := range paths {
+		if e := kind[p]; e == nil || e.dir {
+			out = append(out, vault.File{Path: p, Dir: true})
+			continue
+		}
+		n, err := copyEntry(io.Discard, kind[p].f, &budget, buf, h)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vault.File{Path: p, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+	}
+	return out, nil
 }
 
 // onlyReader hides WriterTo so CopyBuffer uses the given buffer.

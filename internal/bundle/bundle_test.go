@@ -207,6 +207,11 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameFiles(t, "Extract result", got, want)
+	hashed, err := HashAt(bytes.NewReader(b.Bytes()), int64(b.Len()), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, "HashAt", hashed, want)
 	sameFiles(t, "Scan after Extract", scan(t, dest), want)
 	if got, want := fileTimes(t, dest), fileTimes(t, src); !reflect.DeepEqual(got, want) || len(want) == 0 {
 		t.Fatalf("times after Extract:\n got %v\nwant %v", got, want)

@@ -19,11 +19,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"sort"
 	"strings"
+
+	"github.com/git-vsync/git-vsync/internal/atomicfile"
 )
 
 // MaxBytes bounds one dotenv file. Certificates inlined as values fit many times over.
@@ -85,30 +84,11 @@ func ReadFile(path string) (*Doc, error) {
 }
 
 func readBounded(path string) ([]byte, error) {
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	// Re-check on the open file: the path may have been swapped since Lstat.
-	if fi2, err := f.Stat(); err != nil || !fi2.Mode().IsRegular() || !os.SameFile(fi, fi2) {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: errors.New("changed while opening")}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxBytes {
+	data, err := atomicfile.ReadRegular(path, MaxBytes)
+	if errors.Is(err, atomicfile.ErrTooLarge) {
 		return nil, ErrTooLarge
 	}
-	return data, nil
+	return data, err
 }
 
 // ParseDoc parses data into an editable document.
