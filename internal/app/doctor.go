@@ -69,6 +69,7 @@ func (a *App) Doctor(ctx context.Context, repoFlag, only string) (*DoctorReport,
 			return nil, fail.Wrap(fail.Failure, err, "", "read the config folder")
 		}
 		envs = addTokenEnv(envs, a.Getenv)
+		envs = addSyncedEnvs(envs, w)
 		if len(envs) == 0 {
 			add(Check{Name: "envs", Level: CheckWarn, Detail: "no env is set up on this machine",
 				Hint: "`git vsync init dev`, or `git vsync import dev FILE.share`"})
@@ -102,6 +103,9 @@ func (a *App) doctorEnv(ctx context.Context, w *Workspace, env string, add func(
 		add(Check{Env: env, Name: name, Level: CheckFail, Detail: err.Error(), Hint: fail.HintOf(err), code: fail.CodeOf(err)})
 	}
 	e, err := a.openEnvIn(w, env)
+	if errors.Is(err, config.ErrNotFound) {
+		err = a.explainNoConfig(w, env, err)
+	}
 	if err != nil {
 		failed("config", err)
 		return

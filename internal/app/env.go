@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/keychain"
 	"github.com/git-vsync/git-vsync/internal/lockfile"
 	"github.com/git-vsync/git-vsync/internal/state"
 	"github.com/git-vsync/git-vsync/internal/store"
@@ -43,7 +45,68 @@ func (a *App) OpenEnv(repoFlag, env string) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.openEnvIn(w, env)
+	e, err := a.openEnvIn(w, env)
+	if errors.Is(err, config.ErrNotFound) {
+		return nil, a.explainNoConfig(w, env, err)
+	}
+	return e, err
+}
+
+// explainNoConfig turns "no config for env" into the advice that leads somewhere:
+// the key is still in the keychain (the config folder was lost: import or adopt
+// it), or the env is a typo of one set up here (list those instead of suggesting
+// to create the typo). Otherwise err stays as it is.
+func (a *App) explainNoConfig(w *Workspace, env string, err error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, kerr := a.Keychain.Get(keychain.WithTimeout(ctx, 3*time.Second), keychain.Account(w.ID.Name, env)); kerr == nil {
+		return keyWithoutConfigError(w.ID.Name, env)
+	}
+	envs, lerr := config.ListEnvs(w.ConfigRoot, w.ID.Name)
+	if lerr != nil || len(envs) == 0 {
+		return err
+	}
+	hint := "the envs set up here are " + strings.Join(envs, ", ")
+	if near := nearestEnv(env, envs); near != "" {
+		hint = "did you mean " + near + "? " + hint
+	}
+	hint += "; to set up another one from a teammate's share: `git vsync import " + env + " FILE.share`"
+	return &fail.Error{Code: fail.NotSetUp, Err: err,
+		What: fmt.Sprintf("no env %q for %s on this machine (set up here: %s)", env, w.ID.Name, strings.Join(envs, ", ")),
+		Hint: hint}
+}
+
+// nearestEnv returns the env of envs within two edits of name (the closest, the
+// first on a tie), or "".
+func nearestEnv(name string, envs []string) string {
+	best, bestD := "", 3
+	for _, e := range envs {
+		if d := editDistance(name, e); d < bestD {
+			best, bestD = e, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func (a *App) openEnvIn(w *Workspace, env string) (*Env, error) {

@@ -373,7 +373,11 @@ func (a *App) postCheckoutEnv(ctx context.Context, p *envProbe, s hookSettings) 
 	defer cancel()
 	res, err := a.pull(pctx, p.env, PullOptions{Audit: AuditOptions{Meta: []string{"trigger=post-checkout"}}})
 	if err != nil {
-		a.warnf("%s: pulling version %s failed: %s; run `git vsync pull %s`", env, p.latest, oneLine(err), env)
+		next := "run `git vsync pull " + env + "`"
+		if h := fail.HintOf(err); h != "" && fail.CodeOf(err) != fail.Unreachable {
+			next = h // the same complete advice the command itself gives
+		}
+		a.warnf("%s: pulling version %s failed: %s; %s", env, p.latest, oneLine(err), next)
 		return
 	}
 	if res.UpToDate {

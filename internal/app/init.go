@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/git-vsync/git-vsync/internal/config"
+	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/envelope/sls1"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/hooks"
@@ -27,6 +29,12 @@ type InitOptions struct {
 	Audit       *bool
 	NoGitignore bool
 	NoHooks     bool // do not install the git hooks
+	// ForceNewKey starts the env over with a new key although the store already
+	// holds versions of it (sealed with a key teammates have).
+	ForceNewKey bool
+	// AdoptKey writes a config around the key already in the keychain (the
+	// config folder was lost), after checking that the key opens `latest`.
+	AdoptKey bool
 }
 
 // InitResult says what init created.
@@ -40,6 +48,9 @@ type InitResult struct {
 	Gitignored  string        // the line added to .gitignore, if any
 	Hooks       *hooks.Report // what installing the git hooks did (nil with NoHooks or on error)
 	Warnings    []string
+	// StoreLatest is the version the store already held (with ForceNewKey or AdoptKey).
+	StoreLatest string
+	Adopted     bool // AdoptKey: the existing key was kept
 }
 
 // DefaultStoreDir is the embedded default store: a folder on this machine.
@@ -70,22 +81,40 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 	}
 	cfgPath := w.ConfigPath(env)
 	account := keychain.Account(w.ID.Name, env)
-	var existing []string
-	if _, err := os.Stat(cfgPath); err == nil {
-		existing = append(existing, "config "+cfgPath)
+	if o.AdoptKey && o.ForceNewKey {
+		return nil, fail.New(fail.Usage, "--adopt-key keeps the key in the keychain, --force-new-key makes a new one: pass one of them", "--adopt-key and --force-new-key exclude each other")
 	}
-	switch _, err := a.Keychain.Get(ctx, account); {
-	case err == nil:
-		existing = append(existing, "keychain entry "+keychain.Service+" "+account)
-	case !errors.Is(err, keychain.ErrNotFound):
+	cfgExists := false
+	if _, err := os.Stat(cfgPath); err == nil {
+		cfgExists = true
+	}
+	oldKey, err := a.Keychain.Get(ctx, account)
+	keyExists := err == nil
+	if err != nil && !errors.Is(err, keychain.ErrNotFound) {
 		return nil, err
 	}
-	if len(existing) > 0 {
+	switch {
+	case cfgExists:
+		what := "config " + cfgPath
+		if keyExists {
+			what += ", keychain entry " + keychain.Service + " " + account
+		}
 		return nil, fail.New(fail.Refused,
-			"to join with a teammate's key use `git vsync import "+env+" FILE.share`; to replace the key use `git vsync rotate "+env+"`",
-			"%s/%s is already set up on this machine (%s); init never replaces it", w.ID.Name, env, strings.Join(existing, ", "))
+			"to join with a teammate's key use `git vsync import "+env+" FILE.share --force`; to replace the key use `git vsync rotate "+env+"`",
+			"%s/%s is already set up on this machine (%s); init never replaces it", w.ID.Name, env, what)
+	case keyExists && !o.AdoptKey:
+		// The config is gone but the key is not: the one-step ways back.
+		return nil, keyWithoutConfigError(w.ID.Name, env)
+	case !keyExists && o.AdoptKey:
+		return nil, fail.New(fail.NotSetUp, "import a share from a teammate: `git vsync import "+env+" FILE.share`",
+			"--adopt-key: the keychain holds no key for %s/%s", w.ID.Name, env)
 	}
-	c, err := a.initConfig(o)
+	var c *config.Env
+	if o.AdoptKey {
+		c, err = a.adoptConfig(w, env, o)
+	} else {
+		c, err = a.initConfig(o)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -115,15 +144,43 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 	case err != nil:
 		return nil, store.AsFail(err, "check the store")
 	}
-	key, err := keychain.NewKey()
+	// An env the store already holds belongs to the team: a second key would make
+	// every version pushed with it unreadable for everyone else.
+	e := &Env{Workspace: w, Name: env, Config: c, Store: st, app: a}
+	latest, _, err := e.Latest(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.Keychain.Set(ctx, account, key); err != nil {
-		return nil, err
+	res.StoreLatest = latest
+	switch {
+	case latest != "" && o.AdoptKey:
+		if err := a.checkKeyOpens(ctx, e, oldKey, latest); err != nil {
+			return nil, err
+		}
+	case latest != "" && !o.ForceNewKey:
+		return nil, fail.New(fail.Refused,
+			"ask a teammate for a share (`git vsync export "+env+"` on their machine), then `git vsync import "+env+" FILE.share`; to start "+env+" over with a new key that no teammate has, `git vsync init "+env+" --force-new-key`",
+			"the store %s already holds %s/%s (latest version %s); init would make a second key that cannot open it, nothing was written", st.String(), w.ID.Name, env, latest)
+	case latest != "":
+		res.Warnings = append(res.Warnings, fmt.Sprintf("--force-new-key: the store's versions up to %s stay sealed with the old key; once you push (`git vsync push %s --force`), teammates cannot open %s until they import a share from you (`git vsync export %s`, then on their machine `git vsync import %s FILE.share --force`)",
+			latest, env, env, env, env))
+	}
+	key := oldKey
+	if o.AdoptKey {
+		res.Adopted = true
+	} else {
+		key, err = keychain.NewKey()
+		if err != nil {
+			return nil, err
+		}
+		if err := a.Keychain.Set(ctx, account, key); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.Save(cfgPath); err != nil {
-		_ = a.Keychain.Delete(context.WithoutCancel(ctx), account)
+		if !o.AdoptKey {
+			_ = a.Keychain.Delete(context.WithoutCancel(ctx), account)
+		}
 		return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+w.ConfigRoot, "write the config")
 	}
 	res.Fingerprint = sls1.Fingerprint(key)
@@ -308,4 +365,56 @@ func ensureIgnored(r *repo.Repo, vaultRel string) (string, error) {
 		return "", err
 	}
 	return line, f.Close()
+}
+
+// keyWithoutConfigError is the error of every command that finds the key of
+// (repoName, env) in the keychain but no config: the config folder was lost. Its
+// hint names the commands that get back to a working state in one step.
+func keyWithoutConfigError(repoName, env string) error {
+	return &fail.Error{Code: fail.NotSetUp, Err: config.ErrNotFound,
+		What: fmt.Sprintf("%s/%s has a key in this machine's keychain but no config (was the config folder deleted?)", repoName, env),
+		Hint: "import a teammate's share: `git vsync import " + env + " FILE.share --force`; or, with the env's CI token in VSYNC_CONFIG (`git vsync export " + env + " --ci-token`), keep the key: `git vsync init " + env + " --adopt-key`"}
+}
+
+// adoptConfig is the config init --adopt-key writes around an existing key: the
+// runtime token in the environment when there is one (it carries the salt that
+// pairs with the key), else a new one from --profile, --store or the default.
+func (a *App) adoptConfig(w *Workspace, env string, o InitOptions) (*config.Env, error) {
+	name, value := configTokenVar(env, a.Getenv)
+	if value == "" {
+		return a.initConfig(o)
+	}
+	if o.Profile != "" || o.Store != "" {
+		return nil, fail.New(fail.Usage, "unset "+name+" to use --profile or --store (a new salt), or leave them out to use the token",
+			"--adopt-key takes the store and the salt from %s; --profile and --store would replace them", name)
+	}
+	c, err := configFromToken(name, value, w.ID.Name, env)
+	if err != nil {
+		return nil, err
+	}
+	c.AuditEnabled = o.Audit
+	return c, nil
+}
+
+// checkKeyOpens downloads version ts and checks that keyText (with the salt of
+// e's config) opens it: init --adopt-key writes nothing that would not work.
+func (a *App) checkKeyOpens(ctx context.Context, e *Env, keyText, ts string) error {
+	aesKey, err := kdf.Key(keyText, e.Config.Salt)
+	if err != nil {
+		return fail.Wrap(fail.Failure, err, "", "derive the key")
+	}
+	f, err := e.download(ctx, ts)
+	if err != nil {
+		return store.AsFail(err, "download version "+ts)
+	}
+	defer f.remove()
+	if _, err := openBundle(aesKey, f.File, f.size, ts, e.Name); err != nil {
+		if fail.CodeOf(err) != fail.Integrity {
+			return err
+		}
+		return fail.Wrap(fail.Integrity, err,
+			"the salt that pairs with the key lived in the lost config: set VSYNC_CONFIG to the env's CI token (`git vsync export "+e.Name+" --ci-token` on a teammate's machine, or your CI's secret) and run this again, or import a teammate's share: `git vsync import "+e.Name+" FILE.share --force`",
+			"--adopt-key: the key in the keychain does not open the latest version %s with this config; nothing was written", ts)
+	}
+	return nil
 }

@@ -165,14 +165,20 @@ func openBundle(aesKey []byte, src io.ReaderAt, size int64, ts, env string) (*io
 func integrityError(err error, env, ts string) error {
 	switch envelope.KindOf(err) {
 	case envelope.KindWrongPassphrase:
-		return fail.Wrap(fail.Integrity, err,
-			"the key was probably rotated: import a fresh share from a teammate (`git vsync import "+env+" FILE.share`); if the key is right, the bundle was tampered with",
-			"version %s of %s does not open with this machine's key", ts, env)
+		return wrongKeyError(err, env, ts)
 	case envelope.KindUnsupportedSpecVersion:
 		return fail.Wrap(fail.Integrity, err, "upgrade git-vsync", "version %s of %s", ts, env)
 	}
 	return fail.Wrap(fail.Integrity, err, "`git vsync versions "+env+"` lists other versions; `git vsync pull "+env+" --at TS` brings one back",
 		"version %s of %s is corrupt", ts, env)
+}
+
+// wrongKeyError is the one message for a version this machine's key does not
+// open: pull, doctor and the post-checkout hook all give this complete command.
+func wrongKeyError(err error, env, ts string) error {
+	return &fail.Error{Code: fail.Integrity, Err: err,
+		What: "version " + ts + " of " + env + " does not open with this machine's key",
+		Hint: "the key was probably rotated: ask a teammate for a new share (`git vsync export " + env + "`) and import it with `git vsync import " + env + " FILE.share --force` (your current key is kept); if the key is right, the bundle was tampered with"}
 }
 
 // installZip makes the archive's content the vault: checked in full first, then the

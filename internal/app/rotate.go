@@ -304,9 +304,7 @@ func (e *Env) openAnyKey(ctx context.Context, aesKey []byte, f *tempFile, ts str
 		return err
 	})
 	if err != nil && envelope.KindOf(err) == envelope.KindWrongPassphrase {
-		return nil, &fail.Error{Code: fail.Integrity, Err: err,
-			What: "version " + ts + " of " + e.Name + " does not open with this machine's key",
-			Hint: "the key was probably rotated: ask a teammate for a new share (`git vsync export " + e.Name + "`) and import it with `git vsync import " + e.Name + " FILE.share --force` (your current key is kept); if the key is right, the bundle was tampered with"}
+		return nil, wrongKeyError(err, e.Name, ts)
 	}
 	return zip, err
 }

@@ -29,21 +29,23 @@ type StatusReport struct {
 
 // EnvStatus is one env of the repository on this machine.
 type EnvStatus struct {
-	Env         string   `json:"env"`
-	Config      bool     `json:"config"`
-	ConfigFrom  string   `json:"config_source,omitempty"` // "file", or "env" for a runtime token
-	ConfigError string   `json:"config_error,omitempty"`
-	Key         bool     `json:"key"`
-	KeySource   *string  `json:"key_source"`
-	KeyError    string   `json:"key_error,omitempty"`
-	Vault       string   `json:"vault"`
-	VaultExists bool     `json:"vault_exists"`
-	Store       string   `json:"store,omitempty"`
-	LocalTS     *string  `json:"local_ts"`            // version the vault holds (last sync); null = never synced
-	RemoteTS    *string  `json:"remote_ts,omitempty"` // with --remote: what `latest` names (null = nothing pushed)
-	RemoteError string   `json:"remote_error,omitempty"`
-	Clean       *bool    `json:"clean"`   // vault unchanged since the last sync; null when it cannot be told
-	Changed     []string `json:"changed"` // +added ~modified -removed paths, relative to the vault
+	Env           string   `json:"env"`
+	Config        bool     `json:"config"`
+	ConfigFrom    string   `json:"config_source,omitempty"` // "file", or "env" for a runtime token
+	ConfigError   string   `json:"config_error,omitempty"`
+	ConfigHint    string   `json:"config_hint,omitempty"` // the next command when the config is missing or unreadable
+	ConfigMissing bool     `json:"-"`                     // ConfigError says there is no config (not a broken one)
+	Key           bool     `json:"key"`
+	KeySource     *string  `json:"key_source"`
+	KeyError      string   `json:"key_error,omitempty"`
+	Vault         string   `json:"vault"`
+	VaultExists   bool     `json:"vault_exists"`
+	Store         string   `json:"store,omitempty"`
+	LocalTS       *string  `json:"local_ts"`            // version the vault holds (last sync); null = never synced
+	RemoteTS      *string  `json:"remote_ts,omitempty"` // with --remote: what `latest` names (null = nothing pushed)
+	RemoteError   string   `json:"remote_error,omitempty"`
+	Clean         *bool    `json:"clean"`   // vault unchanged since the last sync; null when it cannot be told
+	Changed       []string `json:"changed"` // +added ~modified -removed paths, relative to the vault
 }
 
 // Status reports the identity and the halves of every env with a config, and the
@@ -65,11 +67,17 @@ func (a *App) Status(ctx context.Context, repoFlag string, remote bool) (*Status
 		return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+w.ConfigRoot, "read config folder")
 	}
 	envs = addTokenEnv(envs, a.Getenv)
+	envs = addSyncedEnvs(envs, w)
 	res := a.Resolver()
 	for _, env := range envs {
 		es := EnvStatus{Env: env, Vault: w.Repo.VaultDir(config.DefaultVault(env))}
 		if e, err := a.openEnvIn(w, env); err != nil {
+			if errors.Is(err, config.ErrNotFound) {
+				es.ConfigMissing = true
+				err = a.explainNoConfig(w, env, err)
+			}
 			es.ConfigError = err.Error()
+			es.ConfigHint = fail.HintOf(err)
 		} else {
 			es.Config = true
 			es.ConfigFrom = e.ConfigSource
@@ -125,6 +133,23 @@ func (a *App) syncStatus(ctx context.Context, e *Env, remote bool, es *EnvStatus
 			}
 		}
 	}
+}
+
+// addSyncedEnvs adds the envs this clone has synced (a state file) to envs: an env
+// whose config was lost still shows, with the way back.
+func addSyncedEnvs(envs []string, w *Workspace) []string {
+	ents, err := os.ReadDir(w.Repo.StateDir())
+	if err != nil {
+		return envs
+	}
+	for _, de := range ents {
+		env, ok := strings.CutSuffix(de.Name(), ".state.json")
+		if ok && repo.ValidEnv(env) && !slices.Contains(envs, env) {
+			envs = append(envs, env)
+		}
+	}
+	slices.Sort(envs)
+	return envs
 }
 
 // addTokenEnv adds the env of a VSYNC_CONFIG runtime token to the envs with a

@@ -12,6 +12,8 @@ type InitCmd struct {
 	Audit       string `help:"Write an audit log in the bucket: on or off (default on)." enum:"on,off," default:""`
 	NoHooks     bool   `help:"Do not install the git hooks."`
 	NoGitignore bool   `name:"no-gitignore" help:"Do not add the vault folder to .gitignore."`
+	ForceNewKey bool   `name:"force-new-key" help:"Start the env over with a new key although the store already holds it (teammates then need a new share from you)."`
+	AdoptKey    bool   `name:"adopt-key" help:"Keep the key already in the keychain and write a config around it (after the config folder was lost); checks that it opens the latest version."`
 }
 
 // Help is shown by `git vsync init --help`.
@@ -25,17 +27,34 @@ store answers and honours conditional writes before writing anything.
 init never replaces an existing config or key: it stops with exit 3 and points at
 import (to use a teammate's key) or rotate (to replace the key).
 
+When the store already holds the env (a teammate set it up), init refuses with
+exit 3 and nothing is written: ask a teammate for a share and run
+git vsync import <env> FILE.share. --force-new-key starts the env over with a new
+key anyway: the store's versions stay sealed with the old key, and after your
+next push (git vsync push <env> --force) teammates cannot open the latest version
+until they import a share from you.
+
+When the config folder was lost but the key is still in the keychain, --adopt-key
+writes a new config around that key. The salt that pairs with the key lived in the
+config: --adopt-key takes the store and the salt from the env's CI token in
+VSYNC_CONFIG (git vsync export <env> --ci-token) and checks that the key opens the
+latest version before writing anything. With nothing pushed yet, --store or
+--profile with a new salt is enough.
+
 Examples:
   git vsync init dev                                   # store in a local folder
   git vsync init prod --profile team-bucket
   AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… \
     git vsync init dev --store https://minio.internal:9000/secrets
-  git vsync init dev --store file:///mnt/shared/vsync --vault-folder apps/web/infra/vault/dev`
+  git vsync init dev --store file:///mnt/shared/vsync --vault-folder apps/web/infra/vault/dev
+  git vsync init dev --force-new-key --store https://minio.internal:9000/secrets
+  VSYNC_CONFIG=vsync-cfg-v1:… git vsync init dev --adopt-key`
 }
 
 // Run creates the env.
 func (c *InitCmd) Run(ctx *Ctx) error {
-	o := app.InitOptions{Profile: c.Profile, Store: c.Store, Region: c.Region, VaultFolder: c.VaultFolder, NoGitignore: c.NoGitignore, NoHooks: c.NoHooks}
+	o := app.InitOptions{Profile: c.Profile, Store: c.Store, Region: c.Region, VaultFolder: c.VaultFolder, NoGitignore: c.NoGitignore, NoHooks: c.NoHooks,
+		ForceNewKey: c.ForceNewKey, AdoptKey: c.AdoptKey}
 	if c.Audit != "" {
 		on := c.Audit == "on"
 		o.Audit = &on
@@ -49,7 +68,14 @@ func (c *InitCmd) Run(ctx *Ctx) error {
 	}
 	ctx.Infof("initialised %s/%s", res.Repo, res.Env)
 	ctx.Infof("  store        %s", res.Store)
-	ctx.Infof("  key          in the keychain, fingerprint %s", res.Fingerprint)
+	if res.Adopted {
+		ctx.Infof("  key          kept from the keychain, fingerprint %s", res.Fingerprint)
+	} else {
+		ctx.Infof("  key          in the keychain, fingerprint %s", res.Fingerprint)
+	}
+	if res.StoreLatest != "" {
+		ctx.Infof("  latest       %s", res.StoreLatest)
+	}
 	ctx.Infof("  vault        %s", res.VaultDir)
 	if res.PinWritten {
 		ctx.Infof("  .vsync       written (repo=%s): commit it so every clone agrees on the name", res.Repo)
@@ -59,6 +85,15 @@ func (c *InitCmd) Run(ctx *Ctx) error {
 	}
 	printInitHooks(ctx, res.Hooks)
 	ctx.Infof("")
+	if res.Adopted && res.StoreLatest != "" {
+		ctx.Infof("next: `git vsync pull %s`.", res.Env)
+		return nil
+	}
+	if res.StoreLatest != "" {
+		ctx.Infof("next: put the %s secrets into the vault folder, then `git vsync push %s --force`,", res.Env, res.Env)
+		ctx.Infof("      then send each teammate a new share: `git vsync export %s`.", res.Env)
+		return nil
+	}
 	ctx.Infof("next: put the %s secrets into the vault folder, then run `git vsync push %s`;", res.Env, res.Env)
 	ctx.Infof("      onboard a teammate with `git vsync export %s`.", res.Env)
 	return nil

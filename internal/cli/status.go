@@ -48,7 +48,7 @@ func (s *StatusCmd) Run(c *Ctx) error {
 	fmt.Fprintln(tw, "ENV\tCONFIG\tKEY\tLOCAL\tREMOTE\tVAULT")
 	for _, e := range rep.Envs {
 		cfg := yesNo(e.Config)
-		if e.ConfigError != "" {
+		if e.ConfigError != "" && !e.ConfigMissing {
 			cfg = "unreadable"
 		}
 		key := "missing"
@@ -85,6 +85,9 @@ func (s *StatusCmd) Run(c *Ctx) error {
 	for _, e := range rep.Envs {
 		if e.ConfigError != "" {
 			fmt.Fprintf(c.Stdout, "%s: config: %s\n", e.Env, e.ConfigError)
+			if e.ConfigHint != "" {
+				fmt.Fprintf(c.Stdout, "%s: hint: %s\n", e.Env, e.ConfigHint)
+			}
 		}
 		if e.KeyError != "" {
 			fmt.Fprintf(c.Stdout, "%s: key: %s\n", e.Env, e.KeyError)
