@@ -125,7 +125,10 @@ func TestLostConfigRecovery(t *testing.T) {
 			"pull":     func() error { _, err := a.app.Pull(bg, "", "dev", PullOptions{}); return err },
 			"push":     func() error { _, err := a.app.Push(bg, "", "dev", PushOptions{}); return err },
 			"versions": func() error { _, err := a.app.Versions(bg, "", "dev"); return err },
-			"init":     func() error { _, err := a.app.Init(bg, "", "dev", InitOptions{Store: storeURL, NoHooks: true}); return err },
+			"init": func() error {
+				_, err := a.app.Init(bg, "", "dev", InitOptions{Store: storeURL, NoHooks: true})
+				return err
+			},
 		} {
 			err := run()
 			wantCode(t, err, fail.NotSetUp, "has a key in this machine's keychain but no config")
