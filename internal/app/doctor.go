@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -159,10 +158,7 @@ func (a *App) doctorEnv(ctx context.Context, w *Workspace, env string, add func(
 	switch _, err := vault.List(e.VaultDir); {
 	case err == nil:
 		c := Check{Env: env, Name: "vault", Level: CheckOK, Detail: e.VaultDir}
-		probe := strings.TrimSuffix(e.VaultRel, "/") + "/x"
-		cmd := exec.Command("git", "check-ignore", "-q", "--no-index", probe)
-		cmd.Dir = e.Repo.MainTop
-		if cmd.Run() != nil {
+		if !vaultIgnored(e.Repo.MainTop, e.VaultRel) {
 			c.Level, c.Detail = CheckWarn, e.VaultRel+" is not ignored by git: secrets could be committed"
 			c.Hint = "add /" + strings.TrimSuffix(e.VaultRel, "/") + "/ to .gitignore"
 		}

@@ -143,6 +143,10 @@ const vaultLockTimeout = 15 * time.Second
 // LockVault serialises the commands that change a vault or its sync state in this
 // clone, then repairs what an interrupted swap left behind. Call release when done.
 func (e *Env) LockVault(ctx context.Context) (release func(), err error) {
+	// Before anything touches the folders beside the vault (repair, swap).
+	if err := e.checkVaultParents(); err != nil {
+		return nil, err
+	}
 	p := filepath.Join(e.Repo.StateDir(), e.Name+".lock")
 	release, err = lockfile.Acquire(ctx, p, vaultLockTimeout)
 	if errors.Is(err, lockfile.ErrBusy) {

@@ -67,6 +67,9 @@ func (m *machine) newClone(name string) *clone {
 	if err := os.WriteFile(filepath.Join(dir, ".vsync"), []byte("repo=acme_web\n"), 0o644); err != nil {
 		m.t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("/infra/vault/\n"), 0o644); err != nil {
+		m.t.Fatal(err)
+	}
 	log := &bytes.Buffer{}
 	return &clone{machine: m, dir: dir, log: log, app: &App{
 		Dir: dir, Getenv: m.getenv, Keychain: m.kc, Log: log, Now: time.Now, Version: "test",

@@ -190,6 +190,7 @@ type envProbe struct {
 	stateRead bool // st was read (nil then means: never synced)
 	changes   []string
 	localErr  error
+	unsafe    error // the vault path leaves the repository: never touched
 }
 
 func (p *envProbe) dirty() bool { return len(p.changes) > 0 }
@@ -248,6 +249,10 @@ func (a *App) probeEnv(ctx context.Context, w *Workspace, name string, explicit 
 		return p
 	}
 	p.env = e
+	if err := e.checkVaultParents(); err != nil {
+		p.unsafe = err
+		return p
+	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	type latestRes struct {
@@ -351,6 +356,9 @@ func (a *App) postCheckoutEnv(ctx context.Context, p *envProbe, s hookSettings) 
 	case p.problem != "":
 		a.warnf("%s: %s", env, p.problem)
 		return
+	case p.unsafe != nil:
+		a.warnf("%s: vault not synced: %s", env, oneLine(p.unsafe))
+		return
 	case p.stateRead && p.latestErr == nil && !p.behind() && !p.rolledBack():
 		return // up to date: one request, no keychain call, no key derivation
 	case a.keyMissing(ctx, p):
@@ -418,6 +426,8 @@ func (a *App) HookPrePush(ctx context.Context, repoFlag string, args []string, s
 		case p.skip:
 		case p.problem != "":
 			a.warnf("%s: %s", env, p.problem)
+		case p.unsafe != nil:
+			issues = append(issues, env+": "+oneLine(p.unsafe))
 		case p.localErr == nil && p.latestErr == nil && !p.dirty() && !p.behind() && !p.rolledBack():
 			// in step: one request, no keychain call
 		case a.keyMissing(ctx, p):

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -340,10 +339,7 @@ func writePinIfAbsent(w *Workspace) (bool, error) {
 // ensureIgnored adds the vault folder to the repository's .gitignore unless git
 // already ignores it. It returns the line added ("" when none was needed).
 func ensureIgnored(r *repo.Repo, vaultRel string) (string, error) {
-	probe := strings.TrimSuffix(vaultRel, "/") + "/x"
-	cmd := exec.Command("git", "check-ignore", "-q", "--no-index", probe)
-	cmd.Dir = r.MainTop
-	if err := cmd.Run(); err == nil {
+	if vaultIgnored(r.MainTop, vaultRel) {
 		return "", nil
 	}
 	line := "/" + strings.TrimSuffix(vaultRel, "/") + "/"

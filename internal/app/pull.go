@@ -55,6 +55,9 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 		return nil, err
 	}
 	defer release()
+	if err := e.checkVaultSafe(); err != nil {
+		return nil, err
+	}
 	st, err := e.syncState(ctx)
 	if err != nil {
 		return nil, err

@@ -46,6 +46,9 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 		return nil, err
 	}
 	defer release()
+	if err := e.checkVaultSafe(); err != nil {
+		return nil, err
+	}
 	st, err := e.syncState(ctx)
 	if err != nil {
 		return nil, err

@@ -83,6 +83,9 @@ func (w *auditWorld) clone(name, email string) string {
 	w.git("", "init", "-q", d)
 	w.git(d, "remote", "add", "origin", w.origin)
 	w.git(d, "config", "user.email", email)
+	if err := os.WriteFile(filepath.Join(d, ".gitignore"), []byte("/infra/vault/\n"), 0o644); err != nil {
+		w.t.Fatal(err)
+	}
 	return d
 }
 

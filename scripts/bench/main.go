@@ -104,9 +104,10 @@ func runBackend(backend string) []result {
 	a, b := filepath.Join(work, "a"), filepath.Join(work, "b")
 	sh(work, "git", "init", "-q", a)
 	sh(work, "git", "init", "-q", b)
-	sh(a, *bin, "init", "dev", "--repo", "bench_"+backend, "--store", storeURL, "--no-hooks", "--no-gitignore")
+	sh(a, *bin, "init", "dev", "--repo", "bench_"+backend, "--store", storeURL, "--no-hooks")
 	// Clone b shares the machine's halves through the same identity.
 	check(os.WriteFile(filepath.Join(b, ".vsync"), []byte("repo=bench_"+backend+"\n"), 0o644))
+	check(os.WriteFile(filepath.Join(b, ".gitignore"), []byte("/infra/vault/\n"), 0o644)) // pull refuses a vault git does not ignore
 	vaultA := filepath.Join(a, "infra", "vault", "dev")
 
 	var res []result

@@ -1,0 +1,70 @@
+package app
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/git-vsync/git-vsync/internal/fail"
+)
+
+// checkVaultParents refuses a vault path that could lead outside the repository or
+// into a tracked folder: every component from the worktree top down to the vault
+// that exists must be a real directory (a branch can commit `infra` as a symlink,
+// and a checkout then points the vault wherever it likes). Missing components are
+// fine: they are created as real directories. It only stats, so hooks can afford it.
+func (e *Env) checkVaultParents() error {
+	rel := strings.Trim(e.VaultRel, "/")
+	cur := e.Repo.MainTop
+	done := ""
+	for _, seg := range strings.Split(rel, "/") {
+		cur = filepath.Join(cur, seg)
+		done = strings.TrimPrefix(done+"/"+seg, "/")
+		fi, err := os.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fail.Wrap(fail.Failure, err, "", "inspect the vault path %s", done)
+		}
+		if fi.Mode().Type() != fs.ModeDir {
+			what := "not a folder"
+			if fi.Mode()&fs.ModeSymlink != 0 {
+				what = "a symbolic link"
+			} else if fi.Mode()&fs.ModeIrregular != 0 {
+				what = "a junction or other special entry"
+			}
+			return fail.New(fail.Refused,
+				"replace "+done+" with a real folder (check what your branch committed there: `git log -- "+done+"`), then run the command again",
+				"refusing to use the vault %s of %s: %s is %s, so the secrets could end up outside the repository", e.vaultName(), e.Name, done, what)
+		}
+	}
+	return nil
+}
+
+// checkVaultSafe is checkVaultParents plus git: the vault must be ignored (not
+// tracked, not committable), checked with `git check-ignore` before a command
+// reads secrets to publish them or writes them in.
+func (e *Env) checkVaultSafe() error {
+	if err := e.checkVaultParents(); err != nil {
+		return err
+	}
+	if !vaultIgnored(e.Repo.MainTop, e.VaultRel) {
+		line := "/" + strings.Trim(e.VaultRel, "/") + "/"
+		return fail.New(fail.Refused,
+			"add the line "+line+" to .gitignore (and `git rm -r --cached "+strings.Trim(e.VaultRel, "/")+"` if files in it are tracked), then run the command again",
+			"refusing to use the vault %s of %s: git does not ignore it, so its secrets could be committed", e.vaultName(), e.Name)
+	}
+	return nil
+}
+
+// vaultIgnored reports whether git ignores the vault folder rel of the worktree at
+// top. A folder with tracked files in it does not count as ignored.
+func vaultIgnored(top, rel string) bool {
+	cmd := exec.Command("git", "check-ignore", "-q", "--", strings.Trim(rel, "/")+"/")
+	cmd.Dir = top
+	return cmd.Run() == nil
+}
