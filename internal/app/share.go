@@ -373,37 +373,21 @@ func (a *App) Import(ctx context.Context, repoFlag, env, file, passphrase string
 	}
 
 	// What is here already.
-	cfgPath := w.ConfigPath(env)
-	account := keychain.Account(id.Name, env)
-	oldCfgBytes, err := os.ReadFile(cfgPath)
-	cfgExists := err == nil
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fail.Wrap(fail.Failure, pathCause(err), "check the permissions of "+cfgPath, "read the existing config")
-	}
-	var oldCfg *config.Env
-	if cfgExists {
-		oldCfg, _ = config.Parse(oldCfgBytes) // unreadable counts as different
-	}
-	oldKey, err := a.Keychain.Get(ctx, account)
-	switch {
-	case errors.Is(err, keychain.ErrNotFound):
-		oldKey = ""
-	case err != nil:
+	h, err := a.readHalves(ctx, w.ConfigRoot, id.Name, env)
+	if err != nil {
 		return nil, err
 	}
-	oldKey = strings.TrimSpace(oldKey)
-	sameKey := oldKey == sh.Key
-	sameCfg := oldCfg != nil && equivalentConfig(oldCfg, sh.Config)
-	keyOK := oldKey == "" || sameKey
-	cfgOK := !cfgExists || sameCfg
-	if oldKey != "" && cfgExists && sameKey && sameCfg {
+	sameKey, sameCfg := h.same(sh.Config, sh.Key)
+	keyOK := h.oldKey == "" || sameKey
+	cfgOK := !h.cfgExists || sameCfg
+	if h.oldKey != "" && h.cfgExists && sameKey && sameCfg {
 		res.Unchanged = true
 		return res, nil
 	}
 	if !(keyOK && cfgOK) && !o.Force {
 		var diff []string
 		if !keyOK {
-			diff = append(diff, "a different key (fingerprint "+sls1.Fingerprint(oldKey)+", the share has "+res.Fingerprint+")")
+			diff = append(diff, "a different key (fingerprint "+sls1.Fingerprint(h.oldKey)+", the share has "+res.Fingerprint+")")
 		}
 		if !cfgOK {
 			diff = append(diff, "a different config")
@@ -413,65 +397,13 @@ func (a *App) Import(ctx context.Context, repoFlag, env, file, passphrase string
 			what += fmt.Sprintf(" (the share was exported from env %q)", sh.Env)
 		}
 		return nil, fail.New(fail.Refused,
-			"if the share is newer (after `git vsync rotate`, or a moved bucket), run again with --force: the old key stays in the keychain as "+account+"#<fingerprint> and the old config beside the new one",
+			"if the share is newer (after `git vsync rotate`, or a moved bucket), run again with --force: the old key stays in the keychain as "+h.account+"#<fingerprint> and the old config beside the new one",
 			"%s", what)
 	}
-
-	// The new config keeps this machine's older keys, plus the one it replaces,
-	// so versions sealed before stay readable here.
 	newCfg := sh.Config
-	if oldCfg != nil {
-		newCfg.PreviousKeys = append(newCfg.PreviousKeys, oldCfg.PreviousKeys...)
-	}
-	if oldKey != "" && !sameKey && oldCfg != nil {
-		newCfg.PreviousKeys = addPreviousKey(newCfg.PreviousKeys, config.PreviousKey{Fingerprint: sls1.Fingerprint(oldKey), Salt: oldCfg.Salt})
-	}
-	newCfg.PreviousKeys = dropPreviousKey(newCfg.PreviousKeys, res.Fingerprint, newCfg.Salt)
-
-	// Keep what is replaced, before replacing anything.
-	var createdKept string
-	if oldKey != "" && !sameKey {
-		acct, created, err := a.keepOldKey(ctx, id.Name, env, oldKey)
-		if err != nil {
-			return nil, err
-		}
-		res.KeptKey = acct
-		if created {
-			createdKept = acct
-		}
-	}
-	if cfgExists && !sameCfg {
-		p, err := keepOldConfig(cfgPath, oldCfgBytes, oldKey, a.Now())
-		if err != nil {
-			if createdKept != "" {
-				_ = a.Keychain.Delete(context.WithoutCancel(ctx), createdKept)
-			}
-			return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+filepath.Dir(cfgPath), "keep the existing config aside (nothing was replaced)")
-		}
-		res.KeptConfig = p
-	}
-	if !sameKey {
-		if err := a.Keychain.Set(ctx, account, sh.Key); err != nil {
-			return nil, err
-		}
-	}
-	writeCfg := !sameCfg
-	if sameCfg && !reflect.DeepEqual(oldCfg.PreviousKeys, newCfg.PreviousKeys) {
-		writeCfg = true
-	}
-	if writeCfg {
-		if err := newCfg.Save(cfgPath); err != nil {
-			// Put the keychain back as it was, so the halves stay a pair.
-			bg := context.WithoutCancel(ctx)
-			if !sameKey {
-				if oldKey != "" {
-					_ = a.Keychain.Set(bg, account, oldKey)
-				} else {
-					_ = a.Keychain.Delete(bg, account)
-				}
-			}
-			return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+w.ConfigRoot, "write the config")
-		}
+	res.KeptKey, res.KeptConfig, err = a.replaceHalves(ctx, h, newCfg, sh.Key)
+	if err != nil {
+		return nil, err
 	}
 
 	if written, err := writePinIfAbsent(w); err != nil {
@@ -495,6 +427,106 @@ func (a *App) Import(ctx context.Context, repoFlag, env, file, passphrase string
 		a.appendAudit(ctx, e, "import", "", AuditOptions{}, nil)
 	}
 	return res, nil
+}
+
+// halves is what a machine holds of one (repo, env) before an import replaces it.
+type halves struct {
+	repo, env   string
+	cfgPath     string
+	account     string
+	cfgExists   bool
+	oldCfgBytes []byte
+	oldCfg      *config.Env // nil when missing or unreadable (unreadable counts as different)
+	oldKey      string      // "" when there is none
+}
+
+func (a *App) readHalves(ctx context.Context, root, repoName, env string) (*halves, error) {
+	h := &halves{repo: repoName, env: env, cfgPath: config.EnvPath(root, repoName, env), account: keychain.Account(repoName, env)}
+	data, err := os.ReadFile(h.cfgPath)
+	h.cfgExists = err == nil
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fail.Wrap(fail.Failure, pathCause(err), "check the permissions of "+h.cfgPath, "read the existing config")
+	}
+	if h.cfgExists {
+		h.oldCfgBytes = data
+		h.oldCfg, _ = config.Parse(data)
+	}
+	key, err := a.Keychain.Get(ctx, h.account)
+	switch {
+	case errors.Is(err, keychain.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		h.oldKey = strings.TrimSpace(key)
+	}
+	return h, nil
+}
+
+// same reports whether the key and the config here equal the given ones.
+func (h *halves) same(cfg *config.Env, key string) (sameKey, sameCfg bool) {
+	return h.oldKey == key, h.oldCfg != nil && equivalentConfig(h.oldCfg, cfg)
+}
+
+// replaceHalves writes newCfg and newKey as the halves of h's (repo, env). What it
+// replaces is kept first: the old key in the keychain as "<account>#<fingerprint>",
+// the old config beside the new one; the new config keeps this machine's older keys,
+// plus the one it replaces, so versions sealed before stay readable here. When the
+// config cannot be written the keychain is put back, so the halves stay a pair.
+func (a *App) replaceHalves(ctx context.Context, h *halves, newCfg *config.Env, newKey string) (keptKey, keptConfig string, err error) {
+	sameKey, sameCfg := h.same(newCfg, newKey)
+	fp := sls1.Fingerprint(newKey)
+	if h.oldCfg != nil {
+		newCfg.PreviousKeys = append(newCfg.PreviousKeys, h.oldCfg.PreviousKeys...)
+	}
+	if h.oldKey != "" && !sameKey && h.oldCfg != nil {
+		newCfg.PreviousKeys = addPreviousKey(newCfg.PreviousKeys, config.PreviousKey{Fingerprint: sls1.Fingerprint(h.oldKey), Salt: h.oldCfg.Salt})
+	}
+	newCfg.PreviousKeys = dropPreviousKey(newCfg.PreviousKeys, fp, newCfg.Salt)
+
+	var createdKept string
+	if h.oldKey != "" && !sameKey {
+		acct, created, err := a.keepOldKey(ctx, h.repo, h.env, h.oldKey)
+		if err != nil {
+			return "", "", err
+		}
+		keptKey = acct
+		if created {
+			createdKept = acct
+		}
+	}
+	if h.cfgExists && !sameCfg {
+		p, err := keepOldConfig(h.cfgPath, h.oldCfgBytes, h.oldKey, a.Now())
+		if err != nil {
+			if createdKept != "" {
+				_ = a.Keychain.Delete(context.WithoutCancel(ctx), createdKept)
+			}
+			return "", "", fail.Wrap(fail.Failure, err, "check the permissions of "+filepath.Dir(h.cfgPath), "keep the existing config aside (nothing was replaced)")
+		}
+		keptConfig = p
+	}
+	if !sameKey {
+		if err := a.Keychain.Set(ctx, h.account, newKey); err != nil {
+			return "", "", err
+		}
+	}
+	writeCfg := !sameCfg
+	if sameCfg && !reflect.DeepEqual(h.oldCfg.PreviousKeys, newCfg.PreviousKeys) {
+		writeCfg = true
+	}
+	if writeCfg {
+		if err := newCfg.Save(h.cfgPath); err != nil {
+			bg := context.WithoutCancel(ctx)
+			if !sameKey {
+				if h.oldKey != "" {
+					_ = a.Keychain.Set(bg, h.account, h.oldKey)
+				} else {
+					_ = a.Keychain.Delete(bg, h.account)
+				}
+			}
+			return "", "", fail.Wrap(fail.Failure, err, "check the permissions of "+filepath.Dir(h.cfgPath), "write the config")
+		}
+	}
+	return keptKey, keptConfig, nil
 }
 
 // installHooks installs the git hooks (SPEC §8) and returns the summary; problems

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/git-vsync/git-vsync/internal/envelope"
@@ -54,12 +55,16 @@ func corrupt(format string, args ...any) error {
 }
 
 // Frame prefixes an RQE1 envelope with the magic and the salt text.
-func Frame(salt string, env []byte) ([]byte, error) {
+func Frame(salt string, env []byte) ([]byte, error) { return FrameMagic(Magic, salt, env) }
+
+// FrameMagic is Frame with another 4-byte magic: the keystore file (VKT1) uses the
+// same framing.
+func FrameMagic(magic, salt string, env []byte) ([]byte, error) {
 	if salt == "" || len(salt) > 255 {
-		return nil, fmt.Errorf("sls1: salt must be 1 to 255 bytes, got %d", len(salt))
+		return nil, fmt.Errorf("%s: salt must be 1 to 255 bytes, got %d", strings.ToLower(magic), len(salt))
 	}
-	out := make([]byte, 0, len(Magic)+1+len(salt)+len(env))
-	out = append(out, Magic...)
+	out := make([]byte, 0, len(magic)+1+len(salt)+len(env))
+	out = append(out, magic...)
 	out = append(out, byte(len(salt)))
 	out = append(out, salt...)
 	return append(out, env...), nil
@@ -67,27 +72,46 @@ func Frame(salt string, env []byte) ([]byte, error) {
 
 // Unframe splits a share file into salt text and RQE1 envelope (which aliases data).
 func Unframe(data []byte) (salt string, env []byte, err error) {
-	if len(data) < len(Magic)+1 {
-		return "", nil, corrupt("too short (%d bytes)", len(data))
+	return UnframeMagic(Magic, "share file", data)
+}
+
+// UnframeMagic is Unframe for a file with another 4-byte magic; what names the
+// kind of file in errors.
+func UnframeMagic(magic, what string, data []byte) (salt string, env []byte, err error) {
+	bad := func(format string, args ...any) error {
+		return envelope.Errorf(envelope.KindBundleCorrupt, what+": "+format, args...)
 	}
-	if string(data[:3]) != Magic[:3] {
-		return "", nil, corrupt("not a vsync share file (bad magic)")
+	if len(data) < len(magic)+1 {
+		return "", nil, bad("too short (%d bytes)", len(data))
 	}
-	if data[3] != Magic[3] {
-		return "", nil, envelope.New(envelope.KindUnsupportedSpecVersion, "share file format version is not SLS1")
+	if string(data[:3]) != magic[:3] {
+		return "", nil, bad("not a vsync %s (bad magic)", what)
+	}
+	if data[3] != magic[3] {
+		return "", nil, envelope.Errorf(envelope.KindUnsupportedSpecVersion, "%s format version is not %s", what, magic)
 	}
 	n := int(data[4])
 	if n == 0 {
-		return "", nil, corrupt("empty salt")
+		return "", nil, bad("empty salt")
 	}
-	if len(data) < len(Magic)+1+n {
-		return "", nil, corrupt("salt length %d runs past the end of the file", n)
+	if len(data) < len(magic)+1+n {
+		return "", nil, bad("salt length %d runs past the end of the file", n)
 	}
-	s := data[len(Magic)+1 : len(Magic)+1+n]
+	s := data[len(magic)+1 : len(magic)+1+n]
 	if !utf8.Valid(s) || bytes.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return "", nil, corrupt("salt is not printable text")
+		return "", nil, bad("salt is not printable text")
 	}
-	return string(s), data[len(Magic)+1+n:], nil
+	return string(s), data[len(magic)+1+n:], nil
+}
+
+// NewSalt is the salt text of a new share or keystore file: standard base64 of 16
+// random bytes (24 characters with "==").
+func NewSalt() (string, error) {
+	var raw [saltBytes]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", fmt.Errorf("no randomness for the salt: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(raw[:]), nil
 }
 
 // Seal builds a share file for p under passphrase, with a fresh salt.
@@ -104,11 +128,10 @@ func Seal(passphrase string, p Payload) ([]byte, error) {
 		return nil, fmt.Errorf("sls1: encode payload: %w", err)
 	}
 	pt := []byte(base64.StdEncoding.EncodeToString(codec.Gzip(js)))
-	var raw [saltBytes]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return nil, fmt.Errorf("sls1: no randomness for the salt: %w", err)
+	salt, err := NewSalt()
+	if err != nil {
+		return nil, fmt.Errorf("sls1: %w", err)
 	}
-	salt := base64.StdEncoding.EncodeToString(raw[:])
 	env, err := rqe1.SealWithPassphrase(passphrase, salt, pt)
 	if err != nil {
 		return nil, err
