@@ -132,29 +132,17 @@ func (a *App) Export(ctx context.Context, repoFlag, env string, o ExportOptions)
 		return nil, err
 	}
 	res := &ExportResult{Repo: e.ID.Name, Env: env, Fingerprint: sls1.Fingerprint(key)}
-	pass := o.Passphrase
-	if pass == "" {
-		if pass, err = sls1.GeneratePassphrase(); err != nil {
-			return nil, fail.Wrap(fail.Failure, err, "", "generate a passphrase")
-		}
-		res.Passphrase = pass
-	} else if err := CheckExportPassphrase(pass); err != nil {
+	pass, generated, err := exportPassphrase(o.Passphrase)
+	if err != nil {
 		return nil, err
 	}
+	res.Passphrase = generated
 	out := o.Out
 	if out == "" {
 		out = e.ID.Name + "-" + env + ".share"
 	}
 	out = a.abs(out)
 	res.Path = out
-	if fi, err := os.Stat(out); err == nil {
-		if fi.IsDir() {
-			return nil, fail.New(fail.Usage, "name a file, e.g. --out "+filepath.Join(out, e.ID.Name+"-"+env+".share"), "--out %s is a folder", out)
-		}
-		if !o.Force {
-			return nil, fail.New(fail.Refused, "choose another name with --out, or pass --force to replace it", "%s already exists", out)
-		}
-	}
 	cfgJSON, err := shareConfigJSON(e.Config)
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "", "encode the config")
@@ -163,11 +151,8 @@ func (a *App) Export(ctx context.Context, repoFlag, env string, o ExportOptions)
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "", "seal the share file")
 	}
-	if err := writeNew(out, data, o.Force); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, fail.New(fail.Refused, "choose another name with --out, or pass --force to replace it", "%s already exists", out)
-		}
-		return nil, fail.Wrap(fail.Failure, pathCause(err), "check the folder and its permissions", "write %s", out)
+	if err := writeNewFile(out, data, o.Force); err != nil {
+		return nil, err
 	}
 	if rel, err := filepath.Rel(e.Repo.Top, out); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		res.Warnings = append(res.Warnings, "the share file is inside the repository: never commit it; delete it once your teammate imported it")

@@ -53,6 +53,14 @@ func tsShare(t *testing.T, passphrase string, payload map[string]any) []byte {
 	zw.Write(js)
 	zw.Close()
 	plain := []byte(base64.StdEncoding.EncodeToString(gz.Bytes()))
+	return sealFramed(t, "SLS1", passphrase, plain)
+}
+
+// sealFramed seals plain the way SLS1 and VKT1 files are framed (magic, salt length,
+// 24-character salt, RQE1 under PBKDF2 of the passphrase), with the standard library
+// only.
+func sealFramed(t *testing.T, magic, passphrase string, plain []byte) []byte {
+	t.Helper()
 	raw := make([]byte, 16)
 	rand.Read(raw)
 	salt := base64.StdEncoding.EncodeToString(raw) // 24 chars with "=="
@@ -64,7 +72,7 @@ func tsShare(t *testing.T, passphrase string, payload map[string]any) []byte {
 	gcm, _ := cipher.NewGCM(block)
 	nonce := make([]byte, 12)
 	rand.Read(nonce)
-	out := []byte("SLS1")
+	out := []byte(magic)
 	out = append(out, byte(len(salt)))
 	out = append(out, salt...)
 	out = append(out, "RQE1"...)
@@ -72,10 +80,11 @@ func tsShare(t *testing.T, passphrase string, payload map[string]any) []byte {
 	return gcm.Seal(out, nonce, plain, nil)
 }
 
-// readShare opens a .share file without any of our envelope code.
-func readShare(t *testing.T, passphrase string, data []byte) map[string]any {
+// openFramed checks the framing of an SLS1 or VKT1 file and decrypts it, with the
+// standard library only.
+func openFramed(t *testing.T, magic, passphrase string, data []byte) []byte {
 	t.Helper()
-	if string(data[:4]) != "SLS1" {
+	if string(data[:4]) != magic {
 		t.Fatalf("magic %q", data[:4])
 	}
 	l := int(data[4])
@@ -94,6 +103,13 @@ func readShare(t *testing.T, passphrase string, data []byte) map[string]any {
 	if err != nil {
 		t.Fatalf("GCM open: %v", err)
 	}
+	return plain
+}
+
+// readShare opens a .share file without any of our envelope code.
+func readShare(t *testing.T, passphrase string, data []byte) map[string]any {
+	t.Helper()
+	plain := openFramed(t, "SLS1", passphrase, data)
 	gz, err := base64.StdEncoding.DecodeString(string(plain))
 	if err != nil {
 		t.Fatalf("plaintext is not base64: %v", err)

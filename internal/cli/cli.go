@@ -87,13 +87,14 @@ type CLI struct {
 	Versions VersionsCmd `cmd:"" help:"List the versions of an env in the store."`
 	Use      UseCmd      `cmd:"" help:"Point ./.env at an env's dotenv file."`
 
-	Export  ExportCmd  `cmd:"" help:"Write both halves of an env into a passphrase-sealed .share file."`
-	Import  ImportCmd  `cmd:"" help:"Set up an env from a teammate's .share file."`
-	Profile ProfileCmd `cmd:"" help:"Manage saved buckets and credentials (add, list, show, remove)."`
-	Rotate  RotateCmd  `cmd:"" help:"Replace an env's key and salt; re-seal the latest version."`
-	Restore RestoreCmd `cmd:"" help:"List or bring back local encrypted backups of a vault."`
-	Audit   AuditCmd   `cmd:"" help:"Show or verify an env's audit log."`
-	Doctor  DoctorCmd  `cmd:"" help:"Check both halves, the store, the key and the hooks."`
+	Export   ExportCmd   `cmd:"" help:"Write both halves of an env into a passphrase-sealed .share file."`
+	Import   ImportCmd   `cmd:"" help:"Set up an env from a teammate's .share file."`
+	Profile  ProfileCmd  `cmd:"" help:"Manage saved buckets and credentials (add, list, show, remove)."`
+	Keystore KeystoreCmd `cmd:"" help:"List, export or import every env of this machine (a .keytree file, for a new laptop)."`
+	Rotate   RotateCmd   `cmd:"" help:"Replace an env's key and salt; re-seal the latest version."`
+	Restore  RestoreCmd  `cmd:"" help:"List or bring back local encrypted backups of a vault."`
+	Audit    AuditCmd    `cmd:"" help:"Show or verify an env's audit log."`
+	Doctor   DoctorCmd   `cmd:"" help:"Check both halves, the store, the key and the hooks."`
 
 	Install   InstallCmd   `cmd:"" help:"Install the git hooks (post-checkout, pre-push)."`
 	Uninstall UninstallCmd `cmd:"" help:"Remove exactly what install added to the git hooks."`

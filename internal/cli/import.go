@@ -87,13 +87,19 @@ func (c *ImportCmd) Run(ctx *Ctx) error {
 }
 
 func (c *ImportCmd) passphrase(ctx *Ctx) (string, error) {
-	if c.PassphraseFile != "" {
-		return ctx.App.ReadPassphraseFile(c.PassphraseFile)
+	return askPassphrase(ctx, c.PassphraseFile, c.File)
+}
+
+// askPassphrase gets the passphrase of a sealed file: from passFile, from
+// VSYNC_SHARE_PASSPHRASE, or from a hidden prompt; never from the command line.
+func askPassphrase(ctx *Ctx, passFile, file string) (string, error) {
+	if passFile != "" {
+		return ctx.App.ReadPassphraseFile(passFile)
 	}
 	if p := ctx.App.Getenv(app.ShareEnvPassphrase); p != "" {
 		return p, nil
 	}
-	p, ok, err := readHidden(ctx, "passphrase for "+c.File+": ")
+	p, ok, err := readHidden(ctx, "passphrase for "+file+": ")
 	if err != nil {
 		return "", err
 	}
