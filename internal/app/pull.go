@@ -193,7 +193,9 @@ func wrongKeyError(err error, env, ts string) error {
 // A crash in between is settled by LockVault from the vault's content, so it never
 // looks like a local edit.
 func (a *App) installZip(e *Env, aesKey []byte, zip io.ReaderAt, size int64, next *state.State) ([]vault.File, *backup.Backup, error) {
-	if _, err := bundle.ListAt(zip, size, bundle.DefaultLimits); err != nil {
+	// Content included (sizes, CRCs), so a bundle refused at unpacking never
+	// costs a backup: a hook retrying on every checkout would evict good ones.
+	if _, err := bundle.HashAt(zip, size, bundle.DefaultLimits); err != nil {
 		return nil, nil, err
 	}
 	b, err := a.backupVault(e, aesKey)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/git-vsync/git-vsync/internal/backup"
 	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqe1"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
@@ -429,6 +430,15 @@ func hostileZips(t *testing.T) map[string][]byte {
 			w.CreateHeader(h)
 		}),
 		"duplicate": mk(func(w *zip.Writer) { file(w, "infra/vault/dev/a", "1"); file(w, "infra/vault/dev/a", "2") }),
+		"dot GIT": mk(func(w *zip.Writer) {
+			file(w, "infra/vault/dev/.GIT/config", "[core]\n\tfsmonitor = touch /tmp/pwned\n")
+		}),
+		"gitmodules": mk(func(w *zip.Writer) { file(w, "infra/vault/dev/.gitmodules", "x") }),
+		// Only reading the content tells: it must still be refused before the backup.
+		"bad crc": mk(func(w *zip.Writer) {
+			fw, _ := w.CreateRaw(&zip.FileHeader{Name: "infra/vault/dev/a", Method: zip.Store, CRC32: 12345, CompressedSize64: 4, UncompressedSize64: 4})
+			fw.Write([]byte("abcd"))
+		}),
 		"not a zip": []byte("PK\x03\x04 definitely not a zip"),
 	}
 }
@@ -455,8 +465,12 @@ func TestPullRefusesHostileArchives(t *testing.T) {
 				putObject(t, a, "acme_web/dev/versions/"+ts+".enc", sealed)
 				putObject(t, a, "acme_web/dev/latest", []byte(ts))
 				objsBefore := bucketAll(t, a)
+				backupsBefore, _ := backup.List(e.ConfigRoot, "acme_web", "dev")
 				_, err = a.app.Pull(bg, "", "dev", PullOptions{})
 				wantCode(t, err, fail.Integrity, "")
+				if after, _ := backup.List(e.ConfigRoot, "acme_web", "dev"); len(after) != len(backupsBefore) {
+					t.Fatalf("a refused pull wrote a backup (%d → %d)", len(backupsBefore), len(after))
+				}
 				sameTree(t, bucketAll(t, a), objsBefore)
 				sameTree(t, tree(t, a.vault("dev")), before)
 				leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(a.vault("dev")), ".*vsync*"))

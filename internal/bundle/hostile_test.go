@@ -165,6 +165,16 @@ func hostileCases(t testing.TB) []hostileCase {
 			reason: ReasonCorrupt, entry: "infra/vault/dev/df", atUnpack: true},
 		{name: "not a zip", data: []byte("RQEM0001 this is not a zip archive"), reason: ReasonCorrupt},
 		{name: "truncated zip", data: buildZip(t, []zent{root, ok})[:60], reason: ReasonCorrupt},
+		{name: "dot git hooks", ents: []zent{root, {name: "infra/vault/dev/.git/hooks/post-checkout", body: "#!/bin/sh"}}, reason: ReasonGitName, entry: "infra/vault/dev/.git/hooks/post-checkout"},
+		{name: "dot GIT config", ents: []zent{{name: "v/.GIT/config", body: "[core]\n\tfsmonitor = evil"}}, reason: ReasonGitName, entry: "v/.GIT/config"},
+		{name: "dot Git folder", ents: []zent{{name: "v/.Git/", dir: true}}, reason: ReasonGitName, entry: "v/.Git/"},
+		{name: "dot git ntfs stream", ents: []zent{{name: "v/.git::$INDEX_ALLOCATION/config", body: "x"}}, reason: ReasonGitName, entry: "v/.git::$INDEX_ALLOCATION/config"},
+		{name: "dot git trailing dot", ents: []zent{{name: "v/.git./config", body: "x"}}, reason: ReasonGitName, entry: "v/.git./config"},
+		{name: "dot git hfs ignorable", ents: []zent{{name: "v/.g\u200cit/config", body: "x"}}, reason: ReasonGitName, entry: "v/.g\u200cit/config"},
+		{name: "git short name", ents: []zent{{name: "v/GIT~1/config", body: "x"}}, reason: ReasonGitName, entry: "v/GIT~1/config"},
+		{name: "gitmodules", ents: []zent{{name: "v/.gitmodules", body: "x"}}, reason: ReasonGitName, entry: "v/.gitmodules"},
+		{name: "gitattributes", ents: []zent{{name: "v/sub/.GitAttributes", body: "x"}}, reason: ReasonGitName, entry: "v/sub/.GitAttributes"},
+		{name: "gitignore", ents: []zent{{name: "v/.gitignore", body: "x"}}, reason: ReasonGitName, entry: "v/.gitignore"},
 		{name: "windows colon", onWindows: true, ents: []zent{{name: "v/a:stream", body: "x"}}, reason: ReasonWindows, entry: "v/a:stream"},
 		{name: "windows device name", onWindows: true, ents: []zent{{name: "v/con.txt", body: "x"}}, reason: ReasonWindows, entry: "v/con.txt"},
 		{name: "windows COM1", onWindows: true, ents: []zent{{name: "v/COM1/", dir: true}}, reason: ReasonWindows, entry: "v/COM1/"},
@@ -204,6 +214,9 @@ func TestExtractRefusesHostile(t *testing.T) {
 					t.Fatalf("refused Extract changed the disk:\nbefore %q\nafter  %q", before, after)
 				}
 			}
+			// HashAt refuses everything Extract refuses, without writing.
+			_, herr := HashAt(bytes.NewReader(data), int64(len(data)), c.lim)
+			checkHostile(t, herr, c)
 			_, err := List(data, c.lim)
 			if c.atUnpack {
 				if err != nil {

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/git-vsync/git-vsync/internal/gitname"
 )
 
 // Reason says why an archive was refused; HostileError carries it.
@@ -33,6 +35,7 @@ const (
 	ReasonDuplicate     Reason = "duplicate name"
 	ReasonCaseDuplicate Reason = "name differs from another entry only in letter case"
 	ReasonConflict      Reason = "a file has entries below it"
+	ReasonGitName       Reason = "name has a segment git would read (.git, .gitmodules, .gitattributes, .gitignore, .mailmap, in any letter case)"
 )
 
 // maxNameLen bounds one entry name in bytes; real paths stay far below.
@@ -77,6 +80,9 @@ func checkName(name string) Reason {
 			return ReasonDotDot
 		case "", ".":
 			return ReasonBadSegment
+		}
+		if gitname.Is(seg) {
+			return ReasonGitName
 		}
 		if checkWindowsNames && !windowsSafe(seg) {
 			return ReasonWindows

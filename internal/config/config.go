@@ -19,6 +19,7 @@ import (
 
 	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/gitname"
 	"github.com/git-vsync/git-vsync/internal/repo"
 )
 
@@ -231,8 +232,11 @@ func CheckVaultFolder(f string) error {
 		return bad("contains NUL")
 	}
 	for _, seg := range strings.Split(strings.TrimSuffix(f, "/"), "/") {
-		if seg == "" || seg == "." || seg == ".." || seg == ".git" {
-			return bad("has an empty, '.', '..' or '.git' segment")
+		if seg == "" || seg == "." || seg == ".." {
+			return bad("has an empty, '.' or '..' segment")
+		}
+		if gitname.Is(seg) {
+			return bad("has a segment git reads itself (" + seg + ")")
 		}
 	}
 	return nil

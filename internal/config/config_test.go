@@ -93,6 +93,8 @@ func TestParseRejects(t *testing.T) {
 		"escape vault":   gz(t, `{"version":1,"s3":{"bucket":"b"},"encryption":{"salt":"s"},"files":{"vaultFolder":"../../.ssh"}}`),
 		"abs vault":      gz(t, `{"version":1,"s3":{"bucket":"b"},"encryption":{"salt":"s"},"files":{"vaultFolder":"/etc"}}`),
 		"git vault":      gz(t, `{"version":1,"s3":{"bucket":"b"},"encryption":{"salt":"s"},"files":{"vaultFolder":".git/hooks"}}`),
+		"GIT vault":      gz(t, `{"version":1,"s3":{"bucket":"b"},"encryption":{"salt":"s"},"files":{"vaultFolder":"infra/.GIT/hooks"}}`),
+		"gitmodules":     gz(t, `{"version":1,"s3":{"bucket":"b"},"encryption":{"salt":"s"},"files":{"vaultFolder":"v/.gitmodules"}}`),
 		"bomb":           gz(t, `{"version":1,"x":"`+strings.Repeat("a", 2<<20)+`"}`),
 	}
 	for name, data := range cases {
