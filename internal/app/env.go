@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -235,6 +237,13 @@ func (e *Env) Key(ctx context.Context) (aesKey []byte, keyText, source string, e
 		return nil, "", "", fail.Wrap(fail.Failure, err, "", "derive the key")
 	}
 	return k, keyText, source, nil
+}
+
+// keyFingerprint names a derived key in the sync state without revealing it: a
+// short, domain-separated hash of 32 random bytes.
+func keyFingerprint(aesKey []byte) string {
+	h := sha256.Sum256(append([]byte("git-vsync key fingerprint v1\x00"), aesKey...))
+	return hex.EncodeToString(h[:8])
 }
 
 // State reads this clone's sync state of the env.

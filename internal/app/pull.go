@@ -125,7 +125,7 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 	if st != nil && st.Seen > seen {
 		seen = st.Seen
 	}
-	ns := &state.State{Repo: e.ID.Name, Env: env, TS: target, Seen: seen, ETag: etag, Op: "pull", Time: a.Now().UTC()}
+	ns := &state.State{Repo: e.ID.Name, Env: env, TS: target, Seen: seen, ETag: etag, Op: "pull", Time: a.Now().UTC(), KeyFP: keyFingerprint(aesKey)}
 	files, b, err := a.installZip(e, aesKey, zip, zip.Size(), ns)
 	if err != nil {
 		return nil, err

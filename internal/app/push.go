@@ -11,6 +11,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/bundle"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/keychain"
 	"github.com/git-vsync/git-vsync/internal/state"
 	"github.com/git-vsync/git-vsync/internal/store"
 	"github.com/git-vsync/git-vsync/internal/vault"
@@ -90,9 +91,19 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 		res.Files = countFiles(cur)
 		return res, nil
 	}
-	aesKey, _, _, err := e.Key(ctx)
+	aesKey, _, keySrc, err := e.Key(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if st != nil && st.KeyFP != "" && st.KeyFP != keyFingerprint(aesKey) && !o.Force {
+		if keySrc == keychain.SourceEnv {
+			keySrc = "the environment (" + keychain.EnvVar(env) + ", " + keychain.KeyEnv + " or " + keychain.KeyFileEnv + ")"
+		} else {
+			keySrc = "the keychain"
+		}
+		return nil, fail.New(fail.Integrity,
+			"check the key in "+keySrc+" (a key for another env or repository?); `git vsync pull "+env+"` shows whether it opens the store's versions; `git vsync push "+env+" --force` publishes with this key anyway",
+			"the key from %s is not the one that opened version %s in this clone; refusing to publish a version the team cannot open", keySrc, st.TS)
 	}
 	listing, err := vault.List(e.VaultDir)
 	if err != nil {
@@ -124,7 +135,7 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 	if err != nil {
 		return nil, err
 	}
-	ns := &state.State{Repo: e.ID.Name, Env: env, TS: ts, Seen: ts, ETag: newETag, Op: "push", Time: a.Now().UTC(), Files: stateFiles(files, stats), StatTime: statTime}
+	ns := &state.State{Repo: e.ID.Name, Env: env, TS: ts, Seen: ts, ETag: newETag, Op: "push", Time: a.Now().UTC(), Files: stateFiles(files, stats), StatTime: statTime, KeyFP: keyFingerprint(aesKey)}
 	if err := state.Save(e.Repo.StateDir(), ns); err != nil {
 		a.warnf("pushed %s but could not record it locally (%v); the next push or pull may ask for --force", ts, err)
 	}

@@ -199,7 +199,7 @@ func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions)
 
 	// 5. This clone holds the new version (same content).
 	if res.TS != "" {
-		ns := &state.State{Repo: e.ID.Name, Env: env, TS: res.TS, Seen: res.TS, ETag: newETag, Op: "push", Time: a.Now().UTC(), Files: st.Files, StatTime: st.StatTime}
+		ns := &state.State{Repo: e.ID.Name, Env: env, TS: res.TS, Seen: res.TS, ETag: newETag, Op: "push", Time: a.Now().UTC(), Files: st.Files, StatTime: st.StatTime, KeyFP: keyFingerprint(newAES)}
 		if err := state.Save(e.Repo.StateDir(), ns); err != nil {
 			res.Warnings = append(res.Warnings, "could not record the new version locally ("+err.Error()+"); the next push or pull may ask for --force")
 		}

@@ -111,11 +111,19 @@ type Resolver struct {
 // it, the error matches ErrNotFound and says where it looked; keychain failures
 // (ErrUnavailable) are returned as the keychain reported them.
 func (r Resolver) Lookup(ctx context.Context, repo, env string) (key, source string, err error) {
-	key, _, ok, err := FromEnv(env, r.Getenv)
+	key, name, ok, err := FromEnv(env, r.Getenv)
 	if err != nil {
 		return "", "", err
 	}
 	if ok {
+		// A key in the environment is typed or pasted by hand; one of the wrong
+		// shape (quotes, a passphrase, a truncated paste) would derive a key the
+		// team cannot open, so it never reaches a command. Only its length is told.
+		if !ValidKey(key) {
+			return "", "", fail.New(fail.NotSetUp,
+				"set "+name+" to the env's key: 44 characters of base64 as `git vsync export "+env+"` shares it (or unset it to use the keychain)",
+				"%s does not hold a key: %d characters, want %d characters of base64 encoding 32 bytes", name, len(key), KeyLen)
+		}
 		return key, SourceEnv, nil
 	}
 	account := Account(repo, env)

@@ -104,8 +104,9 @@ func TestResolver(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := Resolver{Chain: mem, Getenv: mapenv(map[string]string{"VSYNC_KEY": "env-key"})}
-	if key, src, err := r.Lookup(ctx, "r", "dev"); err != nil || key != "env-key" || src != SourceEnv {
+	envKey := "ZW52LWtleS1lbnYta2V5LWVudi1rZXktZW52LWtleSE="
+	r := Resolver{Chain: mem, Getenv: mapenv(map[string]string{"VSYNC_KEY": envKey})}
+	if key, src, err := r.Lookup(ctx, "r", "dev"); err != nil || key != envKey || src != SourceEnv {
 		t.Fatalf("env must win: %q %q %v", key, src, err)
 	}
 
@@ -143,9 +144,18 @@ func TestResolver(t *testing.T) {
 	if _, _, err := r.Lookup(ctx, "r", "dev"); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("keychain errors pass through: %v", err)
 	}
-	r.Getenv = mapenv(map[string]string{"VSYNC_KEY_DEV": "k"})
-	if key, _, err := r.Lookup(ctx, "r", "dev"); err != nil || key != "k" {
+	r.Getenv = mapenv(map[string]string{"VSYNC_KEY_DEV": envKey})
+	if key, _, err := r.Lookup(ctx, "r", "dev"); err != nil || key != envKey {
 		t.Fatalf("env must not need the keychain: %q %v", key, err)
+	}
+	// A key of the wrong shape in the environment is refused (exit 4), naming the
+	// variable and never the value.
+	for _, bad := range []string{"k", `"` + envKey + `"`, envKey[:43], "correct horse battery staple"} {
+		r.Getenv = mapenv(map[string]string{"VSYNC_KEY_DEV": bad})
+		_, _, err := r.Lookup(ctx, "r", "dev")
+		if fail.CodeOf(err) != fail.NotSetUp || !strings.Contains(err.Error(), "VSYNC_KEY_DEV does not hold a key") || (len(bad) > 3 && strings.Contains(err.Error(), bad)) {
+			t.Fatalf("bad key %q: %v", bad, err)
+		}
 	}
 
 	r = Resolver{Getenv: mapenv(nil)}

@@ -41,6 +41,9 @@ type State struct {
 	// StatTime is when the files' Stat was recorded: files modified later than
 	// two seconds before it are always hashed again (see vault.ScanKnown).
 	StatTime time.Time `json:"stat_time,omitzero"`
+	// KeyFP fingerprints the key that sealed or opened TS (see app.keyFingerprint),
+	// so a push with another key is caught before it publishes; "" = unknown.
+	KeyFP string `json:"key_fp,omitempty"`
 }
 
 // Path is the state file of env in the git common dir's vsync folder.
