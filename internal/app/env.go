@@ -208,6 +208,10 @@ func (e *Env) LatestKey() string { return e.Prefix() + "latest" }
 // VersionKey is the key of the bundle of ts.
 func (e *Env) VersionKey(ts string) string { return e.Prefix() + "versions/" + ts + ".enc" }
 
+// SyncLedgerKey is the key of a fan-out target's ledger (what `sync` wrote where
+// the values cannot be read back), next to the audit log.
+func (e *Env) SyncLedgerKey(target string) string { return e.Prefix() + "sync/" + target + ".json" }
+
 // Latest reads the `latest` pointer: ts "" when nothing was pushed yet.
 func (e *Env) Latest(ctx context.Context) (ts, etag string, err error) {
 	body, etag, err := e.Store.Get(ctx, e.LatestKey())

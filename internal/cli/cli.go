@@ -95,6 +95,7 @@ type CLI struct {
 	Restore  RestoreCmd  `cmd:"" help:"List or bring back local encrypted backups of a vault."`
 	Audit    AuditCmd    `cmd:"" help:"Show or verify an env's audit log."`
 	Doctor   DoctorCmd   `cmd:"" help:"Check both halves, the store, the key and the hooks."`
+	Sync     SyncCmd     `cmd:"" help:"Publish an env's keys to GitHub, AWS, GCP, Azure or Vault, with a plan first."`
 
 	Install   InstallCmd   `cmd:"" help:"Install the git hooks (post-checkout, pre-push)."`
 	Uninstall UninstallCmd `cmd:"" help:"Remove exactly what install added to the git hooks."`
