@@ -21,6 +21,7 @@ import (
 type App struct {
 	Dir      string              // working folder
 	Getenv   func(string) string // the process environment
+	Environ  func() []string     // all of it, for `run` (nil: os.Environ)
 	Keychain keychain.Keychain   // the OS keychain (or a test double)
 	Log      io.Writer           // progress and warnings (stderr)
 	Now      func() time.Time

@@ -52,7 +52,7 @@ const (
 )
 
 // AuditKey is the key of the env's audit log.
-func (e *Env) AuditKey() string { return e.Prefix() + "audit.csv" }
+func (e *Env) AuditKey() string { return e.Layout().Audit() }
 
 // appendAudit records an action in the env's audit log (SPEC §7): one row, chained
 // to the log before it, written with a compare-and-swap and retried on conflict.

@@ -199,14 +199,17 @@ func (a *App) openStore(c *config.Env) (store.Store, error) {
 	return store.Traced(st, a.Trace), nil
 }
 
+// Layout is the env's bucket layout (SPEC §5.1).
+func (e *Env) Layout() store.Layout { return store.EnvLayout(e.ID.Name, e.Name) }
+
 // Prefix is the bucket prefix of the env: <repo>/<env>/.
-func (e *Env) Prefix() string { return e.ID.Name + "/" + e.Name + "/" }
+func (e *Env) Prefix() string { return e.Layout().Prefix }
 
 // LatestKey is the key of the `latest` pointer.
-func (e *Env) LatestKey() string { return e.Prefix() + "latest" }
+func (e *Env) LatestKey() string { return e.Layout().Latest() }
 
 // VersionKey is the key of the bundle of ts.
-func (e *Env) VersionKey(ts string) string { return e.Prefix() + "versions/" + ts + ".enc" }
+func (e *Env) VersionKey(ts string) string { return e.Layout().Version(ts) }
 
 // SyncLedgerKey is the key of a fan-out target's ledger (what `sync` wrote where
 // the values cannot be read back), next to the audit log.

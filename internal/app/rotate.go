@@ -221,13 +221,13 @@ func (a *App) purgeOld(ctx context.Context, e *Env, aesKey []byte, res *RotateRe
 	if err != nil {
 		return err
 	}
-	infos, err := e.Store.List(ctx, e.Prefix()+"versions/")
+	infos, err := e.Store.List(ctx, e.Layout().Versions())
 	if err != nil {
 		return store.AsFail(err, "list the versions of "+e.Name)
 	}
 	var old []string
 	for _, in := range infos {
-		ts, ok := strings.CutSuffix(strings.TrimPrefix(in.Key, e.Prefix()+"versions/"), ".enc")
+		ts, ok := strings.CutSuffix(strings.TrimPrefix(in.Key, e.Layout().Versions()), ".enc")
 		if !ok || !rqem.ValidTS(ts) {
 			continue
 		}

@@ -33,13 +33,13 @@ func (a *App) Versions(ctx context.Context, repoFlag, env string) ([]Version, er
 	if err != nil {
 		return nil, err
 	}
-	infos, err := e.Store.List(ctx, e.Prefix()+"versions/")
+	infos, err := e.Store.List(ctx, e.Layout().Versions())
 	if err != nil {
 		return nil, store.AsFail(err, "list the versions of "+env)
 	}
 	out := []Version{}
 	for _, in := range infos {
-		name := strings.TrimPrefix(in.Key, e.Prefix()+"versions/")
+		name := strings.TrimPrefix(in.Key, e.Layout().Versions())
 		ts, ok := strings.CutSuffix(name, ".enc")
 		if !ok || !rqem.ValidTS(ts) {
 			continue

@@ -600,10 +600,13 @@ func writeFile(path string, f *zip.File, budget *int64, buf []byte, h hash.Hash)
 	return n, out.Close()
 }
 
-// copyEntry decompresses the entry's content into w, at most its declared size and
-// what is left of budget (which it lowers). h ends up holding the content's SHA-256.
+// copyEntry decompresses the entry into w, at most its declared size and what is
+// left of budget (which it lowers). h ends up holding the content's SHA-256; nil h
+// skips the hash.
 func copyEntry(w io.Writer, f *zip.File, budget *int64, buf []byte, h hash.Hash) (int64, error) {
-	h.Reset()
+	if h != nil {
+		h.Reset()
+	}
 	rc, err := f.Open()
 	if err != nil {
 		return 0, hostile(f.Name, ReasonCorrupt, "%v", err)
@@ -621,7 +624,9 @@ func copyEntry(w io.Writer, f *zip.File, budget *int64, buf []byte, h hash.Hash)
 			if n > *budget {
 				return n, hostile(f.Name, ReasonTooBig, "while unpacking")
 			}
-			h.Write(buf[:k])
+			if h != nil {
+				h.Write(buf[:k])
+			}
 			if _, err := w.Write(buf[:k]); err != nil {
 				return n, err
 			}
@@ -666,6 +671,48 @@ func HashAt(r io.ReaderAt, size int64, lim Limits) ([]vault.File, error) {
 		out = append(out, vault.File{Path: p, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
 	}
 	return out, nil
+}
+
+// File is one file of an archive read into memory by ReadAt.
+type File struct {
+	Path string // relative to the archive root, slash-separated
+	Data []byte
+}
+
+// ReadAt validates the archive like Extract and returns its files in memory, sorted
+// by Path (folders are left out), for readers that must not write plaintext to disk
+// (`run`, the public vsync package). The limits are enforced while decompressing,
+// as Extract does. Callers wipe Data when done.
+func ReadAt(r io.ReaderAt, size int64, lim Limits) ([]File, error) {
+	lim = lim.effective()
+	_, entries, err := plan(r, size, lim)
+	if err != nil {
+		return nil, err
+	}
+	budget := lim.MaxTotalBytes
+	buf := make([]byte, 32<<10)
+	var out []File
+	for _, e := range entries {
+		if e.dir {
+			continue
+		}
+		// Sized from the declared size, capped: a header may lie (copyEntry enforces it).
+		b := bytes.NewBuffer(make([]byte, 0, min(int(e.f.UncompressedSize64), 16<<20)))
+		if _, err := copyEntry(b, e.f, &budget, buf, nil); err != nil {
+			Wipe(out)
+			return nil, err
+		}
+		out = append(out, File{Path: e.path, Data: b.Bytes()})
+	}
+	clear(buf)
+	return out, nil
+}
+
+// Wipe overwrites the contents of files with zeros.
+func Wipe(files []File) {
+	for _, f := range files {
+		clear(f.Data)
+	}
 }
 
 // onlyReader hides WriterTo so CopyBuffer uses the given buffer.

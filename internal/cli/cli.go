@@ -85,6 +85,9 @@ type CLI struct {
 	Pull     PullCmd     `cmd:"" help:"Bring the newest (or a chosen) version into the vault."`
 	Status   StatusCmd   `cmd:"" help:"Show the repository identity and, per env, the two halves and the vault."`
 	Versions VersionsCmd `cmd:"" help:"List the versions of an env in the store."`
+	Run      RunCmd      `cmd:"" help:"Run a command with an env's keys in its environment (no .env file)."`
+	Env      EnvCmd      `cmd:"" help:"Print an env's keys for scripts and direnv (dotenv, json, shell, github)."`
+	Get      GetCmd      `cmd:"" help:"Print the value of one key of an env."`
 	Use      UseCmd      `cmd:"" help:"Point ./.env at an env's dotenv file."`
 
 	Export   ExportCmd   `cmd:"" help:"Write both halves of an env into a passphrase-sealed .share file."`
@@ -181,6 +184,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, a *app.App) (
 	defer stop()
 	c := &Ctx{Context: ctx, Globals: &root.Globals, App: a, Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	err = kctx.Run(c)
+	var ce childExit
+	if errors.As(err, &ce) {
+		return ce.code // `run`: the command's own exit code, nothing to print
+	}
 	if sig := got(); sig != 0 {
 		// The step in flight was finished or rolled back; say what stands.
 		if err == nil {

@@ -21,6 +21,8 @@ func TestMain(m *testing.M) {
 	defer testenv.StopAll()
 	testscript.Main(m, map[string]func(){
 		"git-vsync": func() { os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"dumpenv":   dumpEnv,
+		"vsyncread": vsyncRead,
 	})
 }
 
@@ -78,8 +80,9 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			return true, nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"gzipfile": cmdGzipFile,
-			"linkbin":  cmdLinkBin,
+			"gzipfile":   cmdGzipFile,
+			"linkbin":    cmdLinkBin,
+			"dotenvjson": cmdDotenvJSON,
 		},
 	}
 }
