@@ -17,7 +17,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 	d, _ := newDemo(dir) // a store as `git vsync push dev` leaves it
 	_ = d.publish("20260131-120000", map[string]string{
-		".env.dev":        "DATABASE_URL=postgres://app@db/app\nAPI_TOKEN='s3cr3t'\n",
+		".env.dev":       "DATABASE_URL=postgres://app@db/app\nAPI_TOKEN='s3cr3t'\n",
 		"tls/server.pem": "-----BEGIN CERTIFICATE-----\n",
 	})
 

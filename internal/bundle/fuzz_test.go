@@ -84,3 +84,59 @@ func FuzzExtract(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadAt feeds arbitrary bytes to ReadAt (the in-memory reader of `run --remote`
+// and the vsync package): it must not panic, must stay within the limits, and must
+// accept exactly what Extract accepts, with the same contents.
+func FuzzReadAt(f *testing.F) {
+	f.Add(archive(f, newVault(f, map[string]string{".env.dev": "A=1\n", "tls/k.pem": "key", "e/": "/"}), "infra/vault/dev"))
+	f.Add(buildZip(f, []zent{{name: "x/y/.env", body: "A=1"}}))
+	for _, c := range hostileCases(f) {
+		if c.data != nil {
+			f.Add(c.data)
+		}
+	}
+	lim := Limits{MaxEntries: 64, MaxTotalBytes: 1 << 20}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		files, err := ReadAt(strings.NewReader(string(data)), int64(len(data)), lim)
+		dest := filepath.Join(t.TempDir(), "dest")
+		extracted, xerr := Extract(data, dest, lim)
+		if err != nil {
+			var he *HostileError
+			if !errors.As(err, &he) {
+				t.Fatalf("ReadAt error is not a HostileError: %v", err)
+			}
+			if xerr == nil {
+				t.Fatalf("ReadAt refused (%v) what Extract accepted", err)
+			}
+			return
+		}
+		if xerr != nil {
+			var he *HostileError
+			if errors.As(xerr, &he) {
+				t.Fatalf("Extract refused (%v) what ReadAt accepted", xerr)
+			}
+			return // a name this OS cannot hold
+		}
+		var total int64
+		n := 0
+		for _, x := range extracted {
+			if !x.Dir {
+				n++
+			}
+		}
+		if n != len(files) {
+			t.Fatalf("ReadAt gave %d files, Extract %d", len(files), n)
+		}
+		for _, f := range files {
+			total += int64(len(f.Data))
+			disk, err := os.ReadFile(filepath.Join(dest, filepath.FromSlash(f.Path)))
+			if err != nil || string(disk) != string(f.Data) {
+				t.Fatalf("%s: ReadAt and Extract disagree (%v)", f.Path, err)
+			}
+		}
+		if total > lim.MaxTotalBytes {
+			t.Fatalf("ReadAt returned %d bytes, over the limit", total)
+		}
+	})
+}

@@ -97,7 +97,7 @@ func writeEnv(w io.Writer, keys []dotenv.Entry, format string) error {
 	return err
 }
 
-// shellQuote quotes v for a POSIX shell: single quotes, a single quote as '\''.
+// shellQuote quotes v for a POSIX shell: single quotes, a single quote as '\”.
 func shellQuote(v string) string {
 	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 }
