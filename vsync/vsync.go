@@ -231,7 +231,9 @@ func collect(opts []Option) options {
 }
 
 // lookup returns the value of name, else the content of the file name_FILE
-// names (a regular file of at most 1 MiB, surrounding blanks trimmed).
+// names (a regular file of at most 1 MiB, surrounding blanks trimmed). Unlike
+// atomicfile.ReadRegular it follows a symbolic link: mounted secrets (Kubernetes,
+// Docker) are links to the real file.
 func lookup(getenv func(string) string, name string) (string, error) {
 	if v := strings.TrimSpace(getenv(name)); v != "" {
 		return v, nil

@@ -181,6 +181,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, a *app.App) (
 		}()
 	}
 	ctx, got, stop := interruptible()
+	if n := kctx.Selected(); n != nil && n.Name == "run" {
+		// `run` passes signals on to its command and exits with the command's code;
+		// a second Ctrl-C must not end git-vsync before the command (and its files).
+		stop()
+		ctx, got, stop = context.Background(), func() int { return 0 }, func() {}
+	}
 	defer stop()
 	c := &Ctx{Context: ctx, Globals: &root.Globals, App: a, Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	err = kctx.Run(c)

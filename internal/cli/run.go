@@ -69,8 +69,5 @@ func (c *RunCmd) Run(ctx *Ctx) error {
 	if err != nil {
 		return err
 	}
-	if code != 0 {
-		return childExit{code}
-	}
-	return nil
+	return childExit{code}
 }
