@@ -6,8 +6,9 @@
 // their entry). Every entry carries its real modification time (MS-DOS fields in
 // local time plus an Info-ZIP extended timestamp in UTC), so a teammate's unzip shows
 // when a file was last edited; the rest of the metadata is fixed (creator unix,
-// external attributes 0600 for files and 0700 for folders, files deflated, folders
-// stored), so the same vault with the same times gives the same bytes. Whether a
+// external attributes 0600 for files and 0700 for folders, folders stored, files
+// deflated when that shrinks them and stored otherwise, see pack.go), so the same
+// vault with the same times gives the same bytes. Whether a
 // vault changed is never decided by archive bytes but by content hashes (WriteScan,
 // the sync state).
 //
@@ -32,6 +33,7 @@ package bundle
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -45,7 +47,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/vault"
 )
@@ -135,11 +136,13 @@ func WriteScan(w io.Writer, vaultDir, entryRoot string) ([]vault.File, error) {
 	}
 
 	zw := zip.NewWriter(w)
+	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, level) })
 	if _, err := zw.CreateHeader(header(root+"/", true, modTime(vaultDir))); err != nil {
 		return nil, err
 	}
+	pk := newPacker(vaultDir, root, files)
+	defer pk.stop()
 	buf := make([]byte, 64<<10)
-	h := sha256.New()
 	for i := range files {
 		f := &files[i]
 		name := root + "/" + f.Path
@@ -150,28 +153,24 @@ func WriteScan(w io.Writer, vaultDir, entryRoot string) ([]vault.File, error) {
 			}
 			continue
 		}
-		src, err := vault.Open(vaultDir, f.Path)
+		p := pk.next(i)
+		err := p.err
+		switch {
+		case err != nil:
+		case p.large:
+			err = writeLarge(zw, vaultDir, name, f, buf)
+		default:
+			var ew io.Writer
+			if ew, err = zw.CreateRaw(p.hdr); err == nil {
+				_, err = ew.Write(p.body)
+			}
+			f.Size, f.SHA256 = p.size, p.sum
+			bufPool.Put(p.bufs)
+		}
+		p.release()
 		if err != nil {
 			return nil, err
 		}
-		// The time of the file as opened, the one whose bytes are archived.
-		var mod time.Time
-		if fi, err := src.Stat(); err == nil {
-			mod = fi.ModTime()
-		}
-		ew, err := zw.CreateHeader(header(name, false, mod))
-		if err != nil {
-			src.Close()
-			return nil, err
-		}
-		h.Reset()
-		n, err := io.CopyBuffer(io.MultiWriter(ew, h), onlyReader{src}, buf)
-		src.Close()
-		if err != nil {
-			return nil, fmt.Errorf("archive vault file %q: %w", f.Path, err)
-		}
-		f.Size = n
-		f.SHA256 = hex.EncodeToString(h.Sum(nil))
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err
@@ -454,8 +453,8 @@ func commonPrefix(a, b string) string {
 
 // Extract validates the archive data (see the package comment), then unpacks it below
 // its root into destDir, which must be missing (it is created 0700; its parent must
-// exist) or an empty folder. Files are written 0600 and flushed to disk, folders
-// 0700. Sizes are enforced while decompressing too, so a header that lies about them
+// exist) or an empty folder. Files are written 0600, folders 0700; nothing is
+// flushed to disk: the caller does that for the whole tree at once (vault.Replace). Sizes are enforced while decompressing too, so a header that lies about them
 // cannot get past the limits. On any error destDir is left as it was: what was
 // written is removed again (and destDir too if Extract created it).
 //
@@ -543,7 +542,6 @@ func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error)
 	// Every folder to create: explicit entries and the parents of every entry.
 	paths, kind := layout(entries)
 	out := make([]vault.File, 0, len(paths))
-	dirs := []string{destDir}
 	budget := lim.MaxTotalBytes
 	buf := make([]byte, 64<<10)
 	h := sha256.New()
@@ -557,7 +555,6 @@ func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error)
 			if err := os.Chmod(full, 0o700); err != nil {
 				return nil, err
 			}
-			dirs = append(dirs, full)
 			out = append(out, vault.File{Path: p, Dir: true})
 			continue
 		}
@@ -571,9 +568,6 @@ func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error)
 			_ = os.Chtimes(full, m, m)
 		}
 		out = append(out, vault.File{Path: p, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
-	}
-	for i := len(dirs) - 1; i >= 0; i-- {
-		atomicfile.SyncDir(dirs[i])
 	}
 	return out, nil
 }
@@ -592,9 +586,6 @@ func writeFile(path string, f *zip.File, budget *int64, buf []byte, h hash.Hash)
 	}
 	n, err := copyEntry(out, f, budget, buf, h)
 	if err != nil {
-		return n, err
-	}
-	if err := out.Sync(); err != nil {
 		return n, err
 	}
 	return n, out.Close()

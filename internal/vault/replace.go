@@ -26,7 +26,7 @@ import (
 //
 //	1 begin     mkdir new-X (0700)       vault=old, new-X empty
 //	2 fill      write new content        vault=old, new-X partial
-//	3 filled    fsync stage and parent   vault=old, new-X complete
+//	3 filled    flush the stage, parent  vault=old, new-X complete
 //	4 retire    rename vault -> old-X    vault missing, old-X complete, new-X complete
 //	5 install   rename new-X -> vault    vault=new, old-X complete     (commit point)
 //	6 trash     rename old-X -> trash-X  vault=new, trash-X complete
@@ -66,8 +66,9 @@ const (
 )
 
 // Replace swaps the vault folder vaultDir for a new one: fill writes the new content
-// into a fresh, empty stage folder beside the vault (mode 0700) and must make what it
-// writes durable (fsync files); then the stage replaces the vault by renames. If fill
+// into a fresh, empty stage folder beside the vault (mode 0700); Replace then makes
+// everything below the stage durable (durable.go: one syncfs, or fsyncs in
+// parallel) and replaces the vault with it by renames. fill need not flush. If fill
 // or a rename fails, the vault stays as it was and the stage is removed. If the
 // process dies at any point, Recover leaves the old or the new vault. Missing parent
 // folders are created 0700. A vault that did not exist yet is created.
@@ -79,11 +80,20 @@ func Replace(vaultDir string, fill func(stageDir string) error) error {
 	if err != nil {
 		return err
 	}
+	// Opened before anything is written, so that syncfs reports every write-back
+	// error of what fill writes.
+	fsDir, _ := os.Open(s.stage)
+	if fsDir != nil {
+		defer fsDir.Close()
+	}
 	if err := fill(s.stage); err != nil {
 		s.abort()
 		return err
 	}
-	atomicfile.SyncDir(s.stage)
+	if err := durable(s.stage, fsDir); err != nil {
+		s.abort()
+		return fmt.Errorf("flush the new vault to disk: %w", err)
+	}
 	if err := s.retire(); err != nil {
 		s.abort()
 		return err
