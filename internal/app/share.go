@@ -215,6 +215,7 @@ func writeNew(path string, data []byte, replace bool) error {
 type ImportOptions struct {
 	Force   bool // replace different halves (the old ones are kept aside)
 	NoHooks bool
+	Audit   AuditOptions
 }
 
 // ImportResult says what import did.
@@ -409,7 +410,7 @@ func (a *App) Import(ctx context.Context, repoFlag, env, file, passphrase string
 		res.Hooks = installHooks(r.Top, &res.Warnings)
 	}
 	if e, err := a.openEnvIn(w, env); err == nil {
-		a.appendAudit(ctx, e, "import", "", AuditOptions{}, nil)
+		a.appendAudit(ctx, e, "import", "", o.Audit, nil)
 	}
 	return res, nil
 }

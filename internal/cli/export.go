@@ -14,6 +14,7 @@ type ExportCmd struct {
 	PassphraseFile string `help:"Use the passphrase in this file (a trailing newline is ignored; at least 8 characters) instead of a generated one." placeholder:"FILE"`
 	Force          bool   `help:"Replace an existing file."`
 	CIToken        bool   `name:"ci-token" help:"Instead of a share file, print the env's runtime config token (vsync-cfg-v1:…) for a CI secret store: the disk half only, never the key."`
+	AuditFlags     `embed:""`
 }
 
 // Help is shown by `git vsync export --help`.
@@ -37,6 +38,7 @@ Examples:
   git vsync export dev
   git vsync export prod --out /tmp/prod.share
   git vsync export dev --passphrase-file ~/pass.txt
+  git vsync export prod --note "onboarding Sam" --meta ticket=OPS-7
   git vsync export prod --ci-token | gh secret set VSYNC_CONFIG`
 }
 
@@ -54,7 +56,11 @@ func (c *ExportCmd) Run(ctx *Ctx) error {
 		ctx.Infof("this token holds the bucket credentials: store it only in a secret store (as VSYNC_CONFIG), with the key as VSYNC_KEY")
 		return nil
 	}
-	o := app.ExportOptions{Out: c.Out, Force: c.Force}
+	auditOpts, err := c.AuditFlags.Options()
+	if err != nil {
+		return err
+	}
+	o := app.ExportOptions{Out: c.Out, Force: c.Force, Audit: auditOpts}
 	if c.PassphraseFile != "" {
 		p, err := ctx.App.ReadPassphraseFile(c.PassphraseFile)
 		if err != nil {

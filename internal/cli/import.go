@@ -20,6 +20,7 @@ type ImportCmd struct {
 	PassphraseFile string `help:"Read the passphrase from this file (a trailing newline is ignored). Default: VSYNC_SHARE_PASSPHRASE, else a hidden prompt." placeholder:"FILE"`
 	Force          bool   `help:"Replace a different key or config of this env (the old key stays in the keychain as <repo>/<env>#<fingerprint>, the old config beside the new one)."`
 	NoHooks        bool   `help:"Do not install the git hooks."`
+	AuditFlags     `embed:""`
 }
 
 // Help is shown by `git vsync import --help`.
@@ -40,16 +41,21 @@ key or config (e.g. after a teammate ran rotate), import refuses (exit 3) unless
 Examples:
   git vsync import dev ~/Downloads/acme_web-dev.share
   git vsync import dev acme_web-dev.share --passphrase-file ~/pass.txt
-  git vsync import dev new-dev.share --force     # after a key rotation`
+  git vsync import dev new-dev.share --force     # after a key rotation
+  git vsync import dev acme_web-dev.share --note "new laptop"`
 }
 
 // Run imports.
 func (c *ImportCmd) Run(ctx *Ctx) error {
+	auditOpts, err := c.AuditFlags.Options()
+	if err != nil {
+		return err
+	}
 	pass, err := c.passphrase(ctx)
 	if err != nil {
 		return err
 	}
-	res, err := ctx.App.Import(ctx, ctx.Repo, c.Env, c.File, pass, app.ImportOptions{Force: c.Force, NoHooks: c.NoHooks})
+	res, err := ctx.App.Import(ctx, ctx.Repo, c.Env, c.File, pass, app.ImportOptions{Force: c.Force, NoHooks: c.NoHooks, Audit: auditOpts})
 	if err != nil {
 		return err
 	}

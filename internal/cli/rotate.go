@@ -10,9 +10,10 @@ import (
 
 // RotateCmd is `git vsync rotate`.
 type RotateCmd struct {
-	Env      string `arg:"" help:"Environment whose key to replace."`
-	PurgeOld bool   `help:"After rotating, delete every version that does not open with the new key, then forget the old keys (asks first)."`
-	Yes      bool   `help:"Do not ask before purging (for scripts)."`
+	Env        string `arg:"" help:"Environment whose key to replace."`
+	PurgeOld   bool   `help:"After rotating, delete every version that does not open with the new key, then forget the old keys (asks first)."`
+	Yes        bool   `help:"Do not ask before purging (for scripts)."`
+	AuditFlags `embed:""`
 }
 
 // Help is shown by `git vsync rotate --help`.
@@ -34,12 +35,17 @@ exit 6 and says so. Send them one with ` + "`git vsync export <env>`" + `.
 Examples:
   git vsync rotate dev
   git vsync rotate prod --purge-old          # asks before deleting
-  git vsync rotate prod --purge-old --yes`
+  git vsync rotate prod --purge-old --yes
+  git vsync rotate prod --note "laptop stolen" --meta ticket=SEC-3`
 }
 
 // Run rotates.
 func (c *RotateCmd) Run(ctx *Ctx) error {
-	o := app.RotateOptions{PurgeOld: c.PurgeOld}
+	auditOpts, err := c.AuditFlags.Options()
+	if err != nil {
+		return err
+	}
+	o := app.RotateOptions{PurgeOld: c.PurgeOld, Audit: auditOpts}
 	if c.PurgeOld && !c.Yes {
 		if _, ok := terminalFD(ctx); !ok {
 			return fail.New(fail.Usage, "pass --yes to purge without a question, or run it on a terminal",
