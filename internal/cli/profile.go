@@ -28,7 +28,7 @@ Examples:
       --access-key-id AKIA… --secret-access-key-file ~/secret.txt
   git vsync profile list
   git vsync profile show team
-  git vsync profile remove team`
+  git vsync profile remove team --yes`
 }
 
 // ProfileAddCmd is `git vsync profile add`.
@@ -158,10 +158,30 @@ func (c *ProfileShowCmd) Run(ctx *Ctx) error {
 // ProfileRemoveCmd is `git vsync profile remove`.
 type ProfileRemoveCmd struct {
 	Name string `arg:"" help:"Profile name."`
+	Yes  bool   `help:"Do not ask for a confirmation (for scripts)."`
 }
 
-// Run removes.
+// Run removes, after a confirmation on the terminal unless --yes.
 func (c *ProfileRemoveCmd) Run(ctx *Ctx) error {
+	if !c.Yes {
+		// Show what would go (and fail early on a missing profile) before asking.
+		p, err := ctx.App.ProfileShow(c.Name)
+		if err != nil {
+			return err
+		}
+		if _, ok := terminalFD(ctx); !ok {
+			return fail.New(fail.Usage, "pass --yes to remove it without a question",
+				"removing profile %s needs a confirmation; no terminal to ask on (nothing was removed)", c.Name)
+		}
+		yes, _, err := confirm(ctx, fmt.Sprintf("remove profile %s (bucket %s at %s) and its credentials?", c.Name, p.Bucket, p.Endpoint))
+		if err != nil {
+			return err
+		}
+		if !yes {
+			ctx.Infof("kept profile %s", c.Name)
+			return nil
+		}
+	}
 	if err := ctx.App.ProfileRemove(c.Name); err != nil {
 		return err
 	}
@@ -197,6 +217,10 @@ func (ProfileShowCmd) Help() string {
 
 // Help is shown by `git vsync profile remove --help`.
 func (ProfileRemoveCmd) Help() string {
-	return `Examples:
-  git vsync profile remove team`
+	return `Asks for a confirmation on the terminal; --yes skips it (without a terminal it is
+required). Envs set up from the profile keep their own copy of it.
+
+Examples:
+  git vsync profile remove team
+  git vsync profile remove team --yes`
 }
