@@ -254,7 +254,7 @@ func (a *App) backupVault(e *Env, aesKey []byte) (*backup.Backup, error) {
 	}
 	// The zip is sealed while it is written, straight into the backup file.
 	var zipErr error
-	b, err := backup.SaveFrom(e.ConfigRoot, e.ID.Name, e.Name, aesKey, a.Now(), func(w io.Writer) error {
+	b, err := backup.SaveFrom(e.backupRoot(), e.ID.Name, e.Name, aesKey, a.Now(), func(w io.Writer) error {
 		zipErr = bundle.Write(w, e.VaultDir, e.VaultRel)
 		return zipErr
 	})

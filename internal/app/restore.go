@@ -28,7 +28,7 @@ func (a *App) Backups(ctx context.Context, repoFlag, env string) ([]BackupInfo, 
 	if err != nil {
 		return nil, nil, err
 	}
-	bs, err := backup.List(e.ConfigRoot, e.ID.Name, env)
+	bs, err := backup.List(e.backupRoot(), e.ID.Name, env)
 	if err != nil {
 		return nil, nil, fail.Wrap(fail.Failure, err, "", "list the backups")
 	}
@@ -78,7 +78,7 @@ func (a *App) Restore(ctx context.Context, repoFlag, env, id string, o AuditOpti
 		return nil, err
 	}
 	defer release()
-	bs, err := backup.List(e.ConfigRoot, e.ID.Name, env)
+	bs, err := backup.List(e.backupRoot(), e.ID.Name, env)
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "", "list the backups")
 	}
@@ -145,3 +145,6 @@ func (e *Env) openBackup(ctx context.Context, aesKey []byte, path, id string) (*
 	}
 	return nil, fail.Wrap(fail.Integrity, err, "choose another backup", "backup %s is damaged", id)
 }
+
+// backupRoot is the folder of every backup on this machine (backup.Root).
+func (e *Env) backupRoot() string { return backup.Root(e.ConfigRoot, e.app.Getenv) }

@@ -1,6 +1,9 @@
 package app
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
@@ -57,4 +60,28 @@ func TestShareRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTree(t, tree(t, a.vault("dev")), pulled)
+}
+
+// VSYNC_BACKUP_DIR moves the backups out of the config folder.
+func TestBackupDirEnv(t *testing.T) {
+	m := newMachine(t)
+	a, _ := setup(t, m, fileStoreURL(t))
+	dir := filepath.Join(m.home, "elsewhere")
+	m.env["VSYNC_BACKUP_DIR"] = dir + " "
+	a.write("dev", ".env.dev", "LOCAL EDIT\n")
+	res, err := a.app.Pull(bg, "", "dev", PullOptions{Force: true})
+	if err != nil || !strings.HasPrefix(res.Backup, filepath.Join(dir, "acme_web", "dev")+string(filepath.Separator)) {
+		t.Fatalf("backup at %q (%v), want below %s", res.Backup, err, dir)
+	}
+	if _, err := os.Stat(filepath.Join(m.home, "config", "vsync", "backups")); !os.IsNotExist(err) {
+		t.Fatalf("backups folder in the config folder: %v", err)
+	}
+	if bs, _, err := a.app.Backups(bg, "", "dev"); err != nil || len(bs) != 1 || !bs[0].Readable {
+		t.Fatalf("backups %+v %v", bs, err)
+	}
+	// Unset: the default folder, which holds none of them.
+	m.env["VSYNC_BACKUP_DIR"] = ""
+	if bs, _, err := a.app.Backups(bg, "", "dev"); err != nil || len(bs) != 0 {
+		t.Fatalf("backups without the variable %+v %v", bs, err)
+	}
 }

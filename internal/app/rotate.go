@@ -279,7 +279,7 @@ func (a *App) purgeOld(ctx context.Context, e *Env, aesKey []byte, res *RotateRe
 		}
 		res.KeysForgotten++
 	}
-	if bs, _ := backup.List(e.ConfigRoot, e.ID.Name, e.Name); len(bs) > 0 && len(e.Config.PreviousKeys) > 0 {
+	if bs, _ := backup.List(e.backupRoot(), e.ID.Name, e.Name); len(bs) > 0 && len(e.Config.PreviousKeys) > 0 {
 		res.Warnings = append(res.Warnings, "local backups made before the rotation (`git vsync restore "+e.Name+"`) no longer open: their key is gone")
 	}
 	c := *e.Config

@@ -109,7 +109,7 @@ func TestStreamingBundles(t *testing.T) {
 		}
 		sameTree(t, tree(t, b.vault("dev")), want)
 		eb, _ := b.app.OpenEnv("", "dev")
-		bs, err := backup.List(eb.ConfigRoot, eb.ID.Name, "dev")
+		bs, err := backup.List(eb.backupRoot(), eb.ID.Name, "dev")
 		if err != nil || len(bs) == 0 {
 			t.Fatalf("no backup: %v", err)
 		}

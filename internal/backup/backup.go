@@ -1,6 +1,7 @@
 // Package backup keeps encrypted copies of a vault before anything replaces it
 // (SPEC §6.2): RQE1 of the vault's zip, same key and salt as the bundles, at
-// <config root>/backups/<repo>/<env>/<ts>.zip.enc, the newest Keep per (repo, env).
+// <root>/<repo>/<env>/<ts>.zip.enc, the newest Keep per (repo, env). root is
+// <config root>/backups, or VSYNC_BACKUP_DIR when that is set (see Root).
 package backup
 
 import (
@@ -32,9 +33,22 @@ type Backup struct {
 	Time time.Time
 }
 
-// Dir is the folder of the backups of (repo, env).
+// DirEnv names the variable that moves the backups out of the config folder (to a
+// disk with more room, or one that is itself backed up).
+const DirEnv = "VSYNC_BACKUP_DIR"
+
+// Root is the folder that holds the backups of every (repo, env): VSYNC_BACKUP_DIR
+// when set and not blank, else <configRoot>/backups.
+func Root(configRoot string, getenv func(string) string) string {
+	if d := strings.TrimSpace(getenv(DirEnv)); d != "" {
+		return filepath.Clean(d)
+	}
+	return filepath.Join(configRoot, "backups")
+}
+
+// Dir is the folder of the backups of (repo, env) below root (see Root).
 func Dir(root, repo, env string) string {
-	return filepath.Join(root, "backups", repo, env)
+	return filepath.Join(root, repo, env)
 }
 
 // Save seals zipData with key and stores it as the newest backup, then prunes to Keep.

@@ -18,7 +18,7 @@ type RestoreCmd struct {
 func (RestoreCmd) Help() string {
 	return `Before pull, pull --force or restore replace the vault, the replaced files are kept
 as an encrypted backup on this machine (the newest 10 per env, in
-~/.config/vsync/backups). Without TS, restore lists them with their time and file
+~/.config/vsync/backups, or in $VSYNC_BACKUP_DIR when set). Without TS, restore lists them with their time and file
 count; with TS it brings that backup back into the vault in one step, after
 backing up the current vault.
 
