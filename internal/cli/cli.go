@@ -204,11 +204,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, a *app.App) (
 		return sig
 	}
 	if err != nil {
+		var q quietExit
+		if errors.As(err, &q) {
+			return int(q)
+		}
 		printError(stderr, err)
 		return int(fail.CodeOf(err))
 	}
 	return 0
 }
+
+// quietExit ends a command with its exit code and no message: the command printed
+// what it had to say (status --quiet).
+type quietExit fail.Code
+
+func (q quietExit) Error() string { return fmt.Sprintf("exit %d", int(q)) }
 
 // interruptible returns a context cancelled by SIGINT or SIGTERM and a function
 // giving the exit code the signal asks for (130, 143; 0 without a signal). The

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/git-vsync/git-vsync/internal/app"
+	"github.com/git-vsync/git-vsync/internal/fail"
 )
 
 // StatusCmd is `git vsync status`.
@@ -21,9 +24,15 @@ or environment), where the vault folder is, which version it holds and whether
 it changed since the last sync (by content, not modification time). Makes no
 network request unless --remote asks each store for its latest version.
 
+With --quiet (-q) it prints nothing when every env is healthy, and otherwise one
+line per env that needs fixing (a missing or unreadable config or key; with
+--remote, an unreachable store) and exits 1 — for shell prompts and scripts. Local
+edits in a vault are not a problem.
+
 Examples:
   git vsync status
   git vsync status --remote
+  git vsync status --quiet --remote || echo "secrets need attention"
   git vsync status --json | jq '.envs[] | select(.key == false) | .env'`
 }
 
@@ -35,6 +44,9 @@ func (s *StatusCmd) Run(c *Ctx) error {
 	}
 	if s.JSON {
 		return c.JSON(rep)
+	}
+	if c.Quiet {
+		return quietStatus(c, rep)
 	}
 	fmt.Fprintf(c.Stdout, "repo   %s (from %s)\n", rep.Repo, rep.RepoSource)
 	fmt.Fprintf(c.Stdout, "vaults %s\n", rep.VaultRoot)
@@ -100,6 +112,47 @@ func (s *StatusCmd) Run(c *Ctx) error {
 		}
 	}
 	return nil
+}
+
+// quietStatus prints one line per env that needs fixing before push and pull work
+// (a half missing or unreadable, with --remote an unreachable store) and exits 1
+// when there is one; nothing at all when every env is healthy. Local edits are not
+// a problem: they are work in progress.
+func quietStatus(c *Ctx, rep *app.StatusReport) error {
+	broken := 0
+	for _, e := range rep.Envs {
+		var what, hint string
+		switch {
+		case e.ConfigError != "":
+			what, hint = "config: "+e.ConfigError, e.ConfigHint
+		case e.KeyError != "":
+			what = "key: " + e.KeyError
+		case !e.Key:
+			what, hint = "no key on this machine", "git vsync import "+e.Env+" FILE.share"
+		case e.RemoteError != "":
+			what, hint = "store: "+e.RemoteError, "git vsync doctor "+e.Env
+		default:
+			continue
+		}
+		broken++
+		line := e.Env + ": " + oneLine(what)
+		if hint != "" {
+			line += " (next: " + hint + ")"
+		}
+		fmt.Fprintln(c.Stdout, line)
+	}
+	if broken > 0 {
+		return quietExit(fail.Failure)
+	}
+	return nil
+}
+
+// oneLine keeps the first line of a message.
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 func orDash(s *string) string {
