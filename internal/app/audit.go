@@ -96,7 +96,7 @@ func (a *App) appendAudit(ctx context.Context, e *Env, action, ts string, o Audi
 func (a *App) appendAuditRow(ctx context.Context, st store.Store, key string, r audit.Row) (audit.Row, error) {
 	backoff := auditBackoffMin
 	for attempt := 1; ; attempt++ {
-		body, etag, err := st.Get(ctx, key)
+		body, etag, err := store.GetLimited(ctx, st, key, audit.MaxLogSize)
 		cond := store.Cond{IfMatch: etag}
 		switch {
 		case errors.Is(err, store.ErrNotFound):

@@ -55,7 +55,7 @@ func (a *App) fetchAuditLog(ctx context.Context, repoFlag, env string) (e *Env, 
 	if err != nil {
 		return nil, nil, false, err
 	}
-	data, _, err = e.Store.Get(ctx, e.AuditKey())
+	data, _, err = store.GetLimited(ctx, e.Store, e.AuditKey(), audit.MaxLogSize)
 	if errors.Is(err, store.ErrNotFound) {
 		return e, nil, false, nil
 	}

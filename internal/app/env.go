@@ -215,21 +215,38 @@ func (e *Env) VersionKey(ts string) string { return e.Layout().Version(ts) }
 // the values cannot be read back), next to the audit log.
 func (e *Env) SyncLedgerKey(target string) string { return e.Prefix() + "sync/" + target + ".json" }
 
+// maxLatestBytes bounds the `latest` pointer: a timestamp and a newline, with room.
+const maxLatestBytes = 64
+
 // Latest reads the `latest` pointer: ts "" when nothing was pushed yet.
 func (e *Env) Latest(ctx context.Context) (ts, etag string, err error) {
-	body, etag, err := e.Store.Get(ctx, e.LatestKey())
-	if errors.Is(err, store.ErrNotFound) {
-		return "", "", nil
+	ts, etag, corrupt, err := e.readLatest(ctx)
+	if err == nil && corrupt != nil {
+		err = corrupt
 	}
-	if err != nil {
-		return "", "", store.AsFail(err, "read the latest version of "+e.Name)
+	return ts, etag, err
+}
+
+// readLatest is Latest that tells a corrupt pointer (corrupt, with the object's
+// ETag, so push --force can replace exactly it) from a failed read (err).
+func (e *Env) readLatest(ctx context.Context) (ts, etag string, corrupt, err error) {
+	body, etag, err := store.GetLimited(ctx, e.Store, e.LatestKey(), maxLatestBytes)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", "", nil, nil
+	}
+	what := "not a timestamp"
+	if errors.Is(err, store.ErrTooLarge) {
+		what, err = fmt.Sprintf("over %d bytes", maxLatestBytes), nil
+	} else if err != nil {
+		return "", "", nil, store.AsFail(err, "read the latest version of "+e.Name)
 	}
 	ts = strings.TrimSpace(string(body))
-	if !rqem.ValidTS(ts) {
-		return "", "", fail.New(fail.Integrity, "ask whoever pushed last to push again; `git vsync versions "+e.Name+"` lists what the store holds",
-			"the store's latest pointer for %s is corrupt (%d bytes, not a timestamp)", e.Name, len(body))
+	if what != "not a timestamp" || !rqem.ValidTS(ts) {
+		return "", etag, fail.New(fail.Integrity,
+			"`git vsync versions "+e.Name+"` lists what the store holds; `git vsync push "+e.Name+" --force` publishes your vault as the new latest, or `git vsync pull "+e.Name+" --at TS` brings a listed version back first",
+			"the store's latest pointer for %s is corrupt (%s)", e.Name, what), nil
 	}
-	return ts, etag, nil
+	return ts, etag, nil, nil
 }
 
 // Key returns the AES key of the env's bundles (derived from the keychain value and

@@ -62,10 +62,14 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 	if err != nil {
 		return nil, err
 	}
-	latest, etag, err := e.Latest(ctx)
+	latest, etag, corrupt, err := e.readLatest(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if corrupt != nil && o.At == "" {
+		return nil, corrupt
+	}
+	// pull --at works past a corrupt pointer: a way back to a listed version.
 	target := o.At
 	if target == "" {
 		if latest == "" {

@@ -64,9 +64,22 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 				"the vault folder %s does not exist; refusing to push an empty version over the team's secrets", e.vaultName())
 		}
 	}
-	latest, etag, err := e.Latest(ctx)
+	latest, etag, corrupt, err := e.readLatest(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if corrupt != nil {
+		if !o.Force {
+			return nil, corrupt
+		}
+		// push --force is the way out of a corrupt pointer: it is replaced with
+		// a condition on exactly the object that is there now.
+		if etag == "" {
+			if etag, _, err = e.Store.GetTo(ctx, e.LatestKey(), io.Discard); err != nil {
+				return nil, store.AsFail(err, "read the latest pointer of "+env)
+			}
+		}
+		a.warnf("the store's latest pointer for %s is corrupt; --force replaces it", env)
 	}
 	res := &PushResult{Previous: latest}
 	seen := ""
@@ -193,11 +206,12 @@ func (a *App) publishSealed(ctx context.Context, e *Env, aesKey []byte, sealed *
 		}
 		// The slot is taken. When `latest` moved meanwhile, another push won:
 		// stop here (nothing of ours is in the store) instead of racing on.
-		now, _, lerr := e.Latest(ctx)
+		now, nowETag, _, lerr := e.readLatest(ctx)
 		if lerr != nil {
 			return "", "", lerr
 		}
-		if now != latest {
+		// (An oversized corrupt pointer has no ETag from readLatest.)
+		if now != latest || (nowETag != "" && nowETag != etag) {
 			return "", "", advanced()
 		}
 		if try >= maxSameSecondRetries {
@@ -226,7 +240,7 @@ func (a *App) publishSealed(ctx context.Context, e *Env, aesKey []byte, sealed *
 		return "", "", fail.Wrap(fail.Failure, ctx.Err(), "run `git vsync "+action+" "+e.Name+"` again", "%s interrupted; nothing was published", action)
 	}
 	cond := store.Cond{IfMatch: etag}
-	if latest == "" {
+	if etag == "" {
 		cond = store.Cond{IfNoneMatch: true}
 	}
 	newETag, err = e.Store.Put(ctx, e.LatestKey(), []byte(ts), cond)
@@ -237,7 +251,7 @@ func (a *App) publishSealed(ctx context.Context, e *Env, aesKey []byte, sealed *
 	// `latest` as it is now decides, read even after Ctrl-C (bounded).
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	body, nowETag, rerr := e.Store.Get(sctx, e.LatestKey())
+	body, nowETag, rerr := store.GetLimited(sctx, e.Store, e.LatestKey(), maxLatestBytes)
 	now := strings.TrimSpace(string(body))
 	switch {
 	case rerr != nil && !errors.Is(rerr, store.ErrNotFound):
@@ -247,7 +261,7 @@ func (a *App) publishSealed(ctx context.Context, e *Env, aesKey []byte, sealed *
 	case errors.Is(err, store.ErrPreconditionFailed):
 		a.dropVersion(ctx, e, ts)
 		return "", "", advanced()
-	case now == latest:
+	case (rerr == nil && nowETag == etag) || (rerr != nil && etag == ""):
 		// `latest` still names what we started from: the swap did not happen.
 		a.dropVersion(ctx, e, ts)
 		if ctx.Err() != nil {

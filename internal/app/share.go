@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -76,17 +75,12 @@ func (a *App) ReadPassphraseFile(path string) (string, error) {
 // ReadSecretFile reads a one-line secret (what names it in messages) from a file,
 // without one trailing line end ("\n" or "\r\n"). Empty is refused.
 func (a *App) ReadSecretFile(path, what string) (string, error) {
-	f, err := os.Open(a.abs(path))
-	if err != nil {
-		return "", fail.Wrap(fail.Usage, pathCause(err), "pass a file that holds the "+what+" on its first line", "cannot read the %s file %s", what, path)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxPassphraseFile+1))
-	if err != nil {
-		return "", fail.Wrap(fail.Usage, pathCause(err), "", "cannot read the %s file %s", what, path)
-	}
-	if len(b) > maxPassphraseFile {
+	b, err := atomicfile.ReadRegularFollow(a.abs(path), maxPassphraseFile)
+	if errors.Is(err, atomicfile.ErrTooLarge) {
 		return "", fail.New(fail.Usage, "the file should hold only the "+what, "the %s file %s is larger than %d bytes", what, path, maxPassphraseFile)
+	}
+	if err != nil {
+		return "", fail.Wrap(fail.Usage, pathCause(err), "pass a regular file that holds the "+what+" on its first line (not a pipe or device; for a pipe use VSYNC_SHARE_PASSPHRASE)", "cannot read the %s file %s", what, path)
 	}
 	s := string(b)
 	if t, ok := strings.CutSuffix(s, "\r\n"); ok {
@@ -280,17 +274,12 @@ func validateShare(p sls1.Payload) (*share, error) {
 // openShareFile reads and decrypts a share file; every failure is exit 6 except a
 // missing file (exit 2).
 func (a *App) openShareFile(file, passphrase string) (*share, error) {
-	f, err := os.Open(a.abs(file))
-	if err != nil {
-		return nil, fail.Wrap(fail.Usage, pathCause(err), "pass the path of the .share file your teammate sent", "cannot read %s", file)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxShareBytes+1))
-	if err != nil {
-		return nil, fail.Wrap(fail.Usage, pathCause(err), "", "cannot read %s", file)
-	}
-	if len(data) > maxShareBytes {
+	data, err := atomicfile.ReadRegularFollow(a.abs(file), maxShareBytes)
+	if errors.Is(err, atomicfile.ErrTooLarge) {
 		return nil, fail.New(fail.Integrity, "pass the .share file made by `git vsync export`", "%s is larger than %d bytes: not a share file", file, maxShareBytes)
+	}
+	if err != nil {
+		return nil, fail.Wrap(fail.Usage, pathCause(err), "pass the path of the .share file your teammate sent (a regular file)", "cannot read %s", file)
 	}
 	p, err := sls1.Open(passphrase, data)
 	if err != nil {

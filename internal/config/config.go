@@ -335,7 +335,7 @@ func (e *Env) Bytes() ([]byte, error) {
 
 // Load reads the config file at path.
 func Load(path string) (*Env, error) {
-	data, err := os.ReadFile(path)
+	data, err := atomicfile.ReadRegularFollow(path, maxConfigBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, ErrNotFound
 	}

@@ -61,7 +61,7 @@ func LoadProfile(root, name string) (*Profile, error) {
 	if !ValidProfileName(name) {
 		return nil, fmt.Errorf("invalid profile name %q (letters, digits, '.', '_', '-'; at most 64)", name)
 	}
-	data, err := os.ReadFile(ProfilePath(root, name))
+	data, err := atomicfile.ReadRegularFollow(ProfilePath(root, name), maxConfigBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, ErrNotFound
 	}

@@ -6,10 +6,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
+
 	"os"
 	"strings"
 
+	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/fail"
 )
 
@@ -68,20 +69,15 @@ func FromEnv(env string, getenv func(string) string) (key, source string, ok boo
 
 func readKeyFile(path string) (string, error) {
 	hint := "point " + KeyFileEnv + " at a readable file that holds the key, or unset it"
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fail.Wrap(fail.NotSetUp, pathCause(err), hint, "cannot read the key file %q (%s)", path, KeyFileEnv)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return "", fail.New(fail.NotSetUp, hint, "the key file %q (%s) is a folder", path, KeyFileEnv)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	b, err := atomicfile.ReadRegularFollow(path, maxKeyFile)
+	if errors.Is(err, atomicfile.ErrTooLarge) {
+		return "", fail.New(fail.NotSetUp, hint, "the key file %q (%s) is too large to hold a key", path, KeyFileEnv)
+	}
 	if err != nil {
 		return "", fail.Wrap(fail.NotSetUp, pathCause(err), hint, "cannot read the key file %q (%s)", path, KeyFileEnv)
-	}
-	if len(b) > maxKeyFile {
-		return "", fail.New(fail.NotSetUp, hint, "the key file %q (%s) is too large to hold a key", path, KeyFileEnv)
 	}
 	key := strings.TrimSpace(string(b))
 	if key == "" {

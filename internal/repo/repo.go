@@ -12,11 +12,15 @@ import (
 
 	"github.com/go-git/go-git/v5"
 
+	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/fail"
 )
 
 // PinFile is the committed pin's file name at the worktree top.
 const PinFile = ".vsync"
+
+// maxPinBytes bounds the pin: one repo= line and a few comments.
+const maxPinBytes = 64 << 10
 
 // Sources of an identity, as `status --json` reports them.
 const (
@@ -117,7 +121,8 @@ func (r *Repo) OriginURL() string {
 
 // ReadPin reads .vsync at the current worktree top; ok is false when it is absent.
 func (r *Repo) ReadPin() (p Pin, ok bool, err error) {
-	b, err := os.ReadFile(filepath.Join(r.Top, PinFile))
+	// The pin is committed: a branch may make it a symlink to /dev/zero or a FIFO.
+	b, err := atomicfile.ReadRegular(filepath.Join(r.Top, PinFile), maxPinBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return Pin{}, false, nil
 	}

@@ -76,7 +76,7 @@ func Parse(data []byte) (*State, error) {
 
 // Load reads the state of env; (nil, nil) when this clone never synced it.
 func Load(stateDir, env string) (*State, error) {
-	data, err := os.ReadFile(Path(stateDir, env))
+	data, err := atomicfile.ReadRegular(Path(stateDir, env), maxStateBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -145,7 +145,7 @@ func DropPending(stateDir, env string) {
 // state becomes the state; otherwise the swap did not happen and it is dropped.
 // current lists the vault as it is now; it is only called when something is pending.
 func Resolve(stateDir, env string, current func() ([]File, error)) error {
-	data, err := os.ReadFile(pendingPath(stateDir, env))
+	data, err := atomicfile.ReadRegular(pendingPath(stateDir, env), maxStateBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

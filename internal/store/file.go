@@ -174,11 +174,14 @@ func (f *fileStore) GetTo(ctx context.Context, key string, w io.Writer) (string,
 	if err := f.checkRoot("get", key); err != nil {
 		return "", 0, err
 	}
-	fh, _, err := openObject(f.path(key))
+	fh, size, err := openObject(f.path(key))
 	if err != nil {
 		return "", 0, f.osErr("get", key, err)
 	}
 	defer fh.Close()
+	if overLimit(w, size) {
+		return "", 0, f.errf("get", key, nil, ErrTooLarge)
+	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(w, h), fh)
 	if err != nil {

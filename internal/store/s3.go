@@ -37,6 +37,9 @@ const (
 	maxAttempts           = 4
 	maxBackoff            = 5 * time.Second
 	defaultRegion         = "us-east-1"
+	// maxListPages bounds one listing: 10,000 pages of up to 1,000 keys, far
+	// beyond any env's versions.
+	maxListPages = 10000
 )
 
 type s3Store struct {
@@ -349,6 +352,10 @@ func (s *s3Store) GetTo(ctx context.Context, key string, w io.Writer) (string, i
 		if err != nil {
 			return "", n, s.fail("get", key, err)
 		}
+		if n == 0 && out.ContentLength != nil && overLimit(w, aws.ToInt64(out.ContentLength)) {
+			out.Body.Close()
+			return "", 0, &Error{Op: "get", Store: s.String(), Key: key, Err: ErrTooLarge}
+		}
 		if n == 0 {
 			etag = quoteETag(aws.ToString(out.ETag))
 		} else if unquoteETag(aws.ToString(out.ETag)) != unquoteETag(etag) ||
@@ -569,7 +576,13 @@ func (s *s3Store) List(ctx context.Context, prefix string) ([]Info, error) {
 	}
 	var out []Info
 	seen := map[string]bool{}
-	for {
+	for pages := 1; ; pages++ {
+		if pages > maxListPages {
+			// A server that keeps sending pages (new tokens each time) would
+			// otherwise hold us, and grow the listing, forever.
+			return nil, &Error{Op: "list", Store: s.String(), Key: prefix,
+				Err: fmt.Errorf("the listing goes on past %d pages; refusing to read more", maxListPages)}
+		}
 		page, err := s.client.ListObjectsV2(ctx, in)
 		if err != nil {
 			return nil, s.fail("list", prefix, err)
