@@ -18,6 +18,11 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 
+if ! go mod tidy -diff >/dev/null; then
+	echo "go.mod is not tidy: run go mod tidy" >&2
+	exit 1
+fi
+
 # The product must compile for every platform it ships to (CGO_ENABLED=0; darwin
 # then uses its no-cgo keychain fallback).
 for target in darwin/arm64 windows/amd64; do

@@ -206,9 +206,28 @@ func TestConformance(t *testing.T) {
 	t.Logf("vectors run: %v", counts)
 }
 
-// TestConformanceCopyMatchesShared keeps testdata identical to ../shared/conformance
-// when the project sits next to it (a plain clone has only the copy).
-func TestConformanceCopyMatchesShared(t *testing.T) {
+// TestSpecCopyMatchesShared keeps docs/spec.md (the SPEC the code cites) identical to
+// ../shared/SPEC.md below its one-line header, when the project sits next to it.
+func TestSpecCopyMatchesShared(t *testing.T) {
+	top := moduleTop(t)
+	shared, err := os.ReadFile(filepath.Join(top, "..", "shared", "SPEC.md"))
+	if err != nil {
+		t.Logf("../shared/SPEC.md not present; only docs/spec.md is used")
+		return
+	}
+	copied, err := os.ReadFile(filepath.Join(top, "docs", "spec.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ := bytes.Cut(copied, []byte("-->\n\n"))
+	if !bytes.Equal(body, shared) {
+		t.Errorf("docs/spec.md differs from ../shared/SPEC.md: copy it again below the header")
+	}
+}
+
+// moduleTop returns the folder of go.mod above the test's working directory.
+func moduleTop(t *testing.T) string {
+	t.Helper()
 	top, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +242,13 @@ func TestConformanceCopyMatchesShared(t *testing.T) {
 		}
 		top = parent
 	}
-	shared := filepath.Join(top, "..", "shared", "conformance")
+	return top
+}
+
+// TestConformanceCopyMatchesShared keeps testdata identical to ../shared/conformance
+// when the project sits next to it (a plain clone has only the copy).
+func TestConformanceCopyMatchesShared(t *testing.T) {
+	shared := filepath.Join(moduleTop(t), "..", "shared", "conformance")
 	if _, err := os.Stat(shared); err != nil {
 		t.Logf("%s not present; only the testdata copy is used", shared)
 		return

@@ -1,0 +1,60 @@
+package fail
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"testing"
+)
+
+func TestCodeOf(t *testing.T) {
+	refused := New(Refused, "git vsync pull dev", "vault has local edits")
+	for _, tc := range []struct {
+		err  error
+		want Code
+	}{
+		{nil, OK},
+		{errors.New("plain"), Failure},
+		{refused, Refused},
+		{fmt.Errorf("context: %w", refused), Refused},
+		{Wrap(Unreachable, fs.ErrNotExist, "check the endpoint", "store down"), Unreachable},
+		// The outermost *Error decides.
+		{Wrap(Integrity, refused, "", "outer"), Integrity},
+	} {
+		if got := CodeOf(tc.err); got != tc.want {
+			t.Errorf("CodeOf(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestHintOfFallsBackToTheCause(t *testing.T) {
+	inner := New(NotSetUp, "git vsync init dev", "no config")
+	if h := HintOf(Wrap(Failure, inner, "", "outer")); h != "git vsync init dev" {
+		t.Errorf("hint %q", h)
+	}
+	if h := HintOf(Wrap(Failure, inner, "own hint", "outer")); h != "own hint" {
+		t.Errorf("hint %q", h)
+	}
+	if h := HintOf(errors.New("plain")); h != "" {
+		t.Errorf("hint %q", h)
+	}
+	if h := HintOf(nil); h != "" {
+		t.Errorf("hint %q", h)
+	}
+}
+
+func TestWrapKeepsTheCause(t *testing.T) {
+	err := Wrap(Unreachable, fs.ErrPermission, "h", "reading %s", "latest")
+	if !errors.Is(err, fs.ErrPermission) {
+		t.Error("cause lost")
+	}
+	if err.Error() != "reading latest: "+fs.ErrPermission.Error() {
+		t.Errorf("message %q", err.Error())
+	}
+	if Wrap(Failure, nil, "", "only what").Error() != "only what" {
+		t.Error("nil cause changed the message")
+	}
+	if (&Error{Err: fs.ErrClosed}).Error() != fs.ErrClosed.Error() {
+		t.Error("an Error with only a cause should print the cause")
+	}
+}
