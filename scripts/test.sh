@@ -29,4 +29,8 @@ for target in darwin/arm64 windows/amd64; do
 	CGO_ENABLED=0 GOOS=${target%/*} GOARCH=${target#*/} go build -o /dev/null ./cmd/git-vsync
 done
 
-exec scripts/ci-env.sh go test -tags testhooks -count=1 -timeout 12m "$@" ./...
+# go test -json through scripts/testsum: the usual package lines, the output of failed
+# tests, and a closing "tests: N passed, N failed, N skipped" line.
+mkdir -p bin
+go build -o bin/testsum ./scripts/testsum
+scripts/ci-env.sh go test -json -tags testhooks -count=1 -timeout 12m "$@" ./... | bin/testsum
