@@ -28,6 +28,9 @@ type InitOptions struct {
 	Audit       *bool
 	NoGitignore bool
 	NoHooks     bool // do not install the git hooks
+	// MigrateFrom is a dotenv file (or a folder holding .env.<env>) to move into
+	// the new vault as .env.<env>.
+	MigrateFrom string
 	// ForceNewKey starts the env over with a new key although the store already
 	// holds versions of it (sealed with a key teammates have).
 	ForceNewKey bool
@@ -49,7 +52,8 @@ type InitResult struct {
 	Warnings    []string
 	// StoreLatest is the version the store already held (with ForceNewKey or AdoptKey).
 	StoreLatest string
-	Adopted     bool // AdoptKey: the existing key was kept
+	Adopted     bool   // AdoptKey: the existing key was kept
+	Migrated    string // the file moved into the vault (MigrateFrom)
 }
 
 // DefaultStoreDir is the embedded default store: a folder on this machine.
@@ -124,6 +128,12 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 		}
 		c.VaultFolder = vf
 	}
+	var mig *migration
+	if o.MigrateFrom != "" {
+		if mig, err = a.planMigration(o.MigrateFrom, w.Repo.VaultDir(c.Vault(env)), env); err != nil {
+			return nil, err
+		}
+	}
 	st, err := a.openStore(c)
 	if err != nil {
 		return nil, err
@@ -186,6 +196,16 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 	res.VaultDir = w.Repo.VaultDir(c.Vault(env))
 	if err := os.MkdirAll(res.VaultDir, 0o700); err != nil {
 		res.Warnings = append(res.Warnings, "could not create the vault folder: "+err.Error())
+	}
+	if mig != nil {
+		if warn, err := mig.run(w.Repo.Top); err != nil {
+			res.Warnings = append(res.Warnings, "could not move "+mig.src+" into the vault ("+err.Error()+"); move it to "+mig.dst+" yourself")
+		} else {
+			res.Migrated = mig.src
+			if warn != "" {
+				res.Warnings = append(res.Warnings, warn)
+			}
+		}
 	}
 	if written, err := writePinIfAbsent(w); err != nil {
 		res.Warnings = append(res.Warnings, "could not write .vsync: "+err.Error())

@@ -315,3 +315,66 @@ func TestAdoptTypeScriptLedgerRefusals(t *testing.T) {
 		}
 	}
 }
+
+// init --migrate-from moves an existing dotenv file into the new vault; problems
+// are found before anything is written.
+func TestInitMigrateFrom(t *testing.T) {
+	m := newMachine(t)
+	c := m.newClone("a")
+	storeURL := "file://" + filepath.ToSlash(t.TempDir()) + "#team"
+	cfgPath := filepath.Join(m.home, "config", "vsync", "acme_web", "env_dev")
+	nothingWritten := func(what string) {
+		t.Helper()
+		if _, err := os.Stat(cfgPath); !os.IsNotExist(err) {
+			t.Fatalf("%s: config written", what)
+		}
+		if _, err := m.kc.Get(bg, "acme_web/dev"); err == nil {
+			t.Fatalf("%s: key written", what)
+		}
+	}
+	// Missing file, a symlink, an existing vault file: refused, nothing written.
+	_, err := c.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: ".env.dev"})
+	wantCode(t, err, fail.Usage, "cannot read")
+	nothingWritten("missing")
+	os.WriteFile(filepath.Join(c.dir, "real.env"), []byte("A=1\n"), 0o644)
+	os.Symlink("real.env", filepath.Join(c.dir, ".env.dev"))
+	_, err = c.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: ".env.dev"})
+	wantCode(t, err, fail.Usage, "not a regular file")
+	nothingWritten("symlink")
+	os.Remove(filepath.Join(c.dir, ".env.dev"))
+	os.WriteFile(filepath.Join(c.dir, ".env.dev"), []byte("API_TOKEN=old-tool\n"), 0o644)
+	c.write("dev", ".env.dev", "already here\n")
+	_, err = c.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: ".env.dev"})
+	wantCode(t, err, fail.Refused, "already has")
+	nothingWritten("existing")
+	os.RemoveAll(c.vault("dev"))
+
+	// Tracked by git: moved, with a warning about the history.
+	gitRun(t, c.dir, "add", ".env.dev")
+	gitRun(t, c.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "oops")
+	res, err := c.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: ".env.dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Migrated != filepath.Join(c.dir, ".env.dev") {
+		t.Fatalf("migrated %q", res.Migrated)
+	}
+	if _, err := os.Lstat(filepath.Join(c.dir, ".env.dev")); !os.IsNotExist(err) {
+		t.Fatal("the source is still there")
+	}
+	p := filepath.Join(c.vault("dev"), ".env.dev")
+	fi, err := os.Stat(p)
+	if err != nil || fi.Mode().Perm() != 0o600 || tree(t, c.vault("dev"))[".env.dev"] != "API_TOKEN=old-tool\n" {
+		t.Fatalf("vault file: %v %v", fi, err)
+	}
+	if !strings.Contains(strings.Join(res.Warnings, "\n"), "stay in the history") {
+		t.Fatalf("warnings %q", res.Warnings)
+	}
+	// A folder: its .env.<env>, no warning when untracked.
+	os.MkdirAll(filepath.Join(c.dir, "old"), 0o700)
+	os.WriteFile(filepath.Join(c.dir, "old", ".env.prod"), []byte("P=1\n"), 0o600)
+	res, err = c.app.Init(bg, "", "prod", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: "old"})
+	if err != nil || len(res.Warnings) != 0 || tree(t, c.vault("prod"))[".env.prod"] != "P=1\n" {
+		t.Fatalf("%+v %v", res, err)
+	}
+}

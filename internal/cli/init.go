@@ -13,6 +13,7 @@ type InitCmd struct {
 	NoHooks     bool   `help:"Do not install the git hooks."`
 	NoGitignore bool   `name:"no-gitignore" help:"Do not add the vault folder to .gitignore."`
 	ForceNewKey bool   `name:"force-new-key" help:"Start the env over with a new key although the store already holds it (teammates then need a new share from you)."`
+	MigrateFrom string `name:"migrate-from" help:"Move this existing dotenv file (or the .env.<env> in this folder) into the new vault as .env.<env>." placeholder:"PATH"`
 	AdoptKey    bool   `name:"adopt-key" help:"Keep the key already in the keychain and write a config around it (after the config folder was lost); checks that it opens the latest version."`
 }
 
@@ -41,6 +42,10 @@ VSYNC_CONFIG (git vsync export <env> --ci-token) and checks that the key opens t
 latest version before writing anything. With nothing pushed yet, --store or
 --profile with a new salt is enough.
 
+--migrate-from PATH moves an existing dotenv file (or PATH/.env.<env>) into the
+new vault as .env.<env> (0600), after everything else was checked; when git tracks
+that file, a warning says its secrets stay in the history.
+
 Examples:
   git vsync init dev                                   # store in a local folder
   git vsync init prod --profile team-bucket
@@ -48,13 +53,14 @@ Examples:
     git vsync init dev --store https://minio.internal:9000/secrets
   git vsync init dev --store file:///mnt/shared/vsync --vault-folder apps/web/infra/vault/dev
   git vsync init dev --force-new-key --store https://minio.internal:9000/secrets
-  VSYNC_CONFIG=vsync-cfg-v1:… git vsync init dev --adopt-key`
+  VSYNC_CONFIG=vsync-cfg-v1:… git vsync init dev --adopt-key
+  git vsync init dev --migrate-from .env.dev           # move an existing dotenv file in`
 }
 
 // Run creates the env.
 func (c *InitCmd) Run(ctx *Ctx) error {
 	o := app.InitOptions{Profile: c.Profile, Store: c.Store, Region: c.Region, VaultFolder: c.VaultFolder, NoGitignore: c.NoGitignore, NoHooks: c.NoHooks,
-		ForceNewKey: c.ForceNewKey, AdoptKey: c.AdoptKey}
+		ForceNewKey: c.ForceNewKey, AdoptKey: c.AdoptKey, MigrateFrom: c.MigrateFrom}
 	if c.Audit != "" {
 		on := c.Audit == "on"
 		o.Audit = &on
@@ -77,6 +83,9 @@ func (c *InitCmd) Run(ctx *Ctx) error {
 		ctx.Infof("  latest       %s", res.StoreLatest)
 	}
 	ctx.Infof("  vault        %s", res.VaultDir)
+	if res.Migrated != "" {
+		ctx.Infof("  moved        %s into the vault", res.Migrated)
+	}
 	if res.PinWritten {
 		ctx.Infof("  .vsync       written (repo=%s): commit it so every clone agrees on the name", res.Repo)
 	}
