@@ -104,6 +104,7 @@ type CLI struct {
 	Uninstall UninstallCmd `cmd:"" help:"Remove exactly what install added to the git hooks."`
 	Hook      HookCmd      `cmd:"" hidden:"" help:"Run a git hook (called by the installed hooks)."`
 
+	Docs       DocsCmd       `cmd:"" help:"Print a guide to setting up a bucket and least-privilege keys (AWS S3, GCS, MinIO, R2, B2)."`
 	Help       HelpCmd       `cmd:"" help:"Show the help of git vsync or of one command."`
 	VersionCmd VersionCmd    `cmd:"" name:"version" help:"Print the version."`
 	Completion CompletionCmd `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
