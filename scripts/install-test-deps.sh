@@ -26,4 +26,13 @@ if ! go version -m "$gobin/versitygw" 2>/dev/null | grep -qE "^[[:space:]]+mod[[
 	echo "install-test-deps: go install versitygw@${VERSITYGW_VERSION}" >&2
 	GOFLAGS=-mod=mod go install "github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}"
 fi
+# moto_server: a local AWS API for the AWS fan-out tests (internal/fanout). It comes
+# from PyPI, and this machine image ships it; where it is missing we try pip, and
+# where no package index is reachable the AWS tests skip on a laptop and fail under
+# CI=true, like every missing real component.
+if ! command -v moto_server >/dev/null 2>&1; then
+	echo "install-test-deps: pip install moto[server]" >&2
+	python3 -m pip install -q 'moto[server]' >&2 ||
+		echo "install-test-deps: warning: moto could not be installed (no package index?): the AWS fan-out tests need moto_server" >&2
+fi
 echo "install-test-deps: ok" >&2

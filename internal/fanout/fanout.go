@@ -8,6 +8,7 @@
 package fanout
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -399,6 +400,38 @@ func invalidHas(items []Item, name string) bool {
 		}
 	}
 	return false
+}
+
+// compareValues reads, four at a time, the current value of every desired name the
+// target already holds and records whether it equals the one to publish. read
+// returns the value, or why it cannot be known (then the name is written).
+func compareValues(ctx context.Context, want map[string]Item, have map[string]remote, read func(ctx context.Context, name string) ([]byte, string)) error {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, concurrency)
+	for name, it := range want {
+		if _, ok := have[name]; !ok {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(name string, value []byte) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			cur, why := read(ctx, name)
+			mu.Lock()
+			defer mu.Unlock()
+			r := have[name]
+			if why != "" {
+				r.extra = why
+			} else {
+				r.known, r.same = true, bytes.Equal(cur, value)
+			}
+			have[name] = r
+		}(name, it.value)
+	}
+	wg.Wait()
+	return ctx.Err()
 }
 
 // refuseInvalid is the check every Apply makes before its first write.

@@ -3,6 +3,8 @@ package fanout
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +130,35 @@ func TestGHNames(t *testing.T) {
 	ok, bad := pl.desired(secretsOf("db_url", "1", "DB_URL", "2"))
 	if len(ok) != 0 || len(bad) != 2 {
 		t.Fatalf("collision: ok %v bad %v", ok, bad)
+	}
+}
+
+// Without GH_TOKEN/GITHUB_TOKEN the token comes from `gh auth token`, the only child
+// process of a sync: its argv holds no value and no token, and the token travels
+// through its stdout.
+func TestGHTokenFromGhCLI(t *testing.T) {
+	s := fanouttest.NewGitHub(t, "acme/web", "prod")
+	bin := t.TempDir()
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + bin + "/argv\necho " + s.Token + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "gh"), []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	e := testEnv(nil)
+	e.HTTP = s.Client()
+	e.Getenv = func(k string) string {
+		if k == "GITHUB_API_URL" {
+			return s.URL
+		}
+		return ""
+	}
+	tg, err := Open("gh", Route{"repo": "acme/web"}, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, tg, mustPlan(t, tg, secretsOf("API_TOKEN", "argv-check-secret"), false, "create=1"))
+	argv, _ := os.ReadFile(filepath.Join(bin, "argv"))
+	if string(argv) != "auth\ntoken\n" {
+		t.Fatalf("gh argv %q", argv)
 	}
 }

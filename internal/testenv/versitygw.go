@@ -177,7 +177,8 @@ func DownEndpoint(t testing.TB) string {
 	return "http://" + addr
 }
 
-// StopAll stops every versitygw this process started and removes its data.
+// StopAll stops every versitygw (and moto_server) this process started and removes
+// their data.
 // Call it from TestMain after m.Run; if it is not called the servers still
 // die with the test process (see process_*.go).
 func StopAll() {
@@ -188,6 +189,7 @@ func StopAll() {
 	for _, g := range gs {
 		g.close()
 	}
+	stopMotos()
 }
 
 var (
