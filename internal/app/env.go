@@ -211,10 +211,6 @@ func (e *Env) LatestKey() string { return e.Layout().Latest() }
 // VersionKey is the key of the bundle of ts.
 func (e *Env) VersionKey(ts string) string { return e.Layout().Version(ts) }
 
-// SyncLedgerKey is the key of a fan-out target's ledger (what `sync` wrote where
-// the values cannot be read back), next to the audit log.
-func (e *Env) SyncLedgerKey(target string) string { return e.Prefix() + "sync/" + target + ".json" }
-
 // maxLatestBytes bounds the `latest` pointer: a timestamp and a newline, with room.
 const maxLatestBytes = 64
 

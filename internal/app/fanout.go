@@ -367,11 +367,11 @@ func (a *App) syncRoutes(e *Env, o SyncOptions) (map[string]fanout.Route, error)
 	return routes, nil
 }
 
-// bucketLedger keeps the fan-out ledgers next to the audit log (Env.SyncLedgerKey).
+// bucketLedger keeps the fan-out ledgers next to the audit log (store.Layout.SyncLedger).
 type bucketLedger struct{ e *Env }
 
 func (l *bucketLedger) Load(ctx context.Context, name string) ([]byte, string, error) {
-	body, etag, err := l.e.Store.Get(ctx, l.e.SyncLedgerKey(name))
+	body, etag, err := l.e.Store.Get(ctx, l.e.Layout().SyncLedger(name))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, "", nil
 	}
@@ -383,7 +383,7 @@ func (l *bucketLedger) Save(ctx context.Context, name string, body []byte, etag 
 	if etag == "" {
 		c = store.Cond{IfNoneMatch: true}
 	}
-	_, err := l.e.Store.Put(ctx, l.e.SyncLedgerKey(name), body, c)
+	_, err := l.e.Store.Put(ctx, l.e.Layout().SyncLedger(name), body, c)
 	if errors.Is(err, store.ErrPreconditionFailed) {
 		return fanout.ErrConflict
 	}

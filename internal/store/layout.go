@@ -20,3 +20,7 @@ func (l Layout) Version(ts string) string { return l.Versions() + ts + ".enc" }
 
 // Audit is the key of the audit log.
 func (l Layout) Audit() string { return l.Prefix + "audit.csv" }
+
+// SyncLedger is the key of a fan-out target's ledger (what `sync` wrote where the
+// values cannot be read back, docs/sync.md), next to the audit log.
+func (l Layout) SyncLedger(target string) string { return l.Prefix + "sync/" + target + ".json" }
