@@ -77,7 +77,7 @@ func (e *Env) adoptLedger(ctx context.Context) *state.State {
 		return nil
 	}
 	st := &state.State{Repo: e.ID.Name, Env: e.Name, TS: l.TS, Seen: l.TS, Op: l.Op, Time: statTime,
-		Files: stateFiles(cur, stats), StatTime: statTime}
+		Files: stateFiles(cur, stats), StatTime: statTime, KeyFP: keyFingerprint(aesKey)}
 	if err := state.Save(e.Repo.StateDir(), st); err != nil {
 		a.warnf("could not record the adopted sync state (%v)", err)
 	}

@@ -260,6 +260,9 @@ func TestAdoptTypeScriptLedger(t *testing.T) {
 	if n := strings.Count(b.log.String(), "adopted the TypeScript tool's last pull of dev"); n != 1 {
 		t.Fatalf("adoption reported %d times:\n%s", n, b.log)
 	}
+	if st, _ := state.Load(filepath.Join(b.dir, ".git", "vsync"), "dev"); st == nil || st.TS != ts || st.Op != "pull" || st.KeyFP == "" {
+		t.Fatalf("adopted state %+v", st)
+	}
 	// Another teammate pushes; b pulls it without --force, and the adoption is not
 	// reported again.
 	a.write("dev", ".env.dev", "API_TOKEN=next\n")
