@@ -373,8 +373,8 @@ func (a *App) postCheckoutEnv(ctx context.Context, p *envProbe, s hookSettings) 
 		a.warnf("%s: the store's latest version %s is older than %s, which this clone already saw; not pulled (see `git vsync versions %s`)", env, p.latest, p.st.Seen, env)
 		return
 	case p.dirty():
-		a.warnf("%s: the store has a newer version (%s) but the vault has local changes (%s); files left as they are: keep yours with `git vsync push %s --force`, or take theirs with `git vsync pull %s --force` (a backup is kept)",
-			env, p.latest, summarize(p.changes), env, env)
+		a.warnf("%s: the store has a newer version (%s) but the vault has local changes (%s); files left as they are: merge both with `git vsync pull %s --merge`, keep yours with `git vsync push %s --force`, or take theirs with `git vsync pull %s --force` (a backup is kept)",
+			env, p.latest, summarize(p.changes), env, env, env)
 		return
 	}
 	pctx, cancel := context.WithTimeout(ctx, max(minHookPullTimeout, 10*s.timeout))
@@ -440,7 +440,7 @@ func (a *App) HookPrePush(ctx context.Context, repoFlag string, args []string, s
 			}
 			cannot = append(cannot, msg)
 		case p.dirty() && p.behind():
-			issues = append(issues, env+": the vault has local changes ("+summarize(p.changes)+") and the store has a newer version ("+p.latest+"): keep yours with `git vsync push "+env+" --force`, or take theirs with `git vsync pull "+env+" --force` (a backup is kept)")
+			issues = append(issues, env+": the vault has local changes ("+summarize(p.changes)+") and the store has a newer version ("+p.latest+"): merge both with `git vsync pull "+env+" --merge` then push, keep yours with `git vsync push "+env+" --force`, or take theirs with `git vsync pull "+env+" --force` (a backup is kept)")
 		case p.dirty():
 			issues = append(issues, env+": the vault has local changes not pushed to the store ("+summarize(p.changes)+"): run `git vsync push "+env+"`")
 		case p.behind():

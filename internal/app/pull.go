@@ -23,6 +23,7 @@ import (
 type PullOptions struct {
 	At    string // a version to bring back instead of latest
 	Force bool   // replace local edits (a backup is kept)
+	Merge bool   // merge local edits with the newer version (three-way, base = last synced)
 	Audit AuditOptions
 }
 
@@ -33,6 +34,11 @@ type PullResult struct {
 	Files     int
 	Backup    string   // the backup of the replaced vault, if one was made
 	Discarded []string // local changes --force replaced
+	// Merge says what --merge took from the newer version (nil when there was
+	// nothing to merge: no local edits, or no newer version).
+	Merge *MergeReport
+	// KeptEdits: --merge found no newer version; the local edits are as they were.
+	KeptEdits bool
 }
 
 // Pull brings a version into the vault (SPEC §5.3): verified before anything local
@@ -47,6 +53,9 @@ func (a *App) Pull(ctx context.Context, repoFlag, env string, o PullOptions) (*P
 
 func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, error) {
 	env := e.Name
+	if o.Merge && (o.At != "" || o.Force) {
+		return nil, fail.New(fail.Usage, "--merge brings the latest version into your edits; --force drops them, --at brings back an old version", "--merge does not combine with --at or --force")
+	}
 	if o.At != "" && !rqem.ValidTS(o.At) {
 		return nil, fail.New(fail.Usage, "timestamps look like 20260131-235959; `git vsync versions "+env+"` lists them", "invalid --at %q", o.At)
 	}
@@ -98,9 +107,19 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 		}
 		return res, nil
 	}
+	if o.Merge && len(changes) > 0 {
+		if st != nil && st.TS == target && vaultErr == nil {
+			res.UpToDate, res.KeptEdits = true, true
+			return res, nil
+		}
+		return a.mergeInto(ctx, e, st, target, latest, etag, o, res)
+	}
 	if len(changes) > 0 && !o.Force {
-		return nil, fail.New(fail.Refused,
-			"publish your edits with `git vsync push "+env+"`, or drop them with `git vsync pull "+env+" --force` (a backup is kept)",
+		hint := "publish your edits with `git vsync push " + env + "`, or drop them with `git vsync pull " + env + " --force` (a backup is kept)"
+		if st == nil || st.TS != target {
+			hint = "merge version " + target + " into your edits with `git vsync pull " + env + " --merge` (then `git vsync push " + env + "`), or drop your edits with `git vsync pull " + env + " --force` (a backup is kept)"
+		}
+		return nil, fail.New(fail.Refused, hint,
 			"the vault %s has local changes since the last sync: %s", e.vaultName(), summarize(changes))
 	}
 	bundleFile, err := e.download(ctx, target)

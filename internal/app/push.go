@@ -92,8 +92,11 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 			if seen != "" {
 				why = "it last synced " + seen
 			}
-			return nil, fail.New(fail.Refused,
-				"run `git vsync pull "+env+"` first (your edits stay if you push them after), or `git vsync push "+env+" --force` to publish yours over it (the other version stays in `git vsync versions "+env+"`)",
+			hint := "run `git vsync pull " + env + "` first, then push again"
+			if len(changes) > 0 {
+				hint = "merge it into your edits with `git vsync pull " + env + " --merge`, then push again; or publish yours over it with `git vsync push " + env + " --force` (the other version stays in `git vsync versions " + env + "`)"
+			}
+			return nil, fail.New(fail.Refused, hint,
 				"the store has version %s of %s that this clone has not pulled (%s)", latest, env, why)
 		}
 		res.Forced = true

@@ -640,28 +640,11 @@ func copyEntry(w io.Writer, f *zip.File, budget *int64, buf []byte, h hash.Hash)
 // (folders implied by deeper entries included), with the size and SHA-256 of every
 // file, without writing anything: to compare a bundle with a vault.
 func HashAt(r io.ReaderAt, size int64, lim Limits) ([]vault.File, error) {
-	lim = lim.effective()
-	_, entries, err := plan(r, size, lim)
+	a, err := OpenAt(r, size, lim)
 	if err != nil {
 		return nil, err
 	}
-	paths, kind := layout(entries)
-	out := make([]vault.File, 0, len(paths))
-	budget := lim.MaxTotalBytes
-	buf := make([]byte, 64<<10)
-	h := sha256.New()
-	for _, p := range paths {
-		if e := kind[p]; e == nil || e.dir {
-			out = append(out, vault.File{Path: p, Dir: true})
-			continue
-		}
-		n, err := copyEntry(io.Discard, kind[p].f, &budget, buf, h)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, vault.File{Path: p, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
-	}
-	return out, nil
+	return a.Files(), nil
 }
 
 // File is one file of an archive read into memory by ReadAt.

@@ -88,6 +88,7 @@ type CLI struct {
 	Run      RunCmd      `cmd:"" help:"Run a command with an env's keys in its environment (no .env file)."`
 	Env      EnvCmd      `cmd:"" help:"Print an env's keys for scripts and direnv (dotenv, json, shell, github)."`
 	Get      GetCmd      `cmd:"" help:"Print the value of one key of an env."`
+	Diff     DiffCmd     `cmd:"" help:"Show what changed (files, and keys of .env files) between the vault and a version, or two versions."`
 	Use      UseCmd      `cmd:"" help:"Point ./.env at an env's dotenv file."`
 
 	Export   ExportCmd   `cmd:"" help:"Write both halves of an env into a passphrase-sealed .share file."`
