@@ -11,6 +11,16 @@ import _ "embed"
 //go:embed post-checkout
 var PostCheckout string
 
+// PostMerge is the post-merge script (git merge, git pull).
+//
+//go:embed post-merge
+var PostMerge string
+
+// PostRewrite is the post-rewrite script (git rebase, git pull --rebase).
+//
+//go:embed post-rewrite
+var PostRewrite string
+
 // PrePush is the pre-push script.
 //
 //go:embed pre-push

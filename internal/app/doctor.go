@@ -83,13 +83,13 @@ func (a *App) Doctor(ctx context.Context, repoFlag, only string) (*DoctorReport,
 		add(Check{Name: "hooks", Level: CheckWarn, Detail: err.Error()})
 	} else {
 		var bad []string
-		for _, name := range []string{"post-checkout", "pre-push"} {
+		for _, name := range hooks.Names {
 			if hs[name] != "installed" {
 				bad = append(bad, name+" "+hs[name])
 			}
 		}
 		if len(bad) == 0 {
-			add(Check{Name: "hooks", Level: CheckOK, Detail: "post-checkout and pre-push installed"})
+			add(Check{Name: "hooks", Level: CheckOK, Detail: strings.Join(hooks.Names, ", ") + " installed"})
 		} else {
 			add(Check{Name: "hooks", Level: CheckWarn, Detail: strings.Join(bad, ", "), Hint: "`git vsync install`"})
 		}

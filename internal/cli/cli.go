@@ -101,7 +101,7 @@ type CLI struct {
 	Doctor   DoctorCmd   `cmd:"" help:"Check both halves, the store, the key and the hooks."`
 	Sync     SyncCmd     `cmd:"" help:"Publish an env's keys to GitHub, AWS, GCP, Azure or Vault, with a plan first."`
 
-	Install   InstallCmd   `cmd:"" help:"Install the git hooks (post-checkout, pre-push)."`
+	Install   InstallCmd   `cmd:"" help:"Install the git hooks (post-checkout, post-merge, post-rewrite, pre-push)."`
 	Uninstall UninstallCmd `cmd:"" help:"Remove exactly what install added to the git hooks."`
 	Hook      HookCmd      `cmd:"" hidden:"" help:"Run a git hook (called by the installed hooks)."`
 

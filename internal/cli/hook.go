@@ -4,7 +4,7 @@ import "github.com/git-vsync/git-vsync/internal/fail"
 
 // HookCmd is `git vsync hook <name> [args…]`, what the installed hooks call.
 type HookCmd struct {
-	Name string   `arg:"" enum:"post-checkout,pre-push" help:"The git hook: post-checkout or pre-push."`
+	Name string   `arg:"" enum:"post-checkout,post-merge,post-rewrite,pre-push" help:"The git hook: post-checkout, post-merge, post-rewrite or pre-push."`
 	Args []string `arg:"" optional:"" passthrough:"all" help:"The arguments git gave the hook."`
 }
 
@@ -16,13 +16,17 @@ post-checkout <prev> <new> <flag>: after a branch checkout (flag 1), pulls each
 env whose store has a newer version and whose vault is clean; a dirty vault or
 an unreachable store is a one-line warning. Always exits 0.
 
+post-merge <squash> (git merge, git pull) and post-rewrite rebase (git rebase,
+git pull --rebase): the same as post-checkout after a branch checkout.
+post-rewrite amend does nothing.
+
 pre-push <remote> <url> (ref lines on stdin): exits 1 when an env's vault has
 changes not pushed to the store, or the store has a version this clone has not
 pulled. A push that only deletes refs is not checked.
 
 Settings (git config): vsync.envs (the envs to act on; default every env set up
 on this machine), vsync.hookTimeout (default 3s), vsync.prePush warn|off|strict.
-VSYNC_SKIP_HOOKS=1 turns both hooks off; git push --no-verify skips pre-push.
+VSYNC_SKIP_HOOKS=1 turns every hook off; git push --no-verify skips pre-push.
 
 Examples:
   git vsync hook post-checkout 0000000000000000000000000000000000000000 HEAD 1
@@ -35,8 +39,14 @@ func (c *HookCmd) Run(ctx *Ctx) error {
 	case "post-checkout":
 		ctx.App.HookPostCheckout(ctx, ctx.Repo, c.Args)
 		return nil
+	case "post-merge":
+		ctx.App.HookPostMerge(ctx, ctx.Repo, c.Args)
+		return nil
+	case "post-rewrite":
+		ctx.App.HookPostRewrite(ctx, ctx.Repo, c.Args)
+		return nil
 	case "pre-push":
 		return ctx.App.HookPrePush(ctx, ctx.Repo, c.Args, ctx.Stdin)
 	}
-	return fail.New(fail.Usage, "the hooks are post-checkout and pre-push", "unknown hook %q", c.Name)
+	return fail.New(fail.Usage, "the hooks are post-checkout, post-merge, post-rewrite and pre-push", "unknown hook %q", c.Name)
 }

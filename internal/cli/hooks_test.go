@@ -265,6 +265,8 @@ func BenchmarkHookUpToDate(b *testing.B) {
 				args []string
 			}{
 				{"post-checkout", []string{"hook", "post-checkout", sha, sha, "1"}},
+				{"post-merge", []string{"hook", "post-merge", "0"}},
+				{"post-rewrite", []string{"hook", "post-rewrite", "rebase"}},
 				{"pre-push", []string{"hook", "pre-push", "origin", "url"}},
 			} {
 				b.Run(c.name, func(b *testing.B) {

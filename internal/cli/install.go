@@ -16,10 +16,12 @@ type InstallCmd struct {
 
 // Help is shown by `git vsync install --help`.
 func (InstallCmd) Help() string {
-	return `Installs the post-checkout and pre-push hooks into the folder git really uses
-(git rev-parse --git-path hooks: .git/hooks, core.hooksPath, shared by linked
-worktrees). post-checkout pulls newer vault versions after a branch checkout;
-pre-push refuses a git push while a vault is out of step with the store.
+	return `Installs the post-checkout, post-merge, post-rewrite and pre-push hooks into
+the folder git really uses (git rev-parse --git-path hooks: .git/hooks,
+core.hooksPath, shared by linked worktrees). post-checkout, post-merge and
+post-rewrite pull newer vault versions after a branch checkout, a git pull or
+merge, and a git rebase; pre-push refuses a git push while a vault is out of
+step with the store.
 
 A hook that already exists keeps its content: a shell script gets a marked
 git-vsync block right after its #! line. A hook that is not a shell script (a

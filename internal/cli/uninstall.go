@@ -6,7 +6,7 @@ type UninstallCmd struct{}
 // Help is shown by `git vsync uninstall --help`.
 func (UninstallCmd) Help() string {
 	return `Removes exactly what git vsync install added: the marked git-vsync block of
-post-checkout and pre-push. A hook file that held nothing else is deleted; a
+post-checkout, post-merge, post-rewrite and pre-push. A hook file that held nothing else is deleted; a
 foreign hook is left as it was before install, byte for byte.
 
 Examples:

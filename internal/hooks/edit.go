@@ -15,7 +15,7 @@ const (
 )
 
 // Names are the hooks git-vsync installs, in the order it reports them.
-var Names = []string{"post-checkout", "pre-push"}
+var Names = []string{"post-checkout", "post-merge", "post-rewrite", "pre-push"}
 
 // ourShebang is the first line of the scripts git-vsync creates.
 const ourShebang = "#!/bin/sh"
@@ -26,6 +26,10 @@ func Script(name string) string {
 	switch name {
 	case "post-checkout":
 		return hookfiles.PostCheckout
+	case "post-merge":
+		return hookfiles.PostMerge
+	case "post-rewrite":
+		return hookfiles.PostRewrite
 	case "pre-push":
 		return hookfiles.PrePush
 	}

@@ -86,7 +86,7 @@ func TestInstallIntoDotGitHooks(t *testing.T) {
 	if rep.Dir != dir {
 		t.Fatalf("dir %s, want %s", rep.Dir, dir)
 	}
-	if got := actions(rep); got != "post-checkout=created pre-push=created" {
+	if got := actions(rep); got != "post-checkout=created post-merge=created post-rewrite=created pre-push=created" {
 		t.Fatalf("actions %s", got)
 	}
 	for _, n := range Names {
@@ -96,7 +96,7 @@ func TestInstallIntoDotGitHooks(t *testing.T) {
 		}
 	}
 	before := readAll(t, dir)
-	if got := actions(mustInstall(t, top)); got != "post-checkout=unchanged pre-push=unchanged" {
+	if got := actions(mustInstall(t, top)); got != "post-checkout=unchanged post-merge=unchanged post-rewrite=unchanged pre-push=unchanged" {
 		t.Errorf("second install: %s", got)
 	}
 	if after := readAll(t, dir); after["pre-push"] != before["pre-push"] || after["post-checkout"] != before["post-checkout"] {
@@ -110,13 +110,13 @@ func TestInstallIntoDotGitHooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := actions(urep); got != "post-checkout=removed pre-push=removed" {
+	if got := actions(urep); got != "post-checkout=removed post-merge=removed post-rewrite=removed pre-push=removed" {
 		t.Errorf("uninstall: %s", got)
 	}
 	if st, _ := States(top); st["pre-push"] != StateMissing {
 		t.Errorf("after uninstall: %v", st)
 	}
-	if got := actions(func() Report { r, _ := Uninstall(top); return r }()); got != "post-checkout=absent pre-push=absent" {
+	if got := actions(func() Report { r, _ := Uninstall(top); return r }()); got != "post-checkout=absent post-merge=absent post-rewrite=absent pre-push=absent" {
 		t.Errorf("second uninstall: %s", got)
 	}
 }
@@ -187,8 +187,12 @@ func TestInstallForeignHooks(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "pre-push"), []byte(node), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	merge := "#!/bin/bash\necho foreign merge\nexit 0\n"
+	if err := os.WriteFile(filepath.Join(dir, "post-merge"), []byte(merge), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	rep := mustInstall(t, top)
-	if got := actions(rep); got != "post-checkout=added pre-push=manual" || !rep.NeedsManual() {
+	if got := actions(rep); got != "post-checkout=added post-merge=added post-rewrite=created pre-push=manual" || !rep.NeedsManual() {
 		t.Fatalf("actions %s", got)
 	}
 	checkMode(t, filepath.Join(dir, "post-checkout"), 0o750) // the foreign mode is kept
@@ -199,18 +203,18 @@ func TestInstallForeignHooks(t *testing.T) {
 	if !strings.HasPrefix(got["post-checkout"], "#!/bin/sh\n"+BeginMarker) || !strings.HasSuffix(got["post-checkout"], "echo foreign\n") {
 		t.Errorf("post-checkout:\n%s", got["post-checkout"])
 	}
-	if msg := ForeignInstructions(rep.Hooks[1]); !strings.Contains(msg, Line("pre-push")) || !strings.Contains(msg, "node script") {
+	if msg := ForeignInstructions(rep.Hooks[3]); !strings.Contains(msg, Line("pre-push")) || !strings.Contains(msg, "node script") {
 		t.Errorf("instructions: %s", msg)
 	}
 	st, _ := States(top)
-	if st["post-checkout"] != StateInstalled || st["pre-push"] != StateForeignOnly {
+	if st["post-checkout"] != StateInstalled || st["post-merge"] != StateInstalled || st["pre-push"] != StateForeignOnly {
 		t.Errorf("states %v", st)
 	}
 	if _, err := Uninstall(top); err != nil {
 		t.Fatal(err)
 	}
 	got = readAll(t, dir)
-	if got["post-checkout"] != shell || got["pre-push"] != node {
+	if got["post-checkout"] != shell || got["pre-push"] != node || got["post-merge"] != merge || got["post-rewrite"] != "" {
 		t.Errorf("after uninstall: %q %q", got["post-checkout"], got["pre-push"])
 	}
 	checkMode(t, filepath.Join(dir, "post-checkout"), 0o750)
@@ -231,7 +235,7 @@ func TestInstallLeavesDisabledAndLinkedHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := mustInstall(t, top)
-	if got := actions(rep); got != "post-checkout=manual pre-push=manual" {
+	if got := actions(rep); got != "post-checkout=manual post-merge=created post-rewrite=created pre-push=manual" {
 		t.Fatalf("actions %s", got)
 	}
 	if b, _ := os.ReadFile(target); string(b) != "#!/bin/sh\n" {
@@ -248,8 +252,8 @@ func TestInstallRepairsExecuteBit(t *testing.T) {
 	p := filepath.Join(top, ".git", "hooks", "pre-push")
 	os.Chmod(p, 0o644)
 	rep := mustInstall(t, top)
-	if rep.Hooks[1].Action != Upgraded {
-		t.Errorf("action %s", rep.Hooks[1].Action)
+	if rep.Hooks[3].Action != Upgraded {
+		t.Errorf("action %s", rep.Hooks[3].Action)
 	}
 	checkMode(t, p, 0o755)
 }

@@ -14,6 +14,12 @@ func HuskySnippet() string {
 	return `# .husky/post-checkout
 git vsync hook post-checkout "$@"
 
+# .husky/post-merge
+git vsync hook post-merge "$@"
+
+# .husky/post-rewrite
+git vsync hook post-rewrite "$@" </dev/null
+
 # .husky/pre-push  (first line: it reads the ref lines git sends on stdin)
 git vsync hook pre-push "$@"
 `
@@ -26,6 +32,14 @@ post-checkout:
   commands:
     git-vsync:
       run: git vsync hook post-checkout {1} {2} {3}
+post-merge:
+  commands:
+    git-vsync:
+      run: git vsync hook post-merge {1}
+post-rewrite:
+  commands:
+    git-vsync:
+      run: git vsync hook post-rewrite {1}
 pre-push:
   commands:
     git-vsync:
@@ -39,7 +53,7 @@ pre-push:
 // itself; `git vsync hook` reads its PRE_COMMIT_* variables instead.
 func PreCommitSnippet() string {
 	return `# .pre-commit-config.yaml
-default_install_hook_types: [pre-commit, post-checkout, pre-push]
+default_install_hook_types: [pre-commit, post-checkout, post-merge, post-rewrite, pre-push]
 repos:
   - repo: local
     hooks:
@@ -50,6 +64,20 @@ repos:
         stages: [post-checkout]
         always_run: true
         pass_filenames: false
+      - id: git-vsync-post-merge
+        name: git-vsync (sync vaults after git pull / merge)
+        entry: git vsync hook post-merge
+        language: system
+        stages: [post-merge]
+        always_run: true
+        pass_filenames: false
+      - id: git-vsync-post-rewrite
+        name: git-vsync (sync vaults after git rebase)
+        entry: git vsync hook post-rewrite
+        language: system
+        stages: [post-rewrite]
+        always_run: true
+        pass_filenames: false
       - id: git-vsync-pre-push
         name: git-vsync (vaults in step before push)
         entry: git vsync hook pre-push
@@ -57,7 +85,7 @@ repos:
         stages: [pre-push]
         always_run: true
         pass_filenames: false
-# then: pre-commit install --hook-type post-checkout --hook-type pre-push
+# then: pre-commit install --hook-type post-checkout --hook-type post-merge --hook-type post-rewrite --hook-type pre-push
 `
 }
 
@@ -82,7 +110,7 @@ func ForeignInstructions(r Result) string {
 		if r.Name == "pre-push" {
 			b.WriteString("  passing on the hook's arguments and its stdin, and failing when that command fails\n")
 		} else {
-			b.WriteString("  passing on the hook's three arguments\n")
+			b.WriteString("  passing on the hook's arguments\n")
 		}
 	}
 	return b.String()
@@ -92,6 +120,8 @@ func lefthookPart(name string) string {
 	switch name {
 	case "post-checkout":
 		return "post-checkout:\n  commands:\n    git-vsync:\n      run: git vsync hook post-checkout {1} {2} {3}\n"
+	case "post-merge", "post-rewrite":
+		return name + ":\n  commands:\n    git-vsync:\n      run: git vsync hook " + name + " {1}\n"
 	default:
 		return "pre-push:\n  commands:\n    git-vsync:\n      run: git vsync hook pre-push {1} {2}\n      use_stdin: true\n"
 	}

@@ -156,3 +156,23 @@ func TestBlocksWithoutGitVsync(t *testing.T) {
 		}
 	}
 }
+
+// post-merge and post-rewrite never fail git, keep the foreign status, and leave
+// stdin (post-rewrite's list of rewritten commits) to the foreign lines.
+func TestPostMergeAndRewriteBlocks(t *testing.T) {
+	const rewritten = "1111111111111111111111111111111111111111 2222222222222222222222222222222222222222\n"
+	for _, sh := range testShells(t) {
+		for _, n := range []string{"post-merge", "post-rewrite"} {
+			r := runHook(t, sh, withForeign(n, "echo foreign-ran; cat\n"), rewritten, "1")
+			if r.status != 0 || !strings.Contains(r.out, "vsync args: hook "+n) || !strings.Contains(r.out, "foreign-ran") {
+				t.Errorf("%s %s: %d %s", sh, n, r.status, r.out)
+			}
+			if n == "post-rewrite" && (!strings.Contains(r.out, "vsync stdin: |") || !strings.Contains(r.out, rewritten)) {
+				t.Errorf("%s %s: stdin not left to the foreign lines: %s", sh, n, r.out)
+			}
+			if r := runHook(t, sh, withForeign(n, "exit 5\n"), "", "0"); r.status != 5 {
+				t.Errorf("%s %s: foreign status lost: %d", sh, n, r.status)
+			}
+		}
+	}
+}
