@@ -43,7 +43,7 @@ cross: ## compile for linux, darwin and windows with CGO_ENABLED=0
 demo: build ## a full round trip on a local file store in a temp folder (needs gnome-keyring, dbus)
 	scripts/demo.sh
 
-bench: build ## benchmarks and whole-command timings vs the SPEC §12 budget (needs versitygw, gnome-keyring)
+bench: build ## whole-command timings as ratios to floors measured in the same run, written to docs/performance.md (needs versitygw, gnome-keyring; run alone)
 	scripts/bench.sh
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 10s)

@@ -8,6 +8,11 @@ import (
 	"github.com/git-vsync/git-vsync/internal/cli"
 )
 
+// stopProfile ends a CPU profile (profile.go, only in -tags vsyncprofile builds).
+var stopProfile = func() {}
+
 func main() {
-	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	code := cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stopProfile()
+	os.Exit(code)
 }
