@@ -149,7 +149,7 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 		seen = st.Seen
 	}
 	ns := &state.State{Repo: e.ID.Name, Env: env, TS: target, Seen: seen, ETag: etag, Op: "pull", Time: a.Now().UTC(), KeyFP: keyFingerprint(aesKey)}
-	files, b, err := a.installZip(e, aesKey, zip, zip.Size(), ns)
+	files, b, err := a.installZip(e, aesKey, zip, zip.Size(), ns, bundleFile.remove)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +215,11 @@ func wrongKeyError(err error, env, ts string) error {
 // once the new vault is complete and before it is swapped in; the caller commits it.
 // A crash in between is settled by LockVault from the vault's content, so it never
 // looks like a local edit.
-func (a *App) installZip(e *Env, aesKey []byte, zip io.ReaderAt, size int64, next *state.State) ([]vault.File, *backup.Backup, error) {
+//
+// done, when set, is called once the archive is unpacked and before the new vault
+// is flushed to disk: it deletes the temp file the archive was read from, whose
+// pages a flush of the whole file system (syncfs) would otherwise write too.
+func (a *App) installZip(e *Env, aesKey []byte, zip io.ReaderAt, size int64, next *state.State, done func()) ([]vault.File, *backup.Backup, error) {
 	// Content included (sizes, CRCs), so a bundle refused at unpacking never
 	// costs a backup: a hook retrying on every checkout would evict good ones.
 	if _, err := bundle.HashAt(zip, size, bundle.DefaultLimits); err != nil {
@@ -228,6 +232,9 @@ func (a *App) installZip(e *Env, aesKey []byte, zip io.ReaderAt, size int64, nex
 	var files []vault.File
 	err = vault.Replace(e.VaultDir, func(stage string) error {
 		files, err = bundle.ExtractAt(zip, size, stage, bundle.DefaultLimits)
+		if err == nil && done != nil {
+			done()
+		}
 		if err != nil || next == nil {
 			return err
 		}

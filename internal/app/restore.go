@@ -112,7 +112,7 @@ func (a *App) Restore(ctx context.Context, repoFlag, env, id string, o AuditOpti
 	}
 	defer r.Close()
 	res := &RestoreResult{ID: id}
-	files, b, err := a.installZip(e, aesKey, r, r.Size(), nil)
+	files, b, err := a.installZip(e, aesKey, r, r.Size(), nil, func() { r.Close(); cp.remove() })
 	if err != nil {
 		return nil, err
 	}

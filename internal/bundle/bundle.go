@@ -45,6 +45,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
@@ -545,7 +546,16 @@ func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error)
 	budget := lim.MaxTotalBytes
 	buf := make([]byte, 64<<10)
 	h := sha256.New()
+	// Files up to memFileMax are decompressed and hashed here, in order, and
+	// created, written and dated by a few writers meanwhile (file creation is
+	// mostly time in the kernel); larger ones are written here. Folders are made
+	// here, before anything is written into them.
+	w := newFileWriters()
+	defer w.stop()
 	for _, p := range paths {
+		if err := w.failed(); err != nil {
+			return nil, err
+		}
 		full := filepath.Join(destDir, filepath.FromSlash(p))
 		e := kind[p]
 		if e == nil || e.dir {
@@ -558,37 +568,162 @@ func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error)
 			out = append(out, vault.File{Path: p, Dir: true})
 			continue
 		}
-		n, err := writeFile(full, e.f, &budget, buf, h)
-		if err != nil {
-			return nil, err
-		}
 		// The file keeps the time the archive gives it (folders get theirs from
 		// what is written into them); the zip epoch of older archives means "none".
+		var mod time.Time
 		if m := e.f.Modified; !m.IsZero() && m.After(zipEpoch) {
-			_ = os.Chtimes(full, m, m)
+			mod = m
+		}
+		var n int64
+		if e.f.UncompressedSize64 <= memFileMax {
+			b := w.buffer()
+			var err error
+			if n, err = copyEntry(b, e.f, &budget, buf, h); err != nil {
+				w.put(b)
+				return nil, err
+			}
+			w.write(full, b, mod)
+		} else {
+			var err error
+			if n, err = writeFile(full, e.f, &budget, buf, h); err != nil {
+				return nil, err
+			}
+			setTime(full, mod)
 		}
 		out = append(out, vault.File{Path: p, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
 	}
+	if err := w.wait(); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+func setTime(path string, mod time.Time) {
+	if !mod.IsZero() {
+		_ = os.Chtimes(path, mod, mod)
+	}
 }
 
 // writeFile creates path (it must not exist) and fills it with the entry's content,
 // at most its declared size and what is left of budget. h ends up holding the
 // content's SHA-256.
 func writeFile(path string, f *zip.File, budget *int64, buf []byte, h hash.Hash) (int64, error) {
-	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	out, err := createFile(path)
 	if err != nil {
 		return 0, err
 	}
 	defer out.Close()
-	if err := out.Chmod(0o600); err != nil {
-		return 0, err
-	}
 	n, err := copyEntry(out, f, budget, buf, h)
 	if err != nil {
 		return n, err
 	}
 	return n, out.Close()
+}
+
+// createFile creates path, which must not exist, with mode 0600 whatever the umask.
+func createFile(path string) (*os.File, error) {
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := out.Chmod(0o600); err != nil {
+		out.Close()
+		return nil, err
+	}
+	return out, nil
+}
+
+// fileWriters write unpacked files concurrently; the first error stops them.
+type fileWriters struct {
+	jobs  chan fileJob
+	bufs  chan *bytes.Buffer
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	err   error
+	ended bool
+}
+
+type fileJob struct {
+	path string
+	data *bytes.Buffer
+	mod  time.Time
+}
+
+const unpackWriters = 4
+
+func newFileWriters() *fileWriters {
+	w := &fileWriters{jobs: make(chan fileJob), bufs: make(chan *bytes.Buffer, 2*unpackWriters)}
+	for range cap(w.bufs) {
+		w.bufs <- new(bytes.Buffer)
+	}
+	for range unpackWriters {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			for j := range w.jobs {
+				if w.failed() == nil {
+					if err := writeAll(j.path, j.data.Bytes(), j.mod); err != nil {
+						w.mu.Lock()
+						if w.err == nil {
+							w.err = err
+						}
+						w.mu.Unlock()
+					}
+				}
+				w.put(j.data)
+			}
+		}()
+	}
+	return w
+}
+
+func writeAll(path string, data []byte, mod time.Time) error {
+	out, err := createFile(path)
+	if err != nil {
+		return err
+	}
+	if _, err := out.Write(data); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	setTime(path, mod)
+	return nil
+}
+
+func (w *fileWriters) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// buffer waits for a free buffer (bounding the memory held by pending writes).
+func (w *fileWriters) buffer() *bytes.Buffer {
+	b := <-w.bufs
+	b.Reset()
+	return b
+}
+
+func (w *fileWriters) put(b *bytes.Buffer) { w.bufs <- b }
+
+func (w *fileWriters) write(path string, b *bytes.Buffer, mod time.Time) {
+	w.jobs <- fileJob{path, b, mod}
+}
+
+// wait lets the writers finish and returns the first error.
+func (w *fileWriters) wait() error {
+	w.stop()
+	return w.failed()
+}
+
+func (w *fileWriters) stop() {
+	if !w.ended {
+		w.ended = true
+		close(w.jobs)
+		w.wg.Wait()
+	}
 }
 
 // copyEntry decompresses the entry into w, at most its declared size and what is
