@@ -547,7 +547,7 @@ func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error)
 	buf := make([]byte, 64<<10)
 	h := sha256.New()
 	// Files up to memFileMax are decompressed and hashed here, in order, and
-	// created, written and dated by a few writers meanwhile (file creation is
+	// created, written and dated by two writers meanwhile (file creation is
 	// mostly time in the kernel); larger ones are written here. Folders are made
 	// here, before anything is written into them.
 	w := newFileWriters()
@@ -649,7 +649,10 @@ type fileJob struct {
 	mod  time.Time
 }
 
-const unpackWriters = 4
+// unpackWriters is small on purpose: creating files in one folder serialises on
+// the folder's lock in the kernel, and more writers only spin on it (measured:
+// 4 writers doubled the CPU time of unpacking 10,000 small files).
+const unpackWriters = 2
 
 func newFileWriters() *fileWriters {
 	w := &fileWriters{jobs: make(chan fileJob), bufs: make(chan *bytes.Buffer, 2*unpackWriters)}
