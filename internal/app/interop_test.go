@@ -252,6 +252,9 @@ func TestAdoptTypeScriptLedger(t *testing.T) {
 		}
 	}
 	writeLedger(t, m, "dev", ts, "pull", b.vault("dev"))
+	if rep, err := b.app.Status(bg, "", false); err != nil || len(rep.Envs) != 1 || rep.Envs[0].LedgerTS != ts || rep.Envs[0].LocalTS != nil {
+		t.Fatalf("status before adoption: %+v %v", rep, err)
+	}
 	b.log.Reset()
 	res, err := b.app.Push(bg, "", "dev", PushOptions{})
 	if err != nil || !res.Unchanged || res.TS != ts {
@@ -262,6 +265,9 @@ func TestAdoptTypeScriptLedger(t *testing.T) {
 	}
 	if st, _ := state.Load(filepath.Join(b.dir, ".git", "vsync"), "dev"); st == nil || st.TS != ts || st.Op != "pull" || st.KeyFP == "" {
 		t.Fatalf("adopted state %+v", st)
+	}
+	if rep, err := b.app.Status(bg, "", false); err != nil || rep.Envs[0].LedgerTS != "" || rep.Envs[0].LocalTS == nil || *rep.Envs[0].LocalTS != ts {
+		t.Fatalf("status after adoption: %+v %v", rep, err)
 	}
 	// Another teammate pushes; b pulls it without --force, and the adoption is not
 	// reported again.

@@ -12,6 +12,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/hooks"
 	"github.com/git-vsync/git-vsync/internal/keychain"
+	"github.com/git-vsync/git-vsync/internal/ledger"
 	"github.com/git-vsync/git-vsync/internal/repo"
 )
 
@@ -46,6 +47,9 @@ type EnvStatus struct {
 	RemoteError   string   `json:"remote_error,omitempty"`
 	Clean         *bool    `json:"clean"`   // vault unchanged since the last sync; null when it cannot be told
 	Changed       []string `json:"changed"` // +added ~modified -removed paths, relative to the vault
+	// LedgerTS is the version the TypeScript tool's ledger names when this clone has
+	// no sync state of its own (push and pull adopt it when the vault matches).
+	LedgerTS string `json:"typescript_ledger_ts,omitempty"`
 }
 
 // Status reports the identity and the halves of every env with a config, and the
@@ -111,6 +115,11 @@ func (a *App) syncStatus(ctx context.Context, e *Env, remote bool, es *EnvStatus
 	st, err := e.State()
 	if err == nil && st != nil {
 		es.LocalTS = &st.TS
+	}
+	if err == nil && st == nil {
+		if l, lerr := ledger.Load(ledger.Path(e.ConfigRoot, e.ID.Name, e.Name)); lerr == nil && l != nil {
+			es.LedgerTS = l.TS
+		}
 	}
 	if err == nil {
 		if _, changes, err := e.Changes(st); err == nil {

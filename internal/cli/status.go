@@ -107,6 +107,9 @@ func (s *StatusCmd) Run(c *Ctx) error {
 		if e.RemoteError != "" {
 			fmt.Fprintf(c.Stdout, "%s: store: %s\n", e.Env, e.RemoteError)
 		}
+		if e.LedgerTS != "" {
+			fmt.Fprintf(c.Stdout, "%s: the TypeScript tool last synced version %s here; the next push or pull adopts it if the vault holds exactly that version\n", e.Env, e.LedgerTS)
+		}
 		if len(e.Changed) > 0 {
 			fmt.Fprintf(c.Stdout, "%s: changed since %s: %s\n", e.Env, orDash(e.LocalTS), strings.Join(e.Changed, " "))
 		}
