@@ -141,10 +141,29 @@ func (a *App) doctorEnv(ctx context.Context, w *Workspace, env string, add func(
 	case errors.Is(err, store.ErrConditionalIgnored):
 		add(Check{Env: env, Name: "conditional writes", Level: CheckWarn, Detail: "IGNORED by this store: concurrent pushes could overwrite each other",
 			Hint: "use a store that honours If-None-Match / If-Match (AWS S3, MinIO, versitygw, R2)"})
+	case errors.Is(err, store.ErrAccessDenied):
+		// A least-privilege key (export --ci-token --profile): say what it can do.
+		c := Check{Env: env, Name: "write access", Level: CheckWarn,
+			Detail: "denied: these credentials can read but not write; cannot: push, rotate, audit entries",
+			Hint:   "push from a machine with a read-write key of this bucket"}
+		if e.ConfigSource == ConfigSourceEnv {
+			c.Level, c.Detail = CheckOK, "read-only, as a CI token should be; can: pull, run --remote, env, get, versions; cannot: push, rotate, audit entries"
+		}
+		add(c)
 	case err != nil:
 		failed("conditional writes", store.AsFail(err, "probe conditional writes"))
 	default:
 		add(Check{Env: env, Name: "conditional writes", Level: CheckOK, Detail: "honoured (412 on a lost race)"})
+	}
+
+	switch _, err := e.Store.List(ctx, e.Layout().Versions()); {
+	case errors.Is(err, store.ErrAccessDenied):
+		add(Check{Env: env, Name: "list versions", Level: CheckWarn, Detail: "denied: `versions`, `pull --at` lookups and `rotate --purge-old` need it",
+			Hint: "grant s3:ListBucket on the prefix " + e.Prefix() + " (`git vsync export " + env + " --ci-token` prints the policy)"})
+	case err != nil:
+		failed("list versions", store.AsFail(err, "list the versions of "+env))
+	default:
+		add(Check{Env: env, Name: "list versions", Level: CheckOK, Detail: "allowed"})
 	}
 
 	if latest != "" && keyErr == nil {

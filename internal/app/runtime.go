@@ -66,18 +66,3 @@ func configFromToken(varName, value, repoName, env string) (*config.Env, error) 
 	}
 	return c, nil
 }
-
-// CIToken is the runtime token of env (SPEC §4.6): the disk half in one line for a
-// CI secret store. It holds the bucket credentials and the salt, never the key.
-func (a *App) CIToken(repoFlag, env string) (string, error) {
-	e, err := a.OpenEnv(repoFlag, env)
-	if err != nil {
-		return "", err
-	}
-	c := e.Config
-	return cfgtoken.Encode(cfgtoken.Token{
-		V: cfgtoken.Version, Endpoint: c.S3.Endpoint, Region: c.S3.Region, Bucket: c.S3.Bucket,
-		AccessKeyID: c.S3.AccessKeyID, SecretAccessKey: c.S3.SecretAccessKey,
-		Prefix: e.Prefix(), Env: env, Salt: c.Salt, Iterations: kdf.Iterations,
-	})
-}

@@ -24,3 +24,27 @@ func (l Layout) Audit() string { return l.Prefix + "audit.csv" }
 // SyncLedger is the key of a fan-out target's ledger (what `sync` wrote where the
 // values cannot be read back, docs/sync.md), next to the audit log.
 func (l Layout) SyncLedger(target string) string { return l.Prefix + "sync/" + target + ".json" }
+
+// ReadOnlyPolicy is the IAM policy (AWS JSON; MinIO, R2 and versitygw read the
+// same) of a key that may read the published versions of one env and nothing else:
+// s3:GetObject below the env's prefix and s3:ListBucket limited to it.
+func ReadOnlyPolicy(bucket string, l Layout) string {
+	return `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Sid": "ReadVersions",
+      "Effect": "Allow",
+      "Action": ["s3:GetObject"],
+      "Resource": ["arn:aws:s3:::` + bucket + `/` + l.Prefix + `*"]
+    },
+    {
+      "Sid": "ListVersions",
+      "Effect": "Allow",
+      "Action": ["s3:ListBucket"],
+      "Resource": ["arn:aws:s3:::` + bucket + `"],
+      "Condition": {"StringLike": {"s3:prefix": ["` + l.Prefix + `*"]}}
+    }
+  ]
+}`
+}

@@ -115,6 +115,8 @@ type Gateway struct {
 	bin  string
 	dir  string // temp folder: root/ (the posix backend) and the log
 	port int
+	// adminPort is the admin API of a gateway with internal IAM (0: none).
+	adminPort int
 
 	mu   sync.Mutex
 	proc *process // nil while stopped
@@ -235,7 +237,11 @@ func findVersitygw() (string, error) {
 	return "", ErrNoVersitygw
 }
 
-func startGateway(bin string) (*Gateway, error) {
+func startGateway(bin string) (*Gateway, error) { return startGatewayWith(bin, false) }
+
+// startGatewayWith starts a gateway; with iam, versitygw's internal IAM and admin API
+// too (StartVersitygwIAM).
+func startGatewayWith(bin string, iam bool) (*Gateway, error) {
 	dir, err := os.MkdirTemp("", "vsync-versitygw-")
 	if err != nil {
 		return nil, err
@@ -261,6 +267,11 @@ func startGateway(bin string) (*Gateway, error) {
 			break
 		}
 		g.Endpoint = "http://127.0.0.1:" + strconv.Itoa(g.port)
+		if iam {
+			if g.adminPort, err = freePort(); err != nil {
+				break
+			}
+		}
 		if err = g.launch(); err == nil {
 			gatewaysMu.Lock()
 			gateways = append(gateways, g)
@@ -281,7 +292,14 @@ func (g *Gateway) launch() error {
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(g.bin, "--port", "127.0.0.1:"+strconv.Itoa(g.port), "--quiet", "posix", filepath.Join(g.dir, "root"))
+	args := []string{"--port", "127.0.0.1:" + strconv.Itoa(g.port), "--quiet"}
+	if g.adminPort != 0 {
+		if err := os.MkdirAll(filepath.Join(g.dir, "iam"), 0o700); err != nil {
+			return err
+		}
+		args = append(args, "--admin-port", "127.0.0.1:"+strconv.Itoa(g.adminPort), "--iam-dir", filepath.Join(g.dir, "iam"))
+	}
+	cmd := exec.Command(g.bin, append(args, "posix", filepath.Join(g.dir, "root"))...)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	// Keys go through the environment, not argv.
