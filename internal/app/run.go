@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -91,13 +92,17 @@ func childEnv(base []string, keys []dotenv.Entry, pristine bool) []string {
 	for _, k := range PristineVars {
 		keep[k] = true
 	}
+	if runtime.GOOS == "windows" {
+		keep["SYSTEMROOT"] = true // without it most Windows programs cannot start
+	}
 	vaultKeys := make(map[string]bool, len(keys))
 	for _, e := range keys {
-		vaultKeys[e.Key] = true
+		vaultKeys[envKey(e.Key)] = true
 	}
 	var out []string
 	for _, kv := range base {
 		k, _, _ := strings.Cut(kv, "=")
+		k = envKey(k)
 		if vaultKeys[k] || (pristine && !keep[k]) || isVsyncSecretVar(k) {
 			continue
 		}
@@ -107,6 +112,14 @@ func childEnv(base []string, keys []dotenv.Entry, pristine bool) []string {
 		out = append(out, e.Key+"="+e.Value)
 	}
 	return out
+}
+
+// envKey is how the platform compares variable names: Windows ignores case.
+func envKey(k string) string {
+	if runtime.GOOS == "windows" {
+		return strings.ToUpper(k)
+	}
+	return k
 }
 
 // isVsyncSecretVar says whether an inherited variable holds one of git-vsync's
