@@ -1,14 +1,19 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/git-vsync/git-vsync/internal/fanout/fanouttest"
+	"github.com/git-vsync/git-vsync/internal/testenv"
 )
 
 // TestSyncScripts runs the `sync` scripts against in-process GitHub and Vault
@@ -69,6 +74,46 @@ func TestSyncScripts(t *testing.T) {
 			ts.Fatalf("%s does not hold %s", args[0], args[1])
 		}
 		ts.Stdout().Write([]byte(strings.TrimSuffix(v, "\n") + "\n"))
+	}
+	testscript.Run(t, p)
+}
+
+// TestSyncAWSScripts runs the AWS `sync` scripts against a real moto_server. The
+// git-vsync child processes find it the way a user's would: the default AWS chain
+// (static keys in the environment) and AWS_ENDPOINT_URL_SECRETS_MANAGER.
+// `awssecret NAME` prints the current value of a secret, `! awssecret NAME` checks
+// that it is gone.
+func TestSyncAWSScripts(t *testing.T) {
+	moto := testenv.MotoServer(t)
+	p := scriptParams(t, "testdata/sync-aws")
+	setup := p.Setup
+	p.Setup = func(e *testscript.Env) error {
+		if err := setup(e); err != nil {
+			return err
+		}
+		e.Setenv("AWS_ACCESS_KEY_ID", "testing")
+		e.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+		e.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+		e.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.Endpoint)
+		return nil
+	}
+	sm := secretsmanager.New(secretsmanager.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String(moto.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+	})
+	p.Cmds["awssecret"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: awssecret NAME")
+		}
+		out, err := sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(args[0])})
+		if neg {
+			if err == nil {
+				ts.Fatalf("secret %s exists", args[0])
+			}
+			return
+		}
+		ts.Check(err)
+		ts.Stdout().Write([]byte(aws.ToString(out.SecretString) + "\n"))
 	}
 	testscript.Run(t, p)
 }
