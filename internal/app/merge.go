@@ -99,7 +99,21 @@ func (a *App) mergeInto(ctx context.Context, e *Env, st *state.State, target, la
 	if err != nil {
 		return nil, err
 	}
-	err = vault.Replace(e.VaultDir, func(stage string) error { return writeMerged(stage, ops) })
+	var stateList []vault.File
+	err = vault.Replace(e.VaultDir, func(stage string) error {
+		if err := writeMerged(stage, ops); err != nil {
+			return err
+		}
+		if err := vault.CopyLocalOnly(e.VaultDir, stage); err != nil {
+			return err
+		}
+		ig, err := vault.LoadIgnore(stage)
+		if err != nil {
+			return err
+		}
+		stateList = ig.Filter(theirs.list)
+		return nil
+	})
 	if err != nil {
 		return nil, fail.Wrap(fail.CodeOf(err), err, fail.HintOf(err), "replace the vault with the merge (it is unchanged)")
 	}
@@ -109,7 +123,7 @@ func (a *App) mergeInto(ctx context.Context, e *Env, st *state.State, target, la
 	if st != nil && st.Seen > seen {
 		seen = st.Seen
 	}
-	ns := &state.State{Repo: e.ID.Name, Env: env, TS: target, Seen: seen, ETag: etag, Op: "pull", Time: a.Now().UTC(), Files: stateFiles(theirs.list, nil)}
+	ns := &state.State{Repo: e.ID.Name, Env: env, TS: target, Seen: seen, ETag: etag, Op: "pull", Time: a.Now().UTC(), Files: stateFiles(stateList, nil)}
 	if err := state.Save(e.Repo.StateDir(), ns); err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "run `git vsync pull "+env+" --merge` again", "record the merge locally (the vault holds it)")
 	}

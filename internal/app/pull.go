@@ -232,10 +232,17 @@ func (a *App) installZip(e *Env, aesKey []byte, zip io.ReaderAt, size int64, nex
 	var files []vault.File
 	err = vault.Replace(e.VaultDir, func(stage string) error {
 		files, err = bundle.ExtractAt(zip, size, stage, bundle.DefaultLimits)
-		if err == nil && done != nil {
+		if err != nil {
+			return err
+		}
+		if done != nil {
 			done()
 		}
-		if err != nil || next == nil {
+		// Local-only files (.vsyncignore) are never replaced or deleted by a pull.
+		if err := vault.CopyLocalOnly(e.VaultDir, stage); err != nil {
+			return err
+		}
+		if files, err = vault.Visible(stage, files); err != nil || next == nil {
 			return err
 		}
 		stats, statTime := recordStats(stage, files, a.Now())

@@ -14,6 +14,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/keychain"
 	"github.com/git-vsync/git-vsync/internal/ledger"
 	"github.com/git-vsync/git-vsync/internal/repo"
+	"github.com/git-vsync/git-vsync/internal/vault"
 )
 
 // StatusReport is what `status` shows; its JSON form is the `--json` output.
@@ -50,6 +51,9 @@ type EnvStatus struct {
 	// LedgerTS is the version the TypeScript tool's ledger names when this clone has
 	// no sync state of its own (push and pull adopt it when the vault matches).
 	LedgerTS string `json:"typescript_ledger_ts,omitempty"`
+	// LocalOnly are the vault's local-only entries (.vsyncignore, *.local,
+	// .env.*.local): never pushed, kept by pulls, never counted as changes.
+	LocalOnly []string `json:"local_only"`
 }
 
 // Status reports the identity and the halves of every env with a config, and the
@@ -130,6 +134,9 @@ func (a *App) syncStatus(ctx context.Context, e *Env, remote bool, es *EnvStatus
 	}
 	if es.Changed == nil {
 		es.Changed = []string{}
+	}
+	if es.LocalOnly, _ = vault.LocalOnly(e.VaultDir); es.LocalOnly == nil {
+		es.LocalOnly = []string{}
 	}
 	if remote {
 		ts, _, err := e.Latest(ctx)

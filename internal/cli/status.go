@@ -110,6 +110,9 @@ func (s *StatusCmd) Run(c *Ctx) error {
 		if e.LedgerTS != "" {
 			fmt.Fprintf(c.Stdout, "%s: the TypeScript tool last synced version %s here; the next push or pull adopts it if the vault holds exactly that version\n", e.Env, e.LedgerTS)
 		}
+		if len(e.LocalOnly) > 0 {
+			fmt.Fprintf(c.Stdout, "%s: local-only, never pushed (.vsyncignore): %s\n", e.Env, strings.Join(e.LocalOnly, " "))
+		}
 		if len(e.Changed) > 0 {
 			fmt.Fprintf(c.Stdout, "%s: changed since %s: %s\n", e.Env, orDash(e.LocalTS), strings.Join(e.Changed, " "))
 		}

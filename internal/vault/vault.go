@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -73,8 +74,13 @@ func Stats(dir string) (map[string]string, error) {
 }
 
 func listEntries(dir string) ([]entry, error) {
+	ig, err := LoadIgnore(dir)
+	if err != nil {
+		return nil, err
+	}
 	var out []entry
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	hollow := map[string]bool{} // folders that hold a local-only entry
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == dir {
 				return fmt.Errorf("vault folder: %w", err)
@@ -86,6 +92,16 @@ func listEntries(dir string) ([]entry, error) {
 			return rerr
 		}
 		rel = filepath.ToSlash(rel)
+		if p != dir && ig.Match(rel, d.IsDir()) {
+			// Local-only (.vsyncignore): never listed, so never pushed nor an edit.
+			for q := path.Dir(rel); q != "."; q = path.Dir(q) {
+				hollow[q] = true
+			}
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
 		if t := d.Type(); t != 0 && t != fs.ModeDir {
 			if p == dir {
 				return fail.New(fail.Refused, "point the vault folder setting at a real folder instead of a link",
@@ -117,6 +133,54 @@ func listEntries(dir string) ([]entry, error) {
 		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return dropHollow(out, hollow), nil
+}
+
+// dropHollow leaves out the folders that hold local-only entries and nothing
+// else that is listed: a pull that keeps a local-only file in a folder the
+// version does not have must not make that folder look like an edit.
+func dropHollow(es []entry, hollow map[string]bool) []entry {
+	if len(hollow) == 0 {
+		return es
+	}
+	keptChild := map[string]bool{}
+	drop := map[int]bool{}
+	for i := len(es) - 1; i >= 0; i-- { // children sort after their folder
+		e := es[i]
+		if e.Dir && hollow[e.Path] && !keptChild[e.Path] {
+			drop[i] = true
+			continue
+		}
+		for q := path.Dir(e.Path); q != "."; q = path.Dir(q) {
+			keptChild[q] = true
+		}
+	}
+	kept := es[:0]
+	for i, e := range es {
+		if !drop[i] {
+			kept = append(kept, e)
+		}
+	}
+	return kept
+}
+
+// Visible returns the entries of files that the vault at dir lists (List's
+// rules: local-only entries and folders holding only them left out).
+func Visible(dir string, files []File) ([]File, error) {
+	es, err := listEntries(dir)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(es))
+	for _, e := range es {
+		seen[e.Path] = true
+	}
+	out := make([]File, 0, len(files))
+	for _, f := range files {
+		if seen[f.Path] {
+			out = append(out, f)
+		}
+	}
 	return out, nil
 }
 

@@ -1,0 +1,106 @@
+package vault
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestIgnoreMatch(t *testing.T) {
+	ig, err := ParseIgnore([]byte("# c\n\nscratch/\n/build.txt\n*.bak\nconf/*.json\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		rel  string
+		dir  bool
+		want bool
+	}{
+		{".env.dev.local", false, true}, {"sub/x.local", false, true}, {".env.dev", false, false},
+		{".env.local", false, true}, {".vsyncignore", false, false},
+		{"scratch", true, true}, {"scratch", false, false}, {"a/scratch", true, true},
+		{"build.txt", false, true}, {"sub/build.txt", false, false},
+		{"x.bak", false, true}, {"d/x.bak", false, true},
+		{"conf/a.json", false, true}, {"x/conf/a.json", false, false},
+	} {
+		if got := ig.Match(c.rel, c.dir); got != c.want {
+			t.Errorf("Match(%q, dir=%v) = %v", c.rel, c.dir, got)
+		}
+	}
+	for _, bad := range []string{"ok\n[bad\n", "!keep.local\n", "**/x\n", strings.Repeat("x", maxIgnoreBytes+1)} {
+		if _, err := ParseIgnore([]byte(bad)); err == nil {
+			t.Errorf("accepted %.20q", bad)
+		}
+	}
+}
+
+// Listing leaves out local-only entries and folders that hold only them; a
+// special file that is local-only is skipped, not refused.
+func TestListLeavesOutLocalOnly(t *testing.T) {
+	dir := t.TempDir()
+	for p, body := range map[string]string{
+		".env.dev": "A=1", ".env.dev.local": "L=1", "deep/only/x.local": "x", "keep/a.txt": "a", "keep/b.local": "b",
+		".vsyncignore": "tmp/\n", "tmp/t.txt": "t",
+	} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o700)
+		os.WriteFile(filepath.Join(dir, p), []byte(body), 0o600)
+	}
+	if runtime.GOOS != "windows" {
+		os.Symlink("/etc/passwd", filepath.Join(dir, "link.local"))
+	}
+	files, err := Scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, f.Path)
+	}
+	if strings.Join(got, " ") != ".env.dev .vsyncignore keep keep/a.txt" {
+		t.Fatalf("listed %v", got)
+	}
+	lo, err := LocalOnly(dir)
+	if err != nil || strings.Join(lo, " ") != ".env.dev.local deep/only/x.local keep/b.local link.local tmp" {
+		t.Fatalf("local-only %v %v", lo, err)
+	}
+	// A pull's stage gets them back, the symlink made again.
+	stage := t.TempDir()
+	if err := CopyLocalOnly(dir, stage); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(stage, "deep", "only", "x.local")); string(b) != "x" {
+		t.Fatal("deep local-only file not copied")
+	}
+	if b, _ := os.ReadFile(filepath.Join(stage, "tmp", "t.txt")); string(b) != "t" {
+		t.Fatal("local-only folder not copied")
+	}
+	if runtime.GOOS != "windows" {
+		if l, err := os.Readlink(filepath.Join(stage, "link.local")); err != nil || l != "/etc/passwd" {
+			t.Fatalf("symlink %q %v", l, err)
+		}
+	}
+	// .vsyncignore must be a regular file.
+	if runtime.GOOS != "windows" {
+		os.Remove(filepath.Join(dir, IgnoreFile))
+		os.Symlink("/etc/hostname", filepath.Join(dir, IgnoreFile))
+		if _, err := Scan(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Fatalf("symlinked %s: %v", IgnoreFile, err)
+		}
+	}
+}
+
+func FuzzParseIgnore(f *testing.F) {
+	f.Add([]byte("scratch/\n/build.txt\n*.bak\n"), "a/b.bak")
+	f.Add([]byte("[\n"), "x")
+	f.Fuzz(func(t *testing.T, data []byte, rel string) {
+		ig, err := ParseIgnore(data)
+		if err != nil {
+			return
+		}
+		ig.Match(rel, false)
+		ig.Match(rel, true)
+		ig.Filter([]File{{Path: rel}, {Path: rel + "/x"}})
+	})
+}
