@@ -29,6 +29,12 @@ for target in darwin/arm64 windows/amd64; do
 	CGO_ENABLED=0 GOOS=${target%/*} GOARCH=${target#*/} go build -o /dev/null ./cmd/git-vsync
 done
 
+# Every fuzz target runs briefly, so none can rot (VSYNC_FUZZTIME=0 skips this;
+# `make fuzz` runs them longer). Before the tests, so their summary ends the log.
+if [ "${VSYNC_FUZZTIME:-4s}" != "0" ]; then
+	scripts/fuzz.sh "${VSYNC_FUZZTIME:-4s}"
+fi
+
 # go test -json through scripts/testsum: the usual package lines, the output of failed
 # tests, and a closing "tests: N passed, N failed, N skipped" line.
 mkdir -p bin
