@@ -30,9 +30,10 @@ const SkipHooksEnv = "VSYNC_SKIP_HOOKS"
 const (
 	DefaultHookTimeout = 3 * time.Second
 	maxHookTimeout     = 10 * time.Minute
-	// minHookPullTimeout bounds a pull started by post-checkout once the store
-	// answered the check in time: a download may take longer than the check.
-	minHookPullTimeout = 30 * time.Second
+	// HookRunFactor bounds a whole post-checkout run, a pull's download
+	// included, to this many times vsync.hookTimeout: a stalled store never
+	// holds a checkout longer (default 3s → 15s).
+	HookRunFactor = 5
 )
 
 // Values of git config vsync.prePush.
@@ -374,6 +375,8 @@ func (a *App) syncAfterGit(ctx context.Context, repoFlag, trigger string) {
 	if len(names) == 0 {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, HookRunFactor*s.timeout)
+	defer cancel()
 	for _, p := range a.probeEnvs(ctx, w, names, explicit, s.timeout) {
 		a.postCheckoutEnv(ctx, p, s, trigger)
 	}
@@ -408,9 +411,12 @@ func (a *App) postCheckoutEnv(ctx context.Context, p *envProbe, s hookSettings, 
 			env, p.latest, summarize(p.changes), env, env, env)
 		return
 	}
-	pctx, cancel := context.WithTimeout(ctx, max(minHookPullTimeout, 10*s.timeout))
-	defer cancel()
-	res, err := a.pull(pctx, p.env, PullOptions{Audit: AuditOptions{Meta: []string{"trigger=" + trigger}}})
+	res, err := a.pull(ctx, p.env, PullOptions{Audit: AuditOptions{Meta: []string{"trigger=" + trigger}}})
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		a.warnf("%s: pulling version %s did not finish within %s (%d × git config vsync.hookTimeout); the vault is as it was: run `git vsync pull %s`",
+			env, p.latest, HookRunFactor*s.timeout, HookRunFactor, env)
+		return
+	}
 	if err != nil {
 		next := "run `git vsync pull " + env + "`"
 		if h := fail.HintOf(err); h != "" && fail.CodeOf(err) != fail.Unreachable {

@@ -282,3 +282,46 @@ func BenchmarkHookUpToDate(b *testing.B) {
 		})
 	}
 }
+
+// TestHookStalledDownloadBounded: the store answers the check but stalls the
+// bundle download; the checkout still ends within HookRunFactor × hookTimeout,
+// with one warning and the vault as it was.
+func TestHookStalledDownloadBounded(t *testing.T) {
+	g := testenv.Versitygw(t)
+	bucket := g.NewBucket(t)
+	proxy := testenv.NewFaultProxy(t, g.Endpoint)
+	h := newHookRepo(t, proxy.URL, bucket, g.Region, g.AccessKey, g.SecretKey)
+
+	// Another clone on the same machine publishes a newer version.
+	other := filepath.Join(filepath.Dir(h.top), "other")
+	h.run(filepath.Dir(h.top), "git", "init", "-q", "other")
+	for _, f := range []string{".vsync", ".gitignore"} {
+		b, _ := os.ReadFile(filepath.Join(h.top, f))
+		os.WriteFile(filepath.Join(other, f), b, 0o644)
+	}
+	os.MkdirAll(filepath.Join(other, "infra", "vault", "dev"), 0o700)
+	os.WriteFile(filepath.Join(other, "infra", "vault", "dev", ".env.dev"), []byte("SECRET=two\n"), 0o600)
+	time.Sleep(1100 * time.Millisecond)
+	h.run(other, "git", "vsync", "push", "dev", "--force")
+
+	proxy.Set(testenv.FaultRule{Method: "GET", Path: "/versions/", Fault: testenv.StallFirst})
+	r := h.try(h.top, "git", "checkout", "-q", "-b", "side")
+	proxy.Set()
+	if r.err != nil {
+		t.Fatalf("checkout failed: %v\n%s", r.err, r.stderr)
+	}
+	const bound = 5*time.Second + 2*time.Second // HookRunFactor × 1s, plus process and git
+	if r.elapsed > bound {
+		t.Fatalf("checkout took %s with a stalled download (bound %s)", r.elapsed, bound)
+	}
+	if !strings.Contains(r.stderr, "did not finish within 5s") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Fatalf("want one warning about the bound:\n%s", r.stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(h.top, "infra", "vault", "dev", ".env.dev")); string(b) != "SECRET=one\n" {
+		t.Fatalf("the vault changed: %q", b)
+	}
+	h.run(h.top, "git", "vsync", "pull", "dev")
+	if b, _ := os.ReadFile(filepath.Join(h.top, "infra", "vault", "dev", ".env.dev")); string(b) != "SECRET=two\n" {
+		t.Fatalf("pull after the stall: %q", b)
+	}
+}
