@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,12 +18,14 @@ import (
 	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/config"
 	"github.com/git-vsync/git-vsync/internal/envelope"
+	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/envelope/sls1"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/hooks"
 	"github.com/git-vsync/git-vsync/internal/keychain"
 	"github.com/git-vsync/git-vsync/internal/repo"
+	"github.com/git-vsync/git-vsync/internal/store"
 )
 
 // MinSharePassphrase is the shortest passphrase export accepts. A .share file
@@ -210,6 +213,12 @@ type ImportOptions struct {
 	Force   bool // replace different halves (the old ones are kept aside)
 	NoHooks bool
 	Audit   AuditOptions
+	// Verify reads the store's latest version and opens it with the share's key
+	// before anything is written (the only network request before the halves are).
+	Verify bool
+	// Announce, when set, is told where the share points (store and repository)
+	// once the share is decrypted and checked, before any network request.
+	Announce func(store, repo, env string)
 }
 
 // ImportResult says what import did.
@@ -268,7 +277,41 @@ func validateShare(p sls1.Payload) (*share, error) {
 	if _, err := OpenStore(cfg); err != nil {
 		return nil, bad("its store settings are invalid")
 	}
+	if err := checkShareEndpoint(cfg); err != nil {
+		return nil, err
+	}
 	return &share{Repo: name, Env: p.Env, Config: cfg, Key: p.Key}, nil
+}
+
+// checkShareEndpoint refuses a share whose store would be reached over plain http
+// outside this machine, unless its config says useSsl=false explicitly: a share
+// is a file from someone else, and the credentials it carries sign every request.
+func checkShareEndpoint(cfg *config.Env) error {
+	ep := strings.TrimSpace(cfg.S3.Endpoint)
+	lower := strings.ToLower(ep)
+	if ep == "" || strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "file://") {
+		return nil
+	}
+	if cfg.S3.UseSSL != nil && !*cfg.S3.UseSSL {
+		return nil // the sender said so explicitly
+	}
+	if !strings.HasPrefix(lower, "http://") {
+		return nil // no scheme: https unless useSsl=false (SPEC §1.1)
+	}
+	host := ep[len("http://"):]
+	if i := strings.IndexAny(host, "/?#"); i >= 0 {
+		host = host[:i]
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || strings.EqualFold(host, "localhost") {
+		return nil
+	}
+	return fail.New(fail.Refused,
+		"if that store really is plain http, ask the sender to set useSsl to false in its config and export again; otherwise ask for a share with an https:// endpoint; nothing was written",
+		"the share's store %s is plain http outside this machine and the share does not say useSsl=false; refusing to send its credentials there", ep)
 }
 
 // openShareFile reads and decrypts a share file; every failure is exit 6 except a
@@ -323,6 +366,13 @@ func (a *App) Import(ctx context.Context, repoFlag, env, file, passphrase string
 	if err != nil {
 		return nil, err
 	}
+	st, err := OpenStore(sh.Config)
+	if err != nil {
+		return nil, err
+	}
+	if o.Announce != nil {
+		o.Announce(st.String(), sh.Repo, sh.Env)
+	}
 	id, err := r.Identity(repoFlag)
 	switch {
 	case err != nil && fail.CodeOf(err) == fail.NotSetUp:
@@ -345,6 +395,12 @@ func (a *App) Import(ctx context.Context, repoFlag, env, file, passphrase string
 	}
 	if !keychain.ValidKey(sh.Key) {
 		res.Warnings = append(res.Warnings, "the share's key is not a 44-character key as git-vsync makes them; it is used as given")
+	}
+
+	if o.Verify {
+		if err := a.verifyShare(ctx, w, st, sh, env); err != nil {
+			return nil, err
+		}
 	}
 
 	// What is here already.
@@ -609,4 +665,31 @@ func keepOldConfig(cfgPath string, data []byte, key string, now time.Time) (stri
 		p = fmt.Sprintf("%s-%d", base, i)
 	}
 	return p, writeNew(p, data, false)
+}
+
+// verifyShare checks, before import writes anything, that the share's store
+// answers and that its latest version of the env opens with the share's key.
+func (a *App) verifyShare(ctx context.Context, w *Workspace, st store.Store, sh *share, env string) error {
+	e := &Env{Workspace: w, Name: env, Config: sh.Config, Store: st, app: a}
+	latest, _, err := e.Latest(ctx)
+	if err != nil {
+		return err
+	}
+	if latest == "" {
+		return fail.New(fail.NotSetUp, "import without --verify, then `git vsync push "+env+"` the first version",
+			"--verify: the store has no version of %s/%s yet; nothing was written", w.ID.Name, env)
+	}
+	f, err := e.download(ctx, latest)
+	if err != nil {
+		return store.AsFail(err, "--verify: download version "+latest)
+	}
+	defer f.remove()
+	aesKey, err := kdf.Key(sh.Key, sh.Config.Salt)
+	if err != nil {
+		return fail.Wrap(fail.Failure, err, "", "derive the key")
+	}
+	if _, err := openBundle(aesKey, f.File, f.size, latest, env); err != nil {
+		return fail.Wrap(fail.Integrity, err, "ask your teammate for a fresh share (`git vsync export "+env+"`); nothing was written", "--verify")
+	}
+	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/envelope/sls1"
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/keychain"
 )
 
 // wireIterations is the PBKDF2 count kdf uses in this test binary: the test hook's
@@ -252,6 +253,13 @@ func TestShareBadInputWritesNothing(t *testing.T) {
 	}
 	escape := tsConfig(t.TempDir())
 	escape["files"] = map[string]any{"vaultFolder": "../../outside"}
+	gitDir := tsConfig(t.TempDir())
+	gitDir["files"] = map[string]any{"vaultFolder": "infra/.GIT/hooks"}
+	// 198.51.100.0/24 is a documentation range: the refusal comes before any request.
+	plainHTTP := tsConfig(t.TempDir())
+	plainHTTP["s3"] = map[string]any{"endpoint": "http://198.51.100.7:9000", "bucket": "team", "accessKeyId": "AK", "secretAccessKey": "SK", "useSsl": true}
+	plainHTTPUnset := tsConfig(t.TempDir())
+	plainHTTPUnset["s3"] = map[string]any{"endpoint": "http://198.51.100.7:9000", "bucket": "team", "accessKeyId": "AK", "secretAccessKey": "SK"}
 	cases := []struct {
 		name string
 		data []byte
@@ -266,6 +274,9 @@ func TestShareBadInputWritesNothing(t *testing.T) {
 		{"future format", append([]byte("SLS2"), good[4:]...), "right passphrase", fail.Integrity},
 		{"config version 2", bad(map[string]any{"version": 2}, tsKey), "right passphrase", fail.Integrity},
 		{"vault folder escapes", bad(escape, tsKey), "right passphrase", fail.Integrity},
+		{"vault folder in .GIT", bad(gitDir, tsKey), "right passphrase", fail.Integrity},
+		{"plain http store", bad(plainHTTP, tsKey), "right passphrase", fail.Refused},
+		{"plain http store, useSsl unset", bad(plainHTTPUnset, tsKey), "right passphrase", fail.Refused},
 		{"short key", bad(tsConfig(t.TempDir()), "short"), "right passphrase", fail.Integrity},
 		{"key with newline", bad(tsConfig(t.TempDir()), tsKey+"\n"), "right passphrase", fail.Integrity},
 		{"bad repo", tsShare(t, "right passphrase", map[string]any{"version": 2, "repo": "..", "env": "dev", "config": tsConfig(t.TempDir()), "key": tsKey}), "right passphrase", fail.Integrity},
@@ -418,4 +429,61 @@ func FuzzShareValidate(f *testing.F) {
 			t.Fatalf("accepted vault folder %q", vf)
 		}
 	})
+}
+
+// TestShareImportStoreFirst: import tells where the share points before any
+// network request; plain http is accepted on loopback or when the share says
+// useSsl=false; --verify opens the latest version with the share's key before
+// anything is written.
+func TestShareImportStoreFirst(t *testing.T) {
+	m := newMachine(t)
+	a, _ := setup(t, m, fileStoreURL(t))
+	out := filepath.Join(m.home, "dev.share")
+	if _, err := a.app.Export(bg, "", "dev", ExportOptions{Out: out, Passphrase: "right passphrase"}); err != nil {
+		t.Fatal(err)
+	}
+	m2 := newMachine(t)
+	b := m2.newClone("b")
+	var told string
+	res, err := b.app.Import(bg, "", "dev", out, "right passphrase", ImportOptions{NoHooks: true, Verify: true,
+		Announce: func(store, repo, env string) { told = store + " " + repo + "/" + env }})
+	if err != nil || res.Unchanged {
+		t.Fatalf("import --verify: %+v %v", res, err)
+	}
+	if !strings.Contains(told, "file://") || !strings.Contains(told, "acme_web/dev") {
+		t.Fatalf("announced %q", told)
+	}
+
+	// --verify with a share whose key does not open the store's versions: nothing written.
+	otherKey, _ := keychain.NewKey()
+	e, _ := a.app.OpenEnv("", "dev")
+	cfg, _ := e.Config.JSON()
+	var cfgMap map[string]any
+	json.Unmarshal(cfg, &cfgMap)
+	wrong := writeFile(t, m.home, "wrong.share", tsShare(t, "pp", map[string]any{"version": 2, "repo": "acme_web", "env": "dev", "config": cfgMap, "key": otherKey}))
+	m3 := newMachine(t)
+	c := m3.newClone("c")
+	_, err = c.app.Import(bg, "", "dev", wrong, "pp", ImportOptions{NoHooks: true, Verify: true})
+	wantCode(t, err, fail.Integrity, "--verify")
+	if n := len(m3.kc.Accounts()); n != 0 {
+		t.Fatalf("a refused --verify wrote the key")
+	}
+
+	// Plain http on loopback, or with useSsl=false said explicitly, is accepted
+	// (no request: no --verify, no audit).
+	for i, s3 := range []map[string]any{
+		{"endpoint": "http://127.0.0.1:1", "bucket": "team"},
+		{"endpoint": "http://[::1]:1", "bucket": "team"},
+		{"endpoint": "http://localhost:1", "bucket": "team"},
+		{"endpoint": "http://198.51.100.7:9000", "bucket": "team", "useSsl": false},
+	} {
+		cfg := tsConfig(t.TempDir())
+		cfg["s3"] = s3
+		p := writeFile(t, m.home, "h.share", tsShare(t, "pp", map[string]any{"version": 2, "repo": "acme_web", "env": "dev", "config": cfg, "key": tsKey}))
+		mm := newMachine(t)
+		cl := mm.newClone("h")
+		if _, err := cl.app.Import(bg, "", "dev", p, "pp", ImportOptions{NoHooks: true, Audit: AuditOptions{Disabled: true}}); err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+	}
 }

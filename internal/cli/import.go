@@ -20,6 +20,7 @@ type ImportCmd struct {
 	PassphraseFile string `help:"Read the passphrase from this file (a trailing newline is ignored). Default: VSYNC_SHARE_PASSPHRASE, else a hidden prompt." placeholder:"FILE"`
 	Force          bool   `help:"Replace a different key or config of this env (the old key stays in the keychain as <repo>/<env>#<fingerprint>, the old config beside the new one)."`
 	NoHooks        bool   `help:"Do not install the git hooks."`
+	Verify         bool   `help:"Before writing anything, check that the share's store answers and its latest version opens with the share's key (otherwise import makes no network request before the halves are written)."`
 	AuditFlags     `embed:""`
 }
 
@@ -33,6 +34,11 @@ nothing (exit 6).
 
 The passphrase comes from --passphrase-file, from VSYNC_SHARE_PASSPHRASE, or from a
 hidden prompt on a terminal. It is never a command-line value.
+
+Before any network request, import prints where the share points (the store's
+endpoint and bucket). A share whose store is plain http:// outside this machine is
+refused unless its config says useSsl=false explicitly. Without --verify the first
+request to the store comes after the halves are written.
 
 Importing the same share again does nothing. When this env already has a different
 key or config (e.g. after a teammate ran rotate), import refuses (exit 3) unless
@@ -55,7 +61,10 @@ func (c *ImportCmd) Run(ctx *Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := ctx.App.Import(ctx, ctx.Repo, c.Env, c.File, pass, app.ImportOptions{Force: c.Force, NoHooks: c.NoHooks, Audit: auditOpts})
+	res, err := ctx.App.Import(ctx, ctx.Repo, c.Env, c.File, pass, app.ImportOptions{Force: c.Force, NoHooks: c.NoHooks, Audit: auditOpts, Verify: c.Verify,
+		Announce: func(store, repo, env string) {
+			ctx.Infof("share of %s/%s; its store: %s", repo, env, store)
+		}})
 	if err != nil {
 		return err
 	}
