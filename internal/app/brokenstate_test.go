@@ -1,8 +1,11 @@
 package app
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
 )
@@ -40,4 +43,58 @@ func TestCorruptLatestHasAWayOut(t *testing.T) {
 			ts1 = res.TS
 		}
 	})
+}
+
+// TestPendingPullSettledReadOnly: a pull killed between its swap and its state
+// commit never shows the pulled files as local edits in status or the pre-push
+// hook, which settle the pending state without writing; the next locked command
+// commits it.
+func TestPendingPullSettledReadOnly(t *testing.T) {
+	m := newMachine(t)
+	a, _ := setup(t, m, fileStoreURL(t))
+	b := m.newClone("b")
+	if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	stateDir := filepath.Join(b.dir, ".git", "vsync")
+	old, err := os.ReadFile(filepath.Join(stateDir, "dev.state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.write("dev", ".env.dev", "API_TOKEN=v2\n")
+	a.app.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	v2, err := a.app.Push(bg, "", "dev", PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// As if killed after the swap: the new state is still pending, the old one current.
+	if err := os.Rename(filepath.Join(stateDir, "dev.state.json"), filepath.Join(stateDir, "dev.pending.json")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(stateDir, "dev.state.json"), old, 0o600)
+
+	rep, err := b.app.Status(bg, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := rep.Envs[0]
+	if es.Clean == nil || !*es.Clean || es.LocalTS == nil || *es.LocalTS != v2.TS {
+		t.Fatalf("status shows %+v (changed %v), want clean at %s", es, es.Changed, v2.TS)
+	}
+	if err := b.app.HookPrePush(bg, "", []string{"origin", "url"}, nil); err != nil {
+		t.Fatalf("pre-push refuses: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(stateDir, "dev.pending.json")); err != nil {
+		t.Fatalf("status or pre-push wrote the state: %v", err)
+	}
+	res, err := b.app.Pull(bg, "", "dev", PullOptions{})
+	if err != nil || !res.UpToDate {
+		t.Fatalf("the next pull: %+v %v", res, err)
+	}
+	if _, err := os.Stat(filepath.Join(stateDir, "dev.pending.json")); !os.IsNotExist(err) {
+		t.Fatalf("the pending state was not committed: %v", err)
+	}
 }

@@ -164,13 +164,7 @@ func (e *Env) LockVault(ctx context.Context) (release func(), err error) {
 	}
 	// A pull that died after its new vault was complete left a pending state: it
 	// becomes the state when the vault holds exactly those files.
-	err = state.Resolve(e.Repo.StateDir(), e.Name, func() ([]state.File, error) {
-		files, err := vault.Scan(e.VaultDir)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		return stateFiles(files, nil), err
-	})
+	err = state.Resolve(e.Repo.StateDir(), e.Name, e.vaultStateFiles)
 	if err != nil {
 		release()
 		return nil, fail.Wrap(fail.Failure, err, "", "settle an interrupted pull")
@@ -273,6 +267,30 @@ func (e *Env) State() (*state.State, error) {
 		return nil, fail.Wrap(fail.Failure, err, "remove the file to forget the last sync (the next pull will then ask for --force if the vault has files)", "read the sync state")
 	}
 	return st, nil
+}
+
+// StateSettled is State for commands that do not lock the vault: a pull killed
+// between its swap and its state commit left a pending state, which counts when
+// the vault holds exactly its files (read-only; LockVault commits it), so status
+// and the hooks never show the pulled files as local edits.
+func (e *Env) StateSettled() (*state.State, error) {
+	p, err := state.Peek(e.Repo.StateDir(), e.Name, e.vaultStateFiles)
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "", "read the pending sync state")
+	}
+	if p != nil {
+		return p, nil
+	}
+	return e.State()
+}
+
+// vaultStateFiles lists the vault as the sync state records it (nil when missing).
+func (e *Env) vaultStateFiles() ([]state.File, error) {
+	files, err := vault.Scan(e.VaultDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return stateFiles(files, nil), err
 }
 
 // Changes compares the vault with the last sync. A vault that never synced counts

@@ -265,7 +265,7 @@ func (a *App) probeEnv(ctx context.Context, w *Workspace, name string, explicit 
 		ts, _, err := e.Latest(cctx)
 		latestCh <- latestRes{ts, err}
 	}()
-	p.st, p.localErr = e.State()
+	p.st, p.localErr = e.StateSettled()
 	if p.localErr == nil {
 		p.stateRead = true
 		_, p.changes, p.localErr = e.Changes(p.st)

@@ -116,7 +116,7 @@ func StoreLabel(c *config.Env) string {
 
 // syncStatus fills the local/remote versions and the clean flag of one env.
 func (a *App) syncStatus(ctx context.Context, e *Env, remote bool, es *EnvStatus) {
-	st, err := e.State()
+	st, err := e.StateSettled()
 	if err == nil && st != nil {
 		es.LocalTS = &st.TS
 	}

@@ -168,6 +168,28 @@ func Resolve(stateDir, env string, current func() ([]File, error)) error {
 	return nil
 }
 
+// Peek is Resolve without writing, for commands that do not hold the vault lock
+// (status, the pre-push hook): the pending state when the vault holds exactly its
+// files, else nil. The next locked command settles it for good.
+func Peek(stateDir, env string, current func() ([]File, error)) (*State, error) {
+	data, err := atomicfile.ReadRegular(pendingPath(stateDir, env), maxStateBytes)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := Parse(data)
+	if err != nil {
+		return nil, nil
+	}
+	files, err := current()
+	if err != nil || !sameFiles(files, p.Files) {
+		return nil, err
+	}
+	return p, nil
+}
+
 func sameFiles(a, b []File) bool {
 	if len(a) != len(b) {
 		return false
