@@ -35,6 +35,7 @@ type Env struct {
 	VaultRel     string // repo-relative, slash-separated
 	VaultDir     string // absolute
 	app          *App
+	pushing      *state.State // set by push: recorded before each version upload
 }
 
 // OpenEnv loads the disk half of env and opens its store. It does no network I/O

@@ -113,6 +113,20 @@ func TestPushLostSwapAnswerKeepsVersion(t *testing.T) {
 				if !strings.Contains(err.Error(), "unknown") || !strings.Contains(fail.HintOf(err), "status --remote") {
 					t.Fatalf("want an unknown outcome with a status --remote hint, got %v / %s", err, fail.HintOf(err))
 				}
+				// The store is back (here: reached past the proxy). The next push
+				// recognises the earlier one by its bytes and needs no --force.
+				e, _ := a.app.OpenEnv("", "dev")
+				e.Config.S3.Endpoint = strings.Replace(e.Config.S3.Endpoint, proxy.URL, testenv.Versitygw(t).Endpoint, 1)
+				if err := e.Config.Save(e.ConfigPath("dev")); err != nil {
+					t.Fatal(err)
+				}
+				again, err := a.app.Push(bg, "", "dev", PushOptions{Audit: AuditOptions{Disabled: true}})
+				if err != nil || !again.Unchanged || again.TS != lt {
+					t.Fatalf("push after an unknown outcome: %+v %v", again, err)
+				}
+				if !strings.Contains(a.log.String(), "went through") {
+					t.Fatalf("no word about the settled push: %s", a.log.String())
+				}
 			} else {
 				sameTree(t, after, before)
 			}

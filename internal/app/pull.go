@@ -78,6 +78,7 @@ func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, err
 	if corrupt != nil && o.At == "" {
 		return nil, corrupt
 	}
+	st = a.settlePushing(ctx, e, st, latest, etag)
 	// pull --at works past a corrupt pointer: a way back to a listed version.
 	target := o.At
 	if target == "" {

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"io/fs"
@@ -67,6 +69,12 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 	latest, etag, corrupt, err := e.readLatest(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if settled := a.settlePushing(ctx, e, st, latest, etag); settled != st {
+		st = settled
+		if cur, changes, err = e.Changes(st); err != nil {
+			return nil, err
+		}
 	}
 	if corrupt != nil {
 		if !o.Force {
@@ -147,11 +155,19 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 		return nil, err
 	}
 	defer sealed.remove()
+	// Recorded before the swap: a push killed (or cut off) after it is recognised
+	// by the next command from the bundle's bytes (settlePushing).
+	ns := &state.State{Repo: e.ID.Name, Env: env, Op: "push", Time: a.Now().UTC(), Files: stateFiles(files, stats), StatTime: statTime, KeyFP: keyFingerprint(aesKey)}
+	e.pushing = ns
 	ts, newETag, err := a.publishSealed(ctx, e, aesKey, sealed, ts, latest, etag, "push")
 	if err != nil {
+		if fail.CodeOf(err) != fail.Unreachable && ctx.Err() == nil {
+			state.DropPushing(e.Repo.StateDir(), env)
+		}
 		return nil, err
 	}
-	ns := &state.State{Repo: e.ID.Name, Env: env, TS: ts, Seen: ts, ETag: newETag, Op: "push", Time: a.Now().UTC(), Files: stateFiles(files, stats), StatTime: statTime, KeyFP: keyFingerprint(aesKey)}
+	state.DropPushing(e.Repo.StateDir(), env)
+	ns.TS, ns.Seen, ns.ETag, ns.Sealed = ts, ts, newETag, ""
 	if err := state.Save(e.Repo.StateDir(), ns); err != nil {
 		a.warnf("pushed %s but could not record it locally (%v); the next push or pull may ask for --force", ts, err)
 	}
@@ -200,6 +216,11 @@ func (a *App) publishSealed(ctx context.Context, e *Env, aesKey []byte, sealed *
 			"remote advanced: someone else pushed %s while this %s ran; nothing was changed", e.Name, action)
 	}
 	for try := 0; ; try++ {
+		if e.pushing != nil {
+			if err := e.recordPushing(ts, cur); err != nil {
+				return "", "", err
+			}
+		}
 		_, err = e.Store.PutFile(ctx, e.VersionKey(ts), cur.File, cur.size, store.Cond{IfNoneMatch: true})
 		if err == nil {
 			break
@@ -310,4 +331,49 @@ func nextTS(now time.Time, latest string) string {
 		}
 	}
 	return ts
+}
+
+// recordPushing saves e.pushing as the record of a push about to publish f as
+// version ts.
+func (e *Env) recordPushing(ts string, f *tempFile) error {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f.File, 0, f.size)); err != nil {
+		return fail.Wrap(fail.Failure, err, "", "hash the sealed bundle")
+	}
+	e.pushing.TS, e.pushing.Sealed = ts, hex.EncodeToString(h.Sum(nil))
+	if err := state.SavePushing(e.Repo.StateDir(), e.pushing); err != nil {
+		return fail.Wrap(fail.Failure, err, "", "record the push locally")
+	}
+	return nil
+}
+
+// settlePushing resolves the record of an earlier push whose end this clone did
+// not see (killed after the swap of `latest`, or an unknown outcome): when
+// `latest` names that version and the store holds exactly the bytes it sealed,
+// the push happened and its record becomes the sync state; otherwise the record
+// is dropped. It returns the state to go on with.
+func (a *App) settlePushing(ctx context.Context, e *Env, st *state.State, latest, etag string) *state.State {
+	rec := state.LoadPushing(e.Repo.StateDir(), e.Name)
+	if rec == nil {
+		return st
+	}
+	if latest == "" || latest != rec.TS || (st != nil && st.Seen >= latest) {
+		state.DropPushing(e.Repo.StateDir(), e.Name)
+		return st
+	}
+	h := sha256.New()
+	if _, _, err := e.Store.GetTo(ctx, e.VersionKey(latest), h); err != nil {
+		return st // cannot tell now; the record stays for the next command
+	}
+	state.DropPushing(e.Repo.StateDir(), e.Name)
+	if hex.EncodeToString(h.Sum(nil)) != rec.Sealed {
+		return st
+	}
+	rec.Seen, rec.ETag, rec.Sealed = latest, etag, ""
+	if err := state.Save(e.Repo.StateDir(), rec); err != nil {
+		a.warnf("could not record the earlier push of %s locally: %v", latest, err)
+		return st
+	}
+	a.warnf("%s: the earlier push of version %s went through (recognised by its content); recorded it", e.Name, latest)
+	return rec
 }

@@ -44,6 +44,9 @@ type State struct {
 	// KeyFP fingerprints the key that sealed or opened TS (see app.keyFingerprint),
 	// so a push with another key is caught before it publishes; "" = unknown.
 	KeyFP string `json:"key_fp,omitempty"`
+	// Sealed is the SHA-256 of the sealed bundle of TS, only in a pushing record:
+	// the bundle is unique (random nonce), so equal bytes in the store are ours.
+	Sealed string `json:"sealed,omitempty"`
 }
 
 // Path is the state file of env in the git common dir's vsync folder.
@@ -167,6 +170,32 @@ func Resolve(stateDir, env string, current func() ([]File, error)) error {
 	DropPending(stateDir, env)
 	return nil
 }
+
+// pushingPath is where a push records the state it is about to reach before it
+// swaps `latest`, so a push killed (or cut off) after the swap is recognised later.
+func pushingPath(stateDir, env string) string {
+	return filepath.Join(stateDir, env+".pushing.json")
+}
+
+// SavePushing records the state a push reaches if its swap of `latest` succeeds.
+func SavePushing(stateDir string, s *State) error { return write(pushingPath(stateDir, s.Env), s) }
+
+// LoadPushing returns the pushing record of env, nil when there is none (or it is
+// unreadable: it is only a hint).
+func LoadPushing(stateDir, env string) *State {
+	data, err := atomicfile.ReadRegular(pushingPath(stateDir, env), maxStateBytes)
+	if err != nil {
+		return nil
+	}
+	p, err := Parse(data)
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+// DropPushing forgets the pushing record of env.
+func DropPushing(stateDir, env string) { os.Remove(pushingPath(stateDir, env)) }
 
 // Peek is Resolve without writing, for commands that do not hold the vault lock
 // (status, the pre-push hook): the pending state when the vault holds exactly its
