@@ -98,3 +98,26 @@ func TestPendingPullSettledReadOnly(t *testing.T) {
 		t.Fatalf("the pending state was not committed: %v", err)
 	}
 }
+
+// TestLeftoversReportedOnce: leftovers of an earlier swap that cannot be removed
+// are warned about once, then skipped silently (vault.LeftoverError keeps them
+// from blocking; see vault.TestRecoverUndeletableLeftover).
+func TestLeftoversReportedOnce(t *testing.T) {
+	m := newMachine(t)
+	a, _ := setup(t, m, fileStoreURL(t))
+	e, err := a.app.OpenEnv("", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.log.Reset()
+	left := []string{filepath.Join(a.dir, "infra", "vault", ".dev.vsync-trash-x")}
+	e.reportLeftovers(left)
+	e.reportLeftovers(left)
+	if n := strings.Count(a.log.String(), "could not remove"); n != 1 {
+		t.Fatalf("warned %d times: %s", n, a.log.String())
+	}
+	e.reportLeftovers(append(left, left[0]+"2"))
+	if n := strings.Count(a.log.String(), "could not remove"); n != 2 || !strings.Contains(a.log.String(), "x2") {
+		t.Fatalf("a new leftover is not reported: %s", a.log.String())
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/config"
 	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
@@ -159,7 +160,13 @@ func (e *Env) LockVault(ctx context.Context) (release func(), err error) {
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "", "lock the %s vault", e.Name)
 	}
-	if err := vault.Recover(e.VaultDir); err != nil {
+	err = vault.Recover(e.VaultDir)
+	var left *vault.LeftoverError
+	if errors.As(err, &left) {
+		e.reportLeftovers(left.Paths)
+		err = nil
+	}
+	if err != nil {
 		release()
 		return nil, fail.Wrap(fail.Failure, err, "inspect the folders beside "+e.VaultDir, "repair an interrupted vault update")
 	}
@@ -354,3 +361,26 @@ func summarize(changes []string) string {
 
 // vaultName is the display name of the vault folder.
 func (e *Env) vaultName() string { return path.Clean(e.VaultRel) + "/" }
+
+// reportLeftovers warns once about leftovers of an earlier vault swap that could
+// not be removed (the paths are remembered in <env>.leftovers in the state folder),
+// and lets the command go on: they never take part in a later swap.
+func (e *Env) reportLeftovers(paths []string) {
+	marker := filepath.Join(e.Repo.StateDir(), e.Name+".leftovers")
+	old, _ := atomicfile.ReadRegular(marker, 1<<20)
+	known := map[string]bool{}
+	for _, l := range strings.Split(string(old), "\n") {
+		known[l] = true
+	}
+	var fresh []string
+	for _, p := range paths {
+		if !known[p] {
+			fresh = append(fresh, p)
+		}
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	e.app.warnf("could not remove %s, left over from an interrupted vault update; it is skipped from now on (delete it by hand)", strings.Join(fresh, ", "))
+	_ = atomicfile.Write(marker, []byte(strings.Join(paths, "\n")), 0o600)
+}

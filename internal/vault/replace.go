@@ -274,13 +274,13 @@ func Recover(vaultDir string) error {
 	vault := filepath.Join(parent, base)
 	var errs []error
 	for _, t := range trash {
-		errs = append(errs, os.RemoveAll(t))
+		errs = append(errs, removeAll(t))
 	}
 	_, err = os.Lstat(vault)
 	switch {
 	case err == nil:
 		for _, d := range append(news, olds...) {
-			errs = append(errs, os.RemoveAll(d))
+			errs = append(errs, removeAll(d))
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		if len(olds) > 1 {
@@ -294,17 +294,41 @@ func Recover(vaultDir string) error {
 			}
 		}
 		for _, d := range news {
-			errs = append(errs, os.RemoveAll(d))
+			errs = append(errs, removeAll(d))
 		}
 	default:
 		return err
 	}
 	atomicfile.SyncDir(parent)
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("remove leftovers of an interrupted vault replacement: %w", err)
+		var left []string
+		for _, d := range append(append(trash, news...), olds...) {
+			if _, serr := os.Lstat(d); serr == nil {
+				left = append(left, d)
+			}
+		}
+		return &LeftoverError{Paths: left, Err: err}
 	}
 	return nil
 }
+
+// LeftoverError is a Recover that repaired the vault but could not remove some
+// leftovers of an earlier replacement. The vault is usable: callers report the
+// paths and go on, since leftovers never take part in a later swap.
+type LeftoverError struct {
+	Paths []string
+	Err   error
+}
+
+func (e *LeftoverError) Error() string {
+	return fmt.Sprintf("could not remove leftovers of an interrupted vault replacement (%s): %v", strings.Join(e.Paths, ", "), e.Err)
+}
+
+func (e *LeftoverError) Unwrap() error { return e.Err }
+
+// removeAll removes leftovers; a variable so tests can make one undeletable (the
+// tests run as root, which may delete anything).
+var removeAll = os.RemoveAll
 
 func hasSuffixAfter(rest, tag string) bool {
 	return strings.HasPrefix(rest, tag) && len(rest) > len(tag) && !strings.ContainsAny(rest[len(tag):], `/\`)

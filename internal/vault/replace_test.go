@@ -215,3 +215,30 @@ func TestRecoverRefusesSeveralOld(t *testing.T) {
 		t.Fatalf("Recover changed things while refusing: %q", names)
 	}
 }
+
+// TestRecoverUndeletableLeftover: a leftover that cannot be removed is reported
+// (LeftoverError, naming it) with the vault intact, never a failure that blocks.
+func TestRecoverUndeletableLeftover(t *testing.T) {
+	parent := t.TempDir()
+	vaultDir := filepath.Join(parent, "dev")
+	os.MkdirAll(vaultDir, 0o700)
+	os.WriteFile(filepath.Join(vaultDir, "a"), []byte("A"), 0o600)
+	stuck := filepath.Join(parent, ".dev"+tagTrash+"x1")
+	os.MkdirAll(stuck, 0o700)
+	old := removeAll
+	removeAll = func(p string) error {
+		if p == stuck {
+			return os.ErrPermission
+		}
+		return old(p)
+	}
+	defer func() { removeAll = old }()
+	err := Recover(vaultDir)
+	var le *LeftoverError
+	if !errors.As(err, &le) || len(le.Paths) != 1 || le.Paths[0] != stuck {
+		t.Fatalf("want a LeftoverError naming %s, got %v", stuck, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(vaultDir, "a")); string(b) != "A" {
+		t.Fatal("the vault changed")
+	}
+}
