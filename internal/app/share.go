@@ -45,10 +45,13 @@ const ShareEnvPassphrase = "VSYNC_SHARE_PASSPHRASE"
 
 // ExportOptions are the flags of `export`.
 type ExportOptions struct {
-	Out        string // "" = ./<repo>-<env>.share in the working folder
+	Out        string // "" = ~/<repo>-<env>.share, outside the work tree
 	Passphrase string // "" = generate one
 	Force      bool   // overwrite an existing file
-	Audit      AuditOptions
+	// AllowLocalStore exports an env whose store is a folder in the exporter's
+	// home, which no teammate can reach (a share for oneself on this machine).
+	AllowLocalStore bool
+	Audit           AuditOptions
 }
 
 // ExportResult says what export wrote.
@@ -124,6 +127,11 @@ func (a *App) Export(ctx context.Context, repoFlag, env string, o ExportOptions)
 	if err != nil {
 		return nil, err
 	}
+	if dir := fileStoreDir(e.Config); dir != "" && !o.AllowLocalStore && a.inHome(dir) {
+		return nil, fail.New(fail.Refused,
+			"move "+env+" to a store the team reaches, e.g. `git vsync config "+env+" set --profile NAME` (or `set s3.endpoint URL` and `set s3.bucket NAME`), then `git vsync push "+env+"` and export again; pass --allow-local-store if the share is only for you",
+			"%s/%s keeps its versions in %s, a folder in your home that a teammate cannot reach; a share of it would point them at a store they cannot open", e.ID.Name, env, dir)
+	}
 	key, _, err := a.LoadKey(ctx, e.Workspace, env)
 	if err != nil {
 		return nil, err
@@ -134,11 +142,10 @@ func (a *App) Export(ctx context.Context, repoFlag, env string, o ExportOptions)
 		return nil, err
 	}
 	res.Passphrase = generated
-	out := o.Out
-	if out == "" {
-		out = e.ID.Name + "-" + env + ".share"
+	out, err := a.shareOut(e, o.Out)
+	if err != nil {
+		return nil, err
 	}
-	out = a.abs(out)
 	res.Path = out
 	cfgJSON, err := shareConfigJSON(e.Config)
 	if err != nil {
@@ -151,11 +158,72 @@ func (a *App) Export(ctx context.Context, repoFlag, env string, o ExportOptions)
 	if err := writeNewFile(out, data, o.Force); err != nil {
 		return nil, err
 	}
-	if rel, err := filepath.Rel(e.Repo.Top, out); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		res.Warnings = append(res.Warnings, "the share file is inside the repository: never commit it; delete it once your teammate imported it")
+	if _, inside := relInside(e.Repo.Top, out); inside {
+		res.Warnings = append(res.Warnings, "the share file is inside the repository (git ignores it): never commit it; delete it once your teammate imported it")
 	}
 	a.appendAudit(ctx, e, "export", "", o.Audit, nil)
 	return res, nil
+}
+
+// shareOut is where export writes: --out, else ~/<repo>-<env>.share, outside the
+// work tree where a `git add -A` cannot pick up a file that holds the key. A path
+// in the work tree that git would track is refused.
+func (a *App) shareOut(e *Env, out string) (string, error) {
+	name := e.ID.Name + "-" + e.Name + ".share"
+	if out == "" {
+		home, err := a.home()
+		if err != nil {
+			return "", fail.Wrap(fail.Usage, err, "pass --out FILE outside the repository", "find your home folder")
+		}
+		out = filepath.Join(home, name)
+	}
+	out = a.abs(out)
+	if rel, inside := relInside(e.Repo.Top, out); inside && !gitIgnores(e.Repo.Top, filepath.ToSlash(rel)) {
+		return "", fail.New(fail.Refused, "write it outside the repository (leave out --out for ~/"+name+"), or to a path .gitignore covers",
+			"%s is in the work tree and git would track it; a share file holds the key", out)
+	}
+	return out, nil
+}
+
+// relInside gives p relative to dir, and whether p is dir or below it.
+func relInside(dir, p string) (string, bool) {
+	rel, err := filepath.Rel(dir, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", false
+	}
+	return rel, true
+}
+
+// home is the user's home folder (HOME, else the OS's idea of it).
+func (a *App) home() (string, error) {
+	if h := a.Getenv("HOME"); h != "" {
+		return h, nil
+	}
+	return os.UserHomeDir()
+}
+
+// inHome reports whether dir is in the user's home, or is the embedded default
+// store (which may sit elsewhere through XDG_DATA_HOME): a folder only this user
+// on this machine reaches.
+func (a *App) inHome(dir string) bool {
+	real := func(p string) string {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		return filepath.Clean(p)
+	}
+	d := real(dir)
+	if def, err := DefaultStoreDir(a.Getenv); err == nil {
+		if _, ok := relInside(real(def), d); ok {
+			return true
+		}
+	}
+	home, err := a.home()
+	if err != nil || home == "" {
+		return false
+	}
+	_, ok := relInside(real(home), d)
+	return ok
 }
 
 // shareConfigJSON is the config object a share carries: the config as on disk,

@@ -6,14 +6,67 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/repo"
 )
 
 // UseResult says where the link points.
 type UseResult struct {
 	Link   string
 	Target string // relative, as stored in the link
+	// Exists: Link is there (a link, or a regular file when Regular).
+	Exists  bool
+	Regular bool
+	Env     string // the env of a target named .env.<env>, else ""
+	Ignored bool   // git ignores Link
+}
+
+// useLink is the link `use` works on: --link (relative to the working folder)
+// or .env at the worktree top.
+func (a *App) useLink(top, link string) string {
+	if link == "" {
+		return filepath.Join(top, ".env")
+	}
+	if !filepath.IsAbs(link) {
+		return filepath.Join(a.Dir, link)
+	}
+	return link
+}
+
+// UseShow says where ./.env (or link) points, without changing anything.
+func (a *App) UseShow(repoFlag, link string) (*UseResult, error) {
+	w, err := a.Workspace(repoFlag)
+	if err != nil {
+		return nil, err
+	}
+	res := &UseResult{Link: a.useLink(w.Repo.Top, link)}
+	fi, err := os.Lstat(res.Link)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return res, nil
+	case err != nil:
+		return nil, fail.Wrap(fail.Failure, err, "", "inspect %s", res.Link)
+	}
+	res.Exists = true
+	res.Ignored = linkIgnored(w.Repo.Top, res.Link)
+	if fi.Mode()&fs.ModeSymlink == 0 {
+		res.Regular = true
+		return res, nil
+	}
+	res.Target, _ = os.Readlink(res.Link)
+	if env, ok := strings.CutPrefix(filepath.Base(res.Target), ".env."); ok && repo.ValidEnv(env) {
+		res.Env = env
+	}
+	return res, nil
+}
+
+// linkIgnored reports whether git ignores the link (one outside the work tree
+// counts as ignored: git never sees it).
+func linkIgnored(top, link string) bool {
+	rel, inside := relInside(top, link)
+	return !inside || gitIgnores(top, filepath.ToSlash(rel))
 }
 
 // Use points link (default ./.env at the worktree top) at <vault>/.env.<env> with a
@@ -23,11 +76,7 @@ func (a *App) Use(repoFlag, env, link string) (*UseResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if link == "" {
-		link = filepath.Join(e.Repo.Top, ".env")
-	} else if !filepath.IsAbs(link) {
-		link = filepath.Join(a.Dir, link)
-	}
+	link = a.useLink(e.Repo.Top, link)
 	target := filepath.Join(e.VaultDir, ".env."+env)
 	if _, err := os.Stat(target); err != nil {
 		a.warnf("%s does not exist yet; the link will dangle until you pull or create it", target)
@@ -46,7 +95,7 @@ func (a *App) Use(repoFlag, env, link string) (*UseResult, error) {
 			"%s exists and is not a symbolic link; refusing to replace it", link)
 	default:
 		if old, _ := os.Readlink(link); old == rel {
-			return &UseResult{Link: link, Target: rel}, nil
+			return &UseResult{Link: link, Target: rel, Exists: true, Env: env, Ignored: linkIgnored(e.Repo.Top, link)}, nil
 		}
 	}
 	tmp := link + ".vsync-tmp"
@@ -62,5 +111,5 @@ func (a *App) Use(repoFlag, env, link string) (*UseResult, error) {
 		os.Remove(tmp)
 		return nil, fail.Wrap(fail.Failure, err, "", "create the link %s", link)
 	}
-	return &UseResult{Link: link, Target: rel}, nil
+	return &UseResult{Link: link, Target: rel, Exists: true, Env: env, Ignored: linkIgnored(e.Repo.Top, link)}, nil
 }

@@ -64,7 +64,13 @@ func (e *Env) checkVaultSafe() error {
 // vaultIgnored reports whether git ignores the vault folder rel of the worktree at
 // top. A folder with tracked files in it does not count as ignored.
 func vaultIgnored(top, rel string) bool {
-	cmd := exec.Command("git", "check-ignore", "-q", "--", strings.Trim(rel, "/")+"/")
+	return gitIgnores(top, strings.Trim(rel, "/")+"/")
+}
+
+// gitIgnores reports whether git ignores path (slash-separated, relative to the
+// worktree top): a tracked path, or a failure to ask git, counts as not ignored.
+func gitIgnores(top, path string) bool {
+	cmd := exec.Command("git", "check-ignore", "-q", "--", path)
 	cmd.Dir = top
 	return cmd.Run() == nil
 }

@@ -9,12 +9,13 @@ import (
 
 // ExportCmd is `git vsync export`.
 type ExportCmd struct {
-	Env            string `arg:"" help:"Environment to share."`
-	Out            string `help:"Write the share file here (default ./<repo>-<env>.share)." placeholder:"FILE"`
-	PassphraseFile string `help:"Use the passphrase in this file (a trailing newline is ignored; at least 8 characters) instead of a generated one." placeholder:"FILE"`
-	Force          bool   `help:"Replace an existing file."`
-	CIToken        bool   `name:"ci-token" help:"Instead of a share file, print the env's runtime config token (vsync-cfg-v1:…) for a CI secret store: the disk half only, never the key."`
-	AuditFlags     `embed:""`
+	Env             string `arg:"" help:"Environment to share."`
+	Out             string `help:"Write the share file here (default ~/<repo>-<env>.share, outside the work tree; a path git would track is refused)." placeholder:"FILE"`
+	PassphraseFile  string `help:"Use the passphrase in this file (a trailing newline is ignored; at least 8 characters) instead of a generated one." placeholder:"FILE"`
+	Force           bool   `help:"Replace an existing file."`
+	AllowLocalStore bool   `name:"allow-local-store" help:"Export even though the env's store is a folder in your home, which teammates cannot reach (a share for yourself)."`
+	CIToken         bool   `name:"ci-token" help:"Instead of a share file, print the env's runtime config token (vsync-cfg-v1:…) for a CI secret store: the disk half only, never the key."`
+	AuditFlags      `embed:""`
 
 	Profile             string `help:"With --ci-token: put the credentials of this saved profile (of the same bucket; typically a read-only key) into the token instead of the env's own." placeholder:"P"`
 	AccessKeyIDFile     string `name:"access-key-id-file" help:"With --ci-token: the access key id of other credentials for the token, read from this file." placeholder:"FILE"`
@@ -26,7 +27,13 @@ func (ExportCmd) Help() string {
 	return `Writes both halves of an environment (config and key) into a .share file sealed
 with a passphrase (AES-256-GCM, PBKDF2), mode 0600. A teammate runs
 ` + "`git vsync import <env> FILE`" + ` with it. The file is the format the TypeScript vsync
-tool reads and writes.
+tool reads and writes. The file goes to your home folder unless --out names
+another place; export refuses a path in the work tree that git would track.
+
+The share points the teammate at the env's store, so that store must be one they
+reach. An env on the default store (a folder in your home, set up by a plain
+` + "`git vsync init`" + `) is refused (exit 3) until it moves to a shared store with
+` + "`git vsync config <env> set`" + `, unless --allow-local-store.
 
 Without --passphrase-file a passphrase is generated (12 random characters) and
 printed once on stdout; everything else goes to stderr. Send the file and the
@@ -69,7 +76,7 @@ func (c *ExportCmd) Run(ctx *Ctx) error {
 	if err != nil {
 		return err
 	}
-	o := app.ExportOptions{Out: c.Out, Force: c.Force, Audit: auditOpts}
+	o := app.ExportOptions{Out: c.Out, Force: c.Force, Audit: auditOpts, AllowLocalStore: c.AllowLocalStore}
 	if c.PassphraseFile != "" {
 		p, err := ctx.App.ReadPassphraseFile(c.PassphraseFile)
 		if err != nil {
