@@ -332,9 +332,12 @@ func parseStoreURL(raw, region string, getenv func(string) string) (config.S3, e
 	default:
 		return bad("unknown scheme")
 	}
-	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
-		return config.S3{}, fail.New(fail.NotSetUp, "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for this command, or save a profile with `git vsync profile add`",
-			"no S3 credentials for %s", raw)
+	// Both keys in the environment are copied into the config (static keys, as
+	// the TypeScript tool needs them); neither leaves the config without keys, and
+	// the AWS chain (profiles, SSO, instance role) supplies them at run time.
+	if (creds.AccessKeyID == "") != (creds.SecretAccessKey == "") {
+		return config.S3{}, fail.New(fail.NotSetUp, "export both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for this command, or neither to use the AWS chain (AWS_PROFILE, SSO, instance role)",
+			"only one of the two S3 keys is set for %s", raw)
 	}
 	return creds, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -88,6 +89,24 @@ func (a *App) ReadSecretFile(path, what string) (string, error) {
 	if err != nil {
 		return "", fail.Wrap(fail.Usage, pathCause(err), "pass a regular file that holds the "+what+" on its first line (not a pipe or device; for a pipe use VSYNC_SHARE_PASSPHRASE)", "cannot read the %s file %s", what, path)
 	}
+	return secretText(b, what, "file "+path)
+}
+
+// ReadSecretStdin reads a secret from r (standard input) as ReadSecretFile reads
+// a file: bounded, one trailing line end dropped, empty refused.
+func (a *App) ReadSecretStdin(r io.Reader, what string) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxPassphraseFile+1))
+	if err != nil {
+		return "", fail.Wrap(fail.Usage, err, "", "cannot read the %s on standard input", what)
+	}
+	if len(b) > maxPassphraseFile {
+		return "", fail.New(fail.Usage, "the input should hold only the "+what, "the %s on standard input is larger than %d bytes", what, maxPassphraseFile)
+	}
+	return secretText(b, what, "on standard input")
+}
+
+// secretText is the secret in b without one trailing line end; empty is refused.
+func secretText(b []byte, what, from string) (string, error) {
 	s := string(b)
 	if t, ok := strings.CutSuffix(s, "\r\n"); ok {
 		s = t
@@ -95,7 +114,7 @@ func (a *App) ReadSecretFile(path, what string) (string, error) {
 		s = strings.TrimSuffix(s, "\n")
 	}
 	if s == "" {
-		return "", fail.New(fail.Usage, "write the "+what+" into the file (a trailing newline is ignored)", "the %s file %s is empty", what, path)
+		return "", fail.New(fail.Usage, "give the "+what+" (a trailing newline is ignored)", "the %s %s is empty", what, from)
 	}
 	return s, nil
 }

@@ -93,6 +93,7 @@ type CLI struct {
 
 	Export   ExportCmd   `cmd:"" help:"Write both halves of an env into a passphrase-sealed .share file."`
 	Import   ImportCmd   `cmd:"" help:"Set up an env from a teammate's .share file."`
+	Config   ConfigCmd   `cmd:"" help:"Show or change an env's store and credentials (the disk half)."`
 	Profile  ProfileCmd  `cmd:"" help:"Manage saved buckets and credentials (add, list, show, remove)."`
 	Keystore KeystoreCmd `cmd:"" help:"List, export or import every env of this machine (a .keytree file, for a new laptop)."`
 	Rotate   RotateCmd   `cmd:"" help:"Replace an env's key and salt; re-seal the latest version."`

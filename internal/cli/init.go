@@ -6,7 +6,7 @@ import "github.com/git-vsync/git-vsync/internal/app"
 type InitCmd struct {
 	Env         string `arg:"" help:"Environment name, e.g. dev or prod."`
 	Profile     string `help:"Copy the bucket and credentials from a saved profile (git vsync profile list)." placeholder:"NAME"`
-	Store       string `help:"Where bundles go: file:///path/to/folder[#bucket], https://host[:port]/bucket or s3://bucket. S3 credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Default: a folder on this machine." placeholder:"URL"`
+	Store       string `help:"Where bundles go: file:///path/to/folder[#bucket], https://host[:port]/bucket or s3://bucket. S3 keys in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are copied into the config; without them the AWS chain (AWS_PROFILE, SSO, instance role) is used at run time. Default: a folder on this machine." placeholder:"URL"`
 	Region      string `help:"S3 region (default AWS_REGION, else us-east-1)."`
 	VaultFolder string `help:"Vault folder relative to the repository top (default infra/vault/<env>)." placeholder:"PATH"`
 	Audit       string `help:"Write an audit log in the bucket: on or off (default on)." enum:"on,off," default:""`

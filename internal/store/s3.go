@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
@@ -123,13 +125,18 @@ func openS3(c Config) (*s3Store, error) {
 		o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(neverRetry)}, o.Retryables...)
 	})
 
-	var creds aws.CredentialsProvider = aws.AnonymousCredentials{}
+	// Static keys in the config win (the TypeScript tool needs them in shares);
+	// without them the standard AWS chain finds credentials (environment, shared
+	// profiles, SSO, web identity, instance role), resolved on first use.
+	var creds aws.CredentialsProvider
 	if c.AccessKeyID != "" || c.SecretAccessKey != "" {
 		creds = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")
+	} else {
+		creds = aws.NewCredentialsCache(&chainCredentials{region: region})
 	}
 
-	// Built from explicit options only: no shared config files, no AWS_*
-	// environment variables, so nothing of the user's ~/.aws leaks in.
+	// Everything but the credentials comes from the config: endpoint, region
+	// and retries never from the user's ~/.aws.
 	st.client = s3.New(s3.Options{
 		Region:                     region,
 		BaseEndpoint:               aws.String(ep),
@@ -145,6 +152,59 @@ func openS3(c Config) (*s3Store, error) {
 		DisableLogOutputChecksumValidationSkipped: true,
 	})
 	return st, nil
+}
+
+// chainCredentials resolves credentials through the SDK's default chain the
+// first time a request needs them, so that Open stays free of I/O and a file
+// store or a config with static keys never reads ~/.aws.
+type chainCredentials struct {
+	region string
+	once   sync.Once
+	p      aws.CredentialsProvider
+	err    error
+}
+
+func (c *chainCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c.once.Do(func() {
+		cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(c.region))
+		if err != nil {
+			c.err = err
+			return
+		}
+		c.p = cfg.Credentials
+	})
+	if c.err != nil {
+		return aws.Credentials{}, &NoCredentialsError{Err: c.err}
+	}
+	if c.p == nil {
+		return aws.Credentials{}, &NoCredentialsError{}
+	}
+	cr, err := c.p.Retrieve(ctx)
+	if err != nil {
+		return aws.Credentials{}, &NoCredentialsError{Err: err}
+	}
+	return cr, nil
+}
+
+// NoCredentialsError: the config holds no keys and the AWS chain found none.
+type NoCredentialsError struct{ Err error }
+
+func (e *NoCredentialsError) Error() string {
+	msg := "no S3 credentials: the config holds no keys and the AWS chain (AWS_ACCESS_KEY_ID, AWS_PROFILE and ~/.aws, SSO, web identity, instance role) found none"
+	if e.Err != nil {
+		msg += " (" + firstLine(e.Err.Error()) + ")"
+	}
+	return msg
+}
+func (e *NoCredentialsError) Unwrap() error { return e.Err }
+
+// firstLine keeps the first line of an SDK message, bounded.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
 }
 
 // neverRetry vetoes retries the SDK would otherwise make: a failed
@@ -207,9 +267,12 @@ func (s *s3Store) cause(err error) error {
 	status, code := errorCode(err)
 	var ae smithy.APIError
 	var ue *url.Error
+	var nc *NoCredentialsError
 	switch {
 	case errors.Is(err, context.Canceled):
 		msg = "canceled"
+	case errors.As(err, &nc):
+		msg = nc.Error()
 	case status != 0 && errors.As(err, &ae) && code != "":
 		msg = fmt.Sprintf("HTTP %d %s", status, code)
 		if m := ae.ErrorMessage(); m != "" {
@@ -246,6 +309,10 @@ func errorCode(err error) (status int, code string) {
 func classify(op string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return nil
+	}
+	var nc *NoCredentialsError
+	if errors.As(err, &nc) {
+		return ErrAccessDenied
 	}
 	status, code := errorCode(err)
 	switch code {

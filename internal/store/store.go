@@ -172,7 +172,7 @@ func scrub(err error, secrets ...string) error {
 
 const (
 	hintUnreachable = "check the endpoint and your network, then run `git vsync status`"
-	hintDenied      = "check the access key and secret key of this env's config, then run `git vsync status`"
+	hintDenied      = "check the credentials: `git vsync config <env> show`, change them with `git vsync config <env> set` (a config without keys uses the AWS chain: AWS_ACCESS_KEY_ID, AWS_PROFILE …), then run `git vsync status`"
 	hintNoBucket    = "check the bucket name of this env's config (the bucket must exist), then run `git vsync status`"
 )
 
