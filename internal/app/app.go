@@ -28,6 +28,9 @@ type App struct {
 	Version  string
 	// Trace, when set, receives one line per store request (--verbose).
 	Trace io.Writer
+	// Progress, when set (a terminal, not --quiet), shows a progress line for
+	// uploads and downloads over a few MB.
+	Progress io.Writer
 }
 
 // New returns an App for the real process.

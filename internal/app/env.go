@@ -182,9 +182,14 @@ func (e *Env) LockVault(ctx context.Context) (release func(), err error) {
 
 // OpenStore opens the store a config names.
 func OpenStore(c *config.Env) (store.Store, error) {
+	return openStoreWith(c, 0, 0)
+}
+
+func openStoreWith(c *config.Env, connect, response time.Duration) (store.Store, error) {
 	st, err := store.Open(store.Config{
 		Endpoint: c.S3.Endpoint, Region: c.S3.Region, Bucket: c.S3.Bucket,
 		AccessKeyID: c.S3.AccessKeyID, SecretAccessKey: c.S3.SecretAccessKey, UseSSL: c.S3.UseSSL,
+		ConnectTimeout: connect, ResponseTimeout: response,
 	})
 	if err != nil {
 		return nil, fail.Wrap(fail.NotSetUp, err, "fix the store settings: re-import a share or run `git vsync init` again", "invalid store configuration")
@@ -192,9 +197,10 @@ func OpenStore(c *config.Env) (store.Store, error) {
 	return st, nil
 }
 
-// openStore is OpenStore with this invocation's request trace (--verbose).
+// openStore is OpenStore with this invocation's timeouts (VSYNC_CONNECT_TIMEOUT,
+// VSYNC_STORE_TIMEOUT) and request trace (--verbose).
 func (a *App) openStore(c *config.Env) (store.Store, error) {
-	st, err := OpenStore(c)
+	st, err := openStoreWith(c, a.durationVar("VSYNC_CONNECT_TIMEOUT"), a.durationVar("VSYNC_STORE_TIMEOUT"))
 	if err != nil || a.Trace == nil {
 		return st, err
 	}
@@ -203,6 +209,21 @@ func (a *App) openStore(c *config.Env) (store.Store, error) {
 
 // Layout is the env's bucket layout (SPEC §5.1).
 func (e *Env) Layout() store.Layout { return store.EnvLayout(e.ID.Name, e.Name) }
+
+// durationVar reads a positive duration ("10s", "2m") from the environment; an
+// unset or unusable value gives 0 (the default), with a warning for the latter.
+func (a *App) durationVar(name string) time.Duration {
+	v := strings.TrimSpace(a.Getenv(name))
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 || d > time.Hour {
+		a.warnf("%s=%q is not a duration between 0 and 1h (e.g. 10s); using the default", name, v)
+		return 0
+	}
+	return d
+}
 
 // Prefix is the bucket prefix of the env: <repo>/<env>/.
 func (e *Env) Prefix() string { return e.Layout().Prefix }

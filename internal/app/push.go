@@ -159,6 +159,7 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 	// by the next command from the bundle's bytes (settlePushing).
 	ns := &state.State{Repo: e.ID.Name, Env: env, Op: "push", Time: a.Now().UTC(), Files: stateFiles(files, stats), StatTime: statTime, KeyFP: keyFingerprint(aesKey)}
 	e.pushing = ns
+	sealed.files = countFiles(files)
 	ts, newETag, err := a.publishSealed(ctx, e, aesKey, sealed, ts, latest, etag, "push")
 	if err != nil {
 		if fail.CodeOf(err) != fail.Unreachable && ctx.Err() == nil {
@@ -221,7 +222,9 @@ func (a *App) publishSealed(ctx context.Context, e *Env, aesKey []byte, sealed *
 				return "", "", err
 			}
 		}
-		_, err = e.Store.PutFile(ctx, e.VersionKey(ts), cur.File, cur.size, store.Cond{IfNoneMatch: true})
+		p := a.newProgress(action+" "+e.Name+": upload "+ts, cur.size, sealed.files)
+		_, err = e.Store.PutFile(ctx, e.VersionKey(ts), progressReaderAt{cur.File, p}, cur.size, store.Cond{IfNoneMatch: true})
+		p.finish()
 		if err == nil {
 			break
 		}

@@ -29,7 +29,8 @@ const (
 // tempFile is a temporary bundle file and the length of its content.
 type tempFile struct {
 	*os.File
-	size int64
+	size  int64
+	files int // files in the bundle, when known (for the progress line)
 }
 
 // newTempFile creates a 0600 temp file in the clone's temp folder.
@@ -131,7 +132,9 @@ func (e *Env) download(ctx context.Context, ts string) (*tempFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, n, err := e.Store.GetTo(ctx, e.VersionKey(ts), t.File)
+	p := e.app.newProgress("download "+e.Name+" "+ts, 0, 0)
+	_, n, err := e.Store.GetTo(ctx, e.VersionKey(ts), progressWriter{t.File, p})
+	p.finish()
 	if err != nil {
 		t.remove()
 		return nil, err

@@ -55,7 +55,7 @@ type Ctx struct {
 
 // Warnf prints a warning line on stderr.
 func (c *Ctx) Warnf(format string, args ...any) {
-	fmt.Fprintf(c.Stderr, "git-vsync: warning: "+format+"\n", args...)
+	fmt.Fprintf(c.Stderr, "git-vsync: "+label(c.Stderr, "warning:", "1;33")+" "+format+"\n", args...)
 }
 
 // JSON prints v as indented JSON on stdout: the whole output of a --json command.
@@ -176,6 +176,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, a *app.App) (
 		a = app.New(version(), stderr)
 	}
 	a.Version = version()
+	if !root.Quiet && isTerminal(stderr) {
+		a.Progress = stderr
+	}
 	if root.Verbose {
 		a.Trace = stderr
 		start := time.Now()
@@ -285,8 +288,8 @@ func newParser(root *CLI, stdout, stderr io.Writer) (*kong.Kong, error) {
 // printError writes the two lines of SPEC §9.
 func printError(w io.Writer, err error) {
 	msg := strings.TrimSpace(err.Error())
-	fmt.Fprintf(w, "git-vsync: error: %s\n", msg)
+	fmt.Fprintf(w, "git-vsync: %s %s\n", label(w, "error:", "1;31"), msg)
 	if h := fail.HintOf(err); h != "" {
-		fmt.Fprintf(w, "git-vsync: hint: %s\n", h)
+		fmt.Fprintf(w, "git-vsync: %s %s\n", label(w, "hint:", "1;36"), h)
 	}
 }

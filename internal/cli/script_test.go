@@ -83,6 +83,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"gzipfile":   cmdGzipFile,
 			"linkbin":    cmdLinkBin,
 			"dotenvjson": cmdDotenvJSON,
+			"silentep":   cmdSilentEndpoint,
 		},
 	}
 }
@@ -119,6 +120,18 @@ func cmdLinkBin(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("%s is not on PATH", args[0])
+}
+
+// cmdSilentEndpoint: silentep VAR — starts a server that accepts connections
+// but never answers, and sets VAR to its http:// endpoint.
+func cmdSilentEndpoint(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: silentep VAR")
+	}
+	ep, stop, err := testenv.ListenSilent()
+	ts.Check(err)
+	ts.Defer(stop)
+	ts.Setenv(args[0], ep)
 }
 
 func TestScripts(t *testing.T) {

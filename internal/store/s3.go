@@ -29,26 +29,27 @@ import (
 )
 
 // Timeouts and retries of the S3 client. A store that is down (connection
-// refused, no route) fails after one dial of at most dialTimeout: dial errors
+// refused, no route) fails after one dial of at most the connect timeout: dial errors
 // are not retried, so that hooks learn quickly that the store is away.
 // Throttling and 5xx answers are retried with jittered exponential backoff.
 const (
-	dialTimeout           = 3 * time.Second
-	tlsHandshakeTimeout   = 5 * time.Second
-	responseHeaderTimeout = 30 * time.Second
-	maxAttempts           = 4
-	maxBackoff            = 5 * time.Second
-	defaultRegion         = "us-east-1"
+	DefaultConnectTimeout  = 3 * time.Second
+	tlsHandshakeTimeout    = 5 * time.Second
+	DefaultResponseTimeout = 30 * time.Second
+	maxAttempts            = 4
+	maxBackoff             = 5 * time.Second
+	defaultRegion          = "us-east-1"
 	// maxListPages bounds one listing: 10,000 pages of up to 1,000 keys, far
 	// beyond any env's versions.
 	maxListPages = 10000
 )
 
 type s3Store struct {
-	client   *s3.Client
-	bucket   string
-	endpoint string // normalised, for String()
-	secrets  []string
+	client            *s3.Client
+	bucket            string
+	endpoint          string // normalised, for String()
+	secrets           []string
+	connect, response time.Duration
 	// unquotedIfMatch is set once the server rejected a quoted If-Match with
 	// a 400; from then on this store sends If-Match without quotes.
 	unquotedIfMatch atomic.Bool
@@ -106,15 +107,23 @@ func openS3(c Config) (*s3Store, error) {
 		bucket:   c.Bucket,
 		endpoint: ep,
 		secrets:  []string{c.SecretAccessKey, c.AccessKeyID},
+		connect:  c.ConnectTimeout,
+		response: c.ResponseTimeout,
+	}
+	if st.connect <= 0 {
+		st.connect = DefaultConnectTimeout
+	}
+	if st.response <= 0 {
+		st.response = DefaultResponseTimeout
 	}
 
 	httpClient := awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) {
-			d.Timeout = dialTimeout
+			d.Timeout = st.connect
 		}).
 		WithTransportOptions(func(tr *http.Transport) {
 			tr.TLSHandshakeTimeout = tlsHandshakeTimeout
-			tr.ResponseHeaderTimeout = responseHeaderTimeout
+			tr.ResponseHeaderTimeout = st.response
 		})
 
 	retryer := retry.NewStandard(func(o *retry.StandardOptions) {
@@ -209,7 +218,7 @@ func firstLine(s string) string {
 
 // neverRetry vetoes retries the SDK would otherwise make: a failed
 // precondition (412, 409) is an answer, not a glitch; a failed dial means the
-// store is down; a timeout has already cost responseHeaderTimeout.
+// store is down; a timeout has already cost the response timeout.
 func neverRetry(err error) aws.Ternary {
 	var st interface{ HTTPStatusCode() int }
 	if errors.As(err, &st) && st.HTTPStatusCode() != 0 { // 0: no answer (a send error)
@@ -223,7 +232,7 @@ func neverRetry(err error) aws.Ternary {
 	if errors.As(err, &op) && op.Op == "dial" {
 		return aws.FalseTernary
 	}
-	// No answer within responseHeaderTimeout: a server that hung once will
+	// No answer within the response timeout: a server that hung once will
 	// likely hang again, and four waits would block a hook for minutes.
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
@@ -234,6 +243,45 @@ func neverRetry(err error) aws.Ternary {
 		return aws.FalseTernary
 	}
 	return aws.UnknownTernary
+}
+
+// isTimeout: the error is a network wait that ran out (dial or response).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// holds reports whether target itself is in err's chain. Unlike errors.Is it
+// does not ask the errors, some of which (net/http's timeouts) claim to be
+// context.DeadlineExceeded: only the caller's context deadline is wanted here.
+func holds(err, target error) bool {
+	for err != nil {
+		if err == target {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if holds(e, target) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// hostOf is the host:port of an endpoint URL, for messages.
+func hostOf(ep string) string {
+	if u, err := url.Parse(ep); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return ep
 }
 
 type attemptsKey struct{}
@@ -273,6 +321,14 @@ func (s *s3Store) cause(err error) error {
 		msg = "canceled"
 	case errors.As(err, &nc):
 		msg = nc.Error()
+	case status == 0 && isTimeout(err) && !holds(err, context.DeadlineExceeded):
+		// Say which wait ran out, and how to wait longer.
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			msg = fmt.Sprintf("could not connect to %s within %s (no answer to the connection request; VSYNC_CONNECT_TIMEOUT waits longer)", hostOf(s.endpoint), s.connect)
+		} else {
+			msg = fmt.Sprintf("%s accepted the connection but sent no answer within %s (VSYNC_STORE_TIMEOUT waits longer)", s.endpoint, s.response)
+		}
 	case status != 0 && errors.As(err, &ae) && code != "":
 		msg = fmt.Sprintf("HTTP %d %s", status, code)
 		if m := ae.ErrorMessage(); m != "" {

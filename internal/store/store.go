@@ -85,6 +85,10 @@ type Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	UseSSL          *bool // only used when Endpoint has no scheme; nil = true
+	// ConnectTimeout bounds the TCP connect to an S3 endpoint, ResponseTimeout
+	// the wait for the answer's headers once the request is sent; 0 = defaults.
+	ConnectTimeout  time.Duration
+	ResponseTimeout time.Duration
 }
 
 // Open returns the store the config names: a file store for a file:// endpoint,
