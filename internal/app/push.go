@@ -109,7 +109,9 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 		}
 		res.Forced = true
 	}
-	if st != nil && len(changes) == 0 && latest != "" && st.TS == latest && !o.Force {
+	// Nothing to publish, --force or not: a forced push of an unchanged vault
+	// would only add a copy of latest (a corrupt pointer still gets replaced).
+	if st != nil && len(changes) == 0 && latest != "" && st.TS == latest && corrupt == nil {
 		res.Unchanged = true
 		res.TS = latest
 		res.Files = countFiles(cur)

@@ -90,7 +90,7 @@ func (c *ImportCmd) Run(ctx *Ctx) error {
 		ctx.Infof("  .vsync       written (repo=%s): commit it so every clone agrees on the name", res.Repo)
 	}
 	if res.Gitignored != "" {
-		ctx.Infof("  .gitignore   added %s", res.Gitignored)
+		ctx.Infof("  .gitignore   added %s: commit .gitignore so every clone ignores the vault", res.Gitignored)
 	}
 	if res.Hooks != "" {
 		ctx.Infof("  hooks        %s", res.Hooks)

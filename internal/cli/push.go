@@ -14,7 +14,7 @@ func (PushCmd) Help() string {
 	return `Seals the vault folder (infra/vault/<env>/) into a new encrypted version and
 makes it the latest. The push is a compare-and-swap: when someone else pushed since
 this clone last synced, it stops with exit 3 and changes nothing; run pull first.
-When the vault equals the latest version, nothing is written.
+When the vault equals the latest version, nothing is written, also with --force.
 
 Examples:
   git vsync push dev
