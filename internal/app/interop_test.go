@@ -145,6 +145,17 @@ func TestConfigWritersTypeScriptReadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantSSL(t, tsReadable(t, cfgPath("dev")), true)
+
+	// config set: a new endpoint re-derives useSsl; dropping the static keys (the AWS
+	// chain then supplies credentials) still leaves the strings the reader requires.
+	if _, err := c.app.ConfigSet("", "stage", ConfigChange{Key: "s3.endpoint", Value: "http://127.0.0.1:9"}); err != nil {
+		t.Fatal(err)
+	}
+	wantSSL(t, tsReadable(t, cfgPath("stage")), false)
+	if _, err := c.app.ConfigSet("", "stage", ConfigChange{Key: "s3.accessKeyId", Unset: true}); err != nil {
+		t.Fatal(err)
+	}
+	wantSSL(t, tsReadable(t, cfgPath("stage")), false)
 }
 
 // init against a real S3 endpoint over http writes useSsl false.
