@@ -26,6 +26,12 @@ if ! go version -m "$gobin/versitygw" 2>/dev/null | grep -qE "^[[:space:]]+mod[[
 	echo "install-test-deps: go install versitygw@${VERSITYGW_VERSION}" >&2
 	GOFLAGS=-mod=mod go install "github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}"
 fi
+# staticcheck, pinned: `make vet` runs it.
+STATICCHECK_VERSION=2026.2.2
+if ! "$gobin/staticcheck" -version 2>/dev/null | grep -q "^staticcheck ${STATICCHECK_VERSION} "; then
+	echo "install-test-deps: go install staticcheck@${STATICCHECK_VERSION}" >&2
+	GOFLAGS=-mod=mod go install "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}"
+fi
 # moto_server: a local AWS API for the AWS fan-out tests (internal/fanout). It comes
 # from PyPI, and this machine image ships it; where it is missing we try pip, and
 # where no package index is reachable the AWS tests skip on a laptop and fail under

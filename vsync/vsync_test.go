@@ -67,6 +67,7 @@ func TestOpenReadsPublishedVersion(t *testing.T) {
 			t.Errorf("%s shows too much or too little: %s", f, out)
 		}
 	}
+	//lint:ignore SA9005 the point is that marshalling shows no value
 	if js, _ := json.Marshal(s); strings.Contains(string(js), "KEY-BYTES") {
 		t.Errorf("json shows a value: %s", js)
 	}

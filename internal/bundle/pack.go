@@ -187,7 +187,10 @@ func rawHeader(name string, mod time.Time, method uint16, crc uint32, compSize, 
 	h.CreatorVersion = h.CreatorVersion&0xff00 | 20
 	h.ReaderVersion = 20
 	m := h.Modified
+	// The raw header is written as is: its MS-DOS date and time fields are ours to fill.
+	//lint:ignore SA1019 CreateRaw writes these legacy fields verbatim
 	h.ModifiedDate = uint16(m.Day() + int(m.Month())<<5 + (m.Year()-1980)<<9)
+	//lint:ignore SA1019 CreateRaw writes these legacy fields verbatim
 	h.ModifiedTime = uint16(m.Second()/2 + m.Minute()<<5 + m.Hour()<<11)
 	var ext [9]byte // extended timestamp (0x5455): modification time, UTC seconds
 	byteorder.LittleEndian.PutUint16(ext[0:], 0x5455)

@@ -57,7 +57,7 @@ func TestIsAndKindOf(t *testing.T) {
 	if KindOf(nil) != "" || KindOf(io.EOF) != "" || KindOf(fmt.Errorf("x: %w", io.EOF)) != "" {
 		t.Error("KindOf of a foreign error must be empty")
 	}
-	if errors.Is(io.EOF, ErrBundleCorrupt) {
+	if foreign := fmt.Errorf("read: %w", io.EOF); errors.Is(foreign, ErrBundleCorrupt) {
 		t.Error("foreign error matched a sentinel")
 	}
 }

@@ -172,14 +172,3 @@ func (b backend) failed(cause error, format string, args ...any) error {
 	return fail.Wrap(fail.Failure, cause, "retry; if it persists, give the key as VSYNC_KEY instead",
 		format, args...)
 }
-
-// unsupported is a Keychain whose every call fails with the same error.
-type unsupported struct {
-	name string
-	err  func() error
-}
-
-func (u unsupported) Get(context.Context, string) (string, error) { return "", u.err() }
-func (u unsupported) Set(context.Context, string, string) error   { return u.err() }
-func (u unsupported) Delete(context.Context, string) error        { return u.err() }
-func (u unsupported) Name() string                                { return u.name }

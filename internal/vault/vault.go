@@ -327,10 +327,6 @@ func collapse(group []File) []string {
 	return out
 }
 
-func sortFiles(files []File) {
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-}
-
 func kindOf(t fs.FileMode) string {
 	switch {
 	case t&fs.ModeSymlink != 0:
