@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -17,10 +16,9 @@ import (
 // deleted name answers 409 until recovered).
 type Azure struct {
 	*httptest.Server
-	Token   string
-	Mu      sync.Mutex
+	Token string
+	fake
 	secrets map[string]*azSecret // lower-case name →
-	nWrites int
 }
 
 type azSecret struct {
@@ -166,12 +164,6 @@ func (s *Azure) Tags(name string) map[string]string {
 		return sec.tags
 	}
 	return nil
-}
-
-func (s *Azure) Writes() int {
-	s.Mu.Lock()
-	defer s.Mu.Unlock()
-	return s.nWrites
 }
 
 // AddForeign creates a secret without tags.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -28,4 +29,19 @@ func Client(servers ...*httptest.Server) *http.Client {
 		pool.AddCert(s.Certificate())
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// fake is what every fake server holds: the lock its handlers and tests take (tests
+// take it to look at or change the server's state), and the count of writes it
+// applied, so a test can assert that an unchanged plan wrote nothing.
+type fake struct {
+	Mu      sync.Mutex
+	nWrites int
+}
+
+// Writes returns how many writes the server applied.
+func (f *fake) Writes() int {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	return f.nWrites
 }

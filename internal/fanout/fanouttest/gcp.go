@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -21,10 +20,9 @@ type GCP struct {
 	*httptest.Server
 	Project     string
 	AccessToken string
-	Mu          sync.Mutex
-	secrets     map[string]*gcpSecret
-	nWrites     int
-	BadCRC      int // addVersion requests refused for a wrong or missing CRC32C
+	fake
+	secrets map[string]*gcpSecret
+	BadCRC  int // addVersion requests refused for a wrong or missing CRC32C
 }
 
 type gcpSecret struct {
@@ -196,12 +194,6 @@ func (s *GCP) Versions(id string) int {
 		return len(sec.versions)
 	}
 	return 0
-}
-
-func (s *GCP) Writes() int {
-	s.Mu.Lock()
-	defer s.Mu.Unlock()
-	return s.nWrites
 }
 
 // AddForeign creates a secret with one version and no labels.

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/crypto/nacl/box"
@@ -26,11 +25,10 @@ type GitHub struct {
 	*httptest.Server
 	pub, priv *[32]byte
 	Token     string
-	Mu        sync.Mutex
-	secrets   map[string]string
-	nWrites   int
-	Fail      map[string][]int // name → statuses to answer on the next PUTs
-	Requests  []string
+	fake
+	secrets  map[string]string
+	Fail     map[string][]int // name → statuses to answer on the next PUTs
+	Requests []string
 }
 
 func NewGitHub(t *testing.T, repo, env string) *GitHub {
@@ -132,12 +130,6 @@ func (s *GitHub) Values() map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-func (s *GitHub) Writes() int {
-	s.Mu.Lock()
-	defer s.Mu.Unlock()
-	return s.nWrites
 }
 
 func (s *GitHub) AddForeign(name, value string) {

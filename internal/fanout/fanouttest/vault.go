@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -14,12 +13,11 @@ import (
 type Vault struct {
 	*httptest.Server
 	Token, Namespace string
-	Mu               sync.Mutex
-	data             map[string]map[string]any // path → current map
-	version          map[string]int
-	Meta             map[string]map[string]string
-	nWrites          int
-	Path             string // the path the fake helpers act on
+	fake
+	data    map[string]map[string]any // path → current map
+	version map[string]int
+	Meta    map[string]map[string]string
+	Path    string // the path the fake helpers act on
 }
 
 func NewVault(t *testing.T, mount string) *Vault {
@@ -105,12 +103,6 @@ func (s *Vault) Values() map[string]string {
 		out[k], _ = v.(string)
 	}
 	return out
-}
-
-func (s *Vault) Writes() int {
-	s.Mu.Lock()
-	defer s.Mu.Unlock()
-	return s.nWrites
 }
 
 // addForeign writes a key as another client would: a new version, no marks.
