@@ -12,7 +12,7 @@ import (
 // syncState is this clone's sync state of the env or, when it has none, the one
 // adopted from the TypeScript tool's ledger (adoptLedger). Call it with the vault
 // locked.
-func (e *Env) syncState(ctx context.Context) (*state.State, error) {
+func (e *EnvHandle) syncState(ctx context.Context) (*state.State, error) {
 	st, err := e.State()
 	if err != nil || st != nil {
 		return st, err
@@ -27,7 +27,7 @@ func (e *Env) syncState(ctx context.Context) (*state.State, error) {
 // (the adopted state is saved). Anything short of that — no ledger, a broken one,
 // a vault edited since, a version that is gone or does not open — adopts nothing,
 // and the caller goes on as for a clone that never synced.
-func (e *Env) adoptLedger(ctx context.Context) *state.State {
+func (e *EnvHandle) adoptLedger(ctx context.Context) *state.State {
 	a := e.app
 	path := ledger.Path(e.ConfigRoot, e.ID.Name, e.Name)
 	l, err := ledger.Load(path)

@@ -86,7 +86,7 @@ func (w *Workspace) ConfigPath(env string) string {
 }
 
 // LoadConfig reads the disk half of env, failing with exit 4 when it is absent.
-func (w *Workspace) LoadConfig(env string) (*config.Env, error) {
+func (w *Workspace) LoadConfig(env string) (*config.File, error) {
 	c, _, err := w.LoadConfigSource(env)
 	return c, err
 }
@@ -94,7 +94,7 @@ func (w *Workspace) LoadConfig(env string) (*config.Env, error) {
 // LoadConfigSource is LoadConfig that also says where the config came from: a
 // runtime token in the environment (VSYNC_CONFIG_<ENV>, VSYNC_CONFIG) wins over the
 // file, as a key in the environment wins over the keychain.
-func (w *Workspace) LoadConfigSource(env string) (*config.Env, string, error) {
+func (w *Workspace) LoadConfigSource(env string) (*config.File, string, error) {
 	if name, value := configTokenVar(env, w.Getenv); value != "" {
 		c, err := configFromToken(name, value, w.ID.Name, env)
 		return c, ConfigSourceEnv, err

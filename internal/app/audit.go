@@ -52,13 +52,13 @@ const (
 )
 
 // AuditKey is the key of the env's audit log.
-func (e *Env) AuditKey() string { return e.Layout().Audit() }
+func (e *EnvHandle) AuditKey() string { return e.Layout().Audit() }
 
 // appendAudit records an action in the env's audit log (SPEC §7): one row, chained
 // to the log before it, written with a compare-and-swap and retried on conflict.
 // It never fails the command: a problem is a warning. ts is the bundle version the
 // action concerns ("" when none); extra adds meta keys (they win over the user's).
-func (a *App) appendAudit(ctx context.Context, e *Env, action, ts string, o AuditOptions, extra map[string]any) {
+func (a *App) appendAudit(ctx context.Context, e *EnvHandle, action, ts string, o AuditOptions, extra map[string]any) {
 	if o.Disabled || e == nil || (e.Config != nil && !e.Config.Audit()) {
 		return
 	}
@@ -231,7 +231,7 @@ func auditLocalIPv4() string {
 
 // auditGitEmail is `git config user.email` in the repository, "" when unset or when
 // git does not answer in time.
-func auditGitEmail(ctx context.Context, e *Env) string {
+func auditGitEmail(ctx context.Context, e *EnvHandle) string {
 	if e.Workspace == nil || e.Repo == nil {
 		return ""
 	}

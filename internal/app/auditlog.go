@@ -50,7 +50,7 @@ type AuditVerifyFailed struct {
 }
 
 // fetchAuditLog reads the env's log; exists is false when there is none.
-func (a *App) fetchAuditLog(ctx context.Context, repoFlag, env string) (e *Env, data []byte, exists bool, err error) {
+func (a *App) fetchAuditLog(ctx context.Context, repoFlag, env string) (e *EnvHandle, data []byte, exists bool, err error) {
 	e, err = a.OpenEnv(repoFlag, env)
 	if err != nil {
 		return nil, nil, false, err

@@ -127,7 +127,7 @@ func (a *App) ConfigSet(repoFlag, env string, ch ConfigChange) (*ConfigSetResult
 }
 
 // setConfigKey applies one key of ConfigKeys to c.
-func setConfigKey(c *config.Env, ch ConfigChange) error {
+func setConfigKey(c *config.File, ch ConfigChange) error {
 	boolean := func() (*bool, error) {
 		if ch.Unset {
 			return nil, nil

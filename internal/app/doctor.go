@@ -191,7 +191,7 @@ func (a *App) doctorEnv(ctx context.Context, w *Workspace, env string, add func(
 
 // doctorOpenLatest downloads the latest bundle (streamed through a temp file) and
 // checks that it opens with this machine's key and carries the right seal.
-func (a *App) doctorOpenLatest(ctx context.Context, e *Env, ts string) error {
+func (a *App) doctorOpenLatest(ctx context.Context, e *EnvHandle, ts string) error {
 	f, err := e.download(ctx, ts)
 	if err != nil {
 		return store.AsFail(err, "download version "+ts)

@@ -25,11 +25,11 @@ import (
 	"github.com/git-vsync/git-vsync/internal/vault"
 )
 
-// Env is one (repo, env) opened for work: its config, store, vault and state.
-type Env struct {
+// EnvHandle is one (repo, env) opened for work: its config, store, vault and state.
+type EnvHandle struct {
 	*Workspace
 	Name   string
-	Config *config.Env
+	Config *config.File
 	// ConfigSource is where Config came from: ConfigSourceFile or ConfigSourceEnv.
 	ConfigSource string
 	Store        store.Store
@@ -41,7 +41,7 @@ type Env struct {
 
 // OpenEnv loads the disk half of env and opens its store. It does no network I/O
 // and does not touch the key or the vault (see LockVault).
-func (a *App) OpenEnv(repoFlag, env string) (*Env, error) {
+func (a *App) OpenEnv(repoFlag, env string) (*EnvHandle, error) {
 	if err := CheckEnv(env); err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-func (a *App) openEnvIn(w *Workspace, env string) (*Env, error) {
+func (a *App) openEnvIn(w *Workspace, env string) (*EnvHandle, error) {
 	c, src, err := w.LoadConfigSource(env)
 	if err != nil {
 		return nil, err
@@ -123,12 +123,12 @@ func (a *App) openEnvIn(w *Workspace, env string) (*Env, error) {
 		return nil, err
 	}
 	rel := c.Vault(env)
-	return &Env{Workspace: w, Name: env, Config: c, ConfigSource: src, Store: st, VaultRel: rel, VaultDir: w.Repo.VaultDir(rel), app: a}, nil
+	return &EnvHandle{Workspace: w, Name: env, Config: c, ConfigSource: src, Store: st, VaultRel: rel, VaultDir: w.Repo.VaultDir(rel), app: a}, nil
 }
 
 // OpenLocked is OpenEnv followed by LockVault, for the commands that change the
 // vault or the sync state. Call release when done.
-func (a *App) OpenLocked(ctx context.Context, repoFlag, env string) (e *Env, release func(), err error) {
+func (a *App) OpenLocked(ctx context.Context, repoFlag, env string) (e *EnvHandle, release func(), err error) {
 	e, err = a.OpenEnv(repoFlag, env)
 	if err != nil {
 		return nil, nil, err
@@ -146,7 +146,7 @@ const vaultLockTimeout = 15 * time.Second
 
 // LockVault serialises the commands that change a vault or its sync state in this
 // clone, then repairs what an interrupted swap left behind. Call release when done.
-func (e *Env) LockVault(ctx context.Context) (release func(), err error) {
+func (e *EnvHandle) LockVault(ctx context.Context) (release func(), err error) {
 	// Before anything touches the folders beside the vault (repair, swap).
 	if err := e.checkVaultParents(); err != nil {
 		return nil, err
@@ -181,11 +181,11 @@ func (e *Env) LockVault(ctx context.Context) (release func(), err error) {
 }
 
 // OpenStore opens the store a config names.
-func OpenStore(c *config.Env) (store.Store, error) {
+func OpenStore(c *config.File) (store.Store, error) {
 	return openStoreWith(c, 0, 0)
 }
 
-func openStoreWith(c *config.Env, connect, response time.Duration) (store.Store, error) {
+func openStoreWith(c *config.File, connect, response time.Duration) (store.Store, error) {
 	st, err := store.Open(store.Config{
 		Endpoint: c.S3.Endpoint, Region: c.S3.Region, Bucket: c.S3.Bucket,
 		AccessKeyID: c.S3.AccessKeyID, SecretAccessKey: c.S3.SecretAccessKey, UseSSL: c.S3.UseSSL,
@@ -199,7 +199,7 @@ func openStoreWith(c *config.Env, connect, response time.Duration) (store.Store,
 
 // openStore is OpenStore with this invocation's timeouts (VSYNC_CONNECT_TIMEOUT,
 // VSYNC_STORE_TIMEOUT) and request trace (--verbose).
-func (a *App) openStore(c *config.Env) (store.Store, error) {
+func (a *App) openStore(c *config.File) (store.Store, error) {
 	st, err := openStoreWith(c, a.durationVar("VSYNC_CONNECT_TIMEOUT"), a.durationVar("VSYNC_STORE_TIMEOUT"))
 	if err != nil || a.Trace == nil {
 		return st, err
@@ -208,7 +208,7 @@ func (a *App) openStore(c *config.Env) (store.Store, error) {
 }
 
 // Layout is the env's bucket layout (SPEC §5.1).
-func (e *Env) Layout() store.Layout { return store.EnvLayout(e.ID.Name, e.Name) }
+func (e *EnvHandle) Layout() store.Layout { return store.EnvLayout(e.ID.Name, e.Name) }
 
 // durationVar reads a positive duration ("10s", "2m") from the environment; an
 // unset or unusable value gives 0 (the default), with a warning for the latter.
@@ -226,19 +226,19 @@ func (a *App) durationVar(name string) time.Duration {
 }
 
 // Prefix is the bucket prefix of the env: <repo>/<env>/.
-func (e *Env) Prefix() string { return e.Layout().Prefix }
+func (e *EnvHandle) Prefix() string { return e.Layout().Prefix }
 
 // LatestKey is the key of the `latest` pointer.
-func (e *Env) LatestKey() string { return e.Layout().Latest() }
+func (e *EnvHandle) LatestKey() string { return e.Layout().Latest() }
 
 // VersionKey is the key of the bundle of ts.
-func (e *Env) VersionKey(ts string) string { return e.Layout().Version(ts) }
+func (e *EnvHandle) VersionKey(ts string) string { return e.Layout().Version(ts) }
 
 // maxLatestBytes bounds the `latest` pointer: a timestamp and a newline, with room.
 const maxLatestBytes = 64
 
 // Latest reads the `latest` pointer: ts "" when nothing was pushed yet.
-func (e *Env) Latest(ctx context.Context) (ts, etag string, err error) {
+func (e *EnvHandle) Latest(ctx context.Context) (ts, etag string, err error) {
 	ts, etag, corrupt, err := e.readLatest(ctx)
 	if err == nil && corrupt != nil {
 		err = corrupt
@@ -248,7 +248,7 @@ func (e *Env) Latest(ctx context.Context) (ts, etag string, err error) {
 
 // readLatest is Latest that tells a corrupt pointer (corrupt, with the object's
 // ETag, so push --force can replace exactly it) from a failed read (err).
-func (e *Env) readLatest(ctx context.Context) (ts, etag string, corrupt, err error) {
+func (e *EnvHandle) readLatest(ctx context.Context) (ts, etag string, corrupt, err error) {
 	body, etag, err := store.GetLimited(ctx, e.Store, e.LatestKey(), maxLatestBytes)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", "", nil, nil
@@ -270,7 +270,7 @@ func (e *Env) readLatest(ctx context.Context) (ts, etag string, corrupt, err err
 
 // Key returns the AES key of the env's bundles (derived from the keychain value and
 // the config salt) and the key text's source.
-func (e *Env) Key(ctx context.Context) (aesKey []byte, keyText, source string, err error) {
+func (e *EnvHandle) Key(ctx context.Context) (aesKey []byte, keyText, source string, err error) {
 	keyText, source, err = e.app.LoadKey(ctx, e.Workspace, e.Name)
 	if err != nil {
 		return nil, "", "", err
@@ -290,7 +290,7 @@ func keyFingerprint(aesKey []byte) string {
 }
 
 // State reads this clone's sync state of the env.
-func (e *Env) State() (*state.State, error) {
+func (e *EnvHandle) State() (*state.State, error) {
 	st, err := state.Load(e.Repo.StateDir(), e.Name)
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "remove the file to forget the last sync (the next pull will then ask for --force if the vault has files)", "read the sync state")
@@ -302,7 +302,7 @@ func (e *Env) State() (*state.State, error) {
 // between its swap and its state commit left a pending state, which counts when
 // the vault holds exactly its files (read-only; LockVault commits it), so status
 // and the hooks never show the pulled files as local edits.
-func (e *Env) StateSettled() (*state.State, error) {
+func (e *EnvHandle) StateSettled() (*state.State, error) {
 	p, err := state.Peek(e.Repo.StateDir(), e.Name, e.vaultStateFiles)
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "", "read the pending sync state")
@@ -314,7 +314,7 @@ func (e *Env) StateSettled() (*state.State, error) {
 }
 
 // vaultStateFiles lists the vault as the sync state records it (nil when missing).
-func (e *Env) vaultStateFiles() ([]state.File, error) {
+func (e *EnvHandle) vaultStateFiles() ([]state.File, error) {
 	files, err := vault.Scan(e.VaultDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -324,7 +324,7 @@ func (e *Env) vaultStateFiles() ([]state.File, error) {
 
 // Changes compares the vault with the last sync. A vault that never synced counts
 // as changed when it holds anything. A missing vault has no changes.
-func (e *Env) Changes(st *state.State) (cur []vault.File, changed []string, err error) {
+func (e *EnvHandle) Changes(st *state.State) (cur []vault.File, changed []string, err error) {
 	var old []vault.File
 	known := map[string]vault.Known{}
 	var racy time.Time
@@ -381,12 +381,12 @@ func summarize(changes []string) string {
 }
 
 // vaultName is the display name of the vault folder.
-func (e *Env) vaultName() string { return path.Clean(e.VaultRel) + "/" }
+func (e *EnvHandle) vaultName() string { return path.Clean(e.VaultRel) + "/" }
 
 // reportLeftovers warns once about leftovers of an earlier vault swap that could
 // not be removed (the paths are remembered in <env>.leftovers in the state folder),
 // and lets the command go on: they never take part in a later swap.
-func (e *Env) reportLeftovers(paths []string) {
+func (e *EnvHandle) reportLeftovers(paths []string) {
 	marker := filepath.Join(e.Repo.StateDir(), e.Name+".leftovers")
 	old, _ := atomicfile.ReadRegular(marker, 1<<20)
 	known := map[string]bool{}

@@ -43,7 +43,7 @@ type SyncRun struct {
 	FromLocal bool
 	Plans     []*fanout.Plan
 
-	e       *Env
+	e       *EnvHandle
 	targets []fanout.Target
 	opts    SyncOptions
 }
@@ -105,7 +105,7 @@ func (a *App) SyncPlan(ctx context.Context, repoFlag, env string, o SyncOptions)
 	if err != nil {
 		return nil, err
 	}
-	fe := &fanout.Env{
+	fe := &fanout.Origin{
 		Repo: e.ID.Name, Name: env, Keys: fanout.NewKeys(aesKey),
 		Ledger: &bucketLedger{e: e}, Getenv: a.Getenv, HTTP: o.HTTP, Log: a.Log,
 	}
@@ -184,7 +184,7 @@ func (a *App) SyncApply(ctx context.Context, run *SyncRun) ([]SyncTargetResult, 
 }
 
 // syncSource returns the keys to publish and the version they belong to.
-func (a *App) syncSource(e *Env, o SyncOptions) ([]fanout.Secret, string, error) {
+func (a *App) syncSource(e *EnvHandle, o SyncOptions) ([]fanout.Secret, string, error) {
 	st, err := e.State()
 	if err != nil {
 		return nil, "", err
@@ -296,7 +296,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // syncRoutes reads config sync.*, overlays the routing flags and saves the config
 // when a flag changed it (the same keys as the TypeScript tool, so both read them).
-func (a *App) syncRoutes(e *Env, o SyncOptions) (map[string]fanout.Route, error) {
+func (a *App) syncRoutes(e *EnvHandle, o SyncOptions) (map[string]fanout.Route, error) {
 	doc := map[string]map[string]json.RawMessage{}
 	if len(e.Config.Sync) > 0 {
 		var raw map[string]json.RawMessage
@@ -368,7 +368,7 @@ func (a *App) syncRoutes(e *Env, o SyncOptions) (map[string]fanout.Route, error)
 }
 
 // bucketLedger keeps the fan-out ledgers next to the audit log (store.Layout.SyncLedger).
-type bucketLedger struct{ e *Env }
+type bucketLedger struct{ e *EnvHandle }
 
 func (l *bucketLedger) Load(ctx context.Context, name string) ([]byte, string, error) {
 	body, etag, err := l.e.Store.Get(ctx, l.e.Layout().SyncLedger(name))

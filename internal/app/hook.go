@@ -181,7 +181,7 @@ type envProbe struct {
 	explicit  bool // named by vsync.envs
 	timeout   time.Duration
 	w         *Workspace
-	env       *Env
+	env       *EnvHandle
 	skip      bool   // not set up on this machine: say nothing
 	problem   string // cannot be checked, for a reason worth a warning
 	latest    string

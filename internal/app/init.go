@@ -112,7 +112,7 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 		return nil, fail.New(fail.NotSetUp, "import a share from a teammate: `git vsync import "+env+" FILE.share`",
 			"--adopt-key: the keychain holds no key for %s/%s", w.ID.Name, env)
 	}
-	var c *config.Env
+	var c *config.File
 	if o.AdoptKey {
 		c, err = a.adoptConfig(w, env, o)
 	} else {
@@ -155,7 +155,7 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 	}
 	// An env the store already holds belongs to the team: a second key would make
 	// every version pushed with it unreadable for everyone else.
-	e := &Env{Workspace: w, Name: env, Config: c, Store: st, app: a}
+	e := &EnvHandle{Workspace: w, Name: env, Config: c, Store: st, app: a}
 	latest, _, err := e.Latest(ctx)
 	if err != nil {
 		return nil, err
@@ -230,7 +230,7 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 }
 
 // initConfig builds the disk half from --profile, --store or the default file store.
-func (a *App) initConfig(o InitOptions) (*config.Env, error) {
+func (a *App) initConfig(o InitOptions) (*config.File, error) {
 	salt, err := config.NewSalt()
 	if err != nil {
 		return nil, err
@@ -273,7 +273,7 @@ func (a *App) initConfig(o InitOptions) (*config.Env, error) {
 }
 
 // fileStoreDir is the local folder of a file:// store, "" for other stores.
-func fileStoreDir(c *config.Env) string {
+func fileStoreDir(c *config.File) string {
 	u, err := url.Parse(c.S3.Endpoint)
 	if err != nil || u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") {
 		return ""
@@ -398,7 +398,7 @@ func keyWithoutConfigError(repoName, env string) error {
 // adoptConfig is the config init --adopt-key writes around an existing key: the
 // runtime token in the environment when there is one (it carries the salt that
 // pairs with the key), else a new one from --profile, --store or the default.
-func (a *App) adoptConfig(w *Workspace, env string, o InitOptions) (*config.Env, error) {
+func (a *App) adoptConfig(w *Workspace, env string, o InitOptions) (*config.File, error) {
 	name, value := configTokenVar(env, a.Getenv)
 	if value == "" {
 		return a.initConfig(o)
@@ -417,7 +417,7 @@ func (a *App) adoptConfig(w *Workspace, env string, o InitOptions) (*config.Env,
 
 // checkKeyOpens downloads version ts and checks that keyText (with the salt of
 // e's config) opens it: init --adopt-key writes nothing that would not work.
-func (a *App) checkKeyOpens(ctx context.Context, e *Env, keyText, ts string) error {
+func (a *App) checkKeyOpens(ctx context.Context, e *EnvHandle, keyText, ts string) error {
 	aesKey, err := kdf.Key(keyText, e.Config.Salt)
 	if err != nil {
 		return fail.Wrap(fail.Failure, err, "", "derive the key")

@@ -259,7 +259,7 @@ type KeystoreImportResult struct {
 
 type keystoreItem struct {
 	name   string
-	cfg    *config.Env
+	cfg    *config.File
 	key    string
 	halves *halves
 }

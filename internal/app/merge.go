@@ -55,7 +55,7 @@ func (c mergeConflict) String() string {
 // (local) and version target (theirs), with the version this clone last synced as
 // the base. Dotenv files merge key by key, other files as a whole; a side that
 // changed alone wins. Any conflict stops it before anything changes.
-func (a *App) mergeInto(ctx context.Context, e *Env, st *state.State, target, latest, etag string, o PullOptions, res *PullResult) (*PullResult, error) {
+func (a *App) mergeInto(ctx context.Context, e *EnvHandle, st *state.State, target, latest, etag string, o PullOptions, res *PullResult) (*PullResult, error) {
 	env := e.Name
 	aesKey, _, _, err := e.Key(ctx)
 	if err != nil {

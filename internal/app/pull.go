@@ -51,7 +51,7 @@ func (a *App) Pull(ctx context.Context, repoFlag, env string, o PullOptions) (*P
 	return a.pull(ctx, e, o)
 }
 
-func (a *App) pull(ctx context.Context, e *Env, o PullOptions) (*PullResult, error) {
+func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResult, error) {
 	env := e.Name
 	if o.Merge && (o.At != "" || o.Force) {
 		return nil, fail.New(fail.Usage, "--merge brings the latest version into your edits; --force drops them, --at brings back an old version", "--merge does not combine with --at or --force")
@@ -220,7 +220,7 @@ func wrongKeyError(err error, env, ts string) error {
 // done, when set, is called once the archive is unpacked and before the new vault
 // is flushed to disk: it deletes the temp file the archive was read from, whose
 // pages a flush of the whole file system (syncfs) would otherwise write too.
-func (a *App) installZip(e *Env, aesKey []byte, zip io.ReaderAt, size int64, next *state.State, done func()) ([]vault.File, *backup.Backup, error) {
+func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int64, next *state.State, done func()) ([]vault.File, *backup.Backup, error) {
 	// Content included (sizes, CRCs), so a bundle refused at unpacking never
 	// costs a backup: a hook retrying on every checkout would evict good ones.
 	if _, err := bundle.HashAt(zip, size, bundle.DefaultLimits); err != nil {
@@ -285,7 +285,7 @@ func recordStats(dir string, files []vault.File, now time.Time) (map[string]stri
 
 // backupVault seals the current vault into the backups folder; nil when the vault is
 // missing or empty (nothing to lose).
-func (a *App) backupVault(e *Env, aesKey []byte) (*backup.Backup, error) {
+func (a *App) backupVault(e *EnvHandle, aesKey []byte) (*backup.Backup, error) {
 	files, err := vault.List(e.VaultDir)
 	if err != nil || len(files) == 0 {
 		return nil, nil

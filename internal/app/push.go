@@ -181,7 +181,7 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 
 // publish seals zipData under aesKey as the version after latest and swaps the
 // latest pointer from etag (see publishSealed).
-func (a *App) publish(ctx context.Context, e *Env, aesKey, zipData []byte, latest, etag, action string) (ts, newETag string, err error) {
+func (a *App) publish(ctx context.Context, e *EnvHandle, aesKey, zipData []byte, latest, etag, action string) (ts, newETag string, err error) {
 	ts = nextTS(a.Now(), latest)
 	sealed, err := e.sealBundle(aesKey, ts, func(w io.Writer) error {
 		if _, err := w.Write(zipData); err != nil {
@@ -207,7 +207,7 @@ func (a *App) publish(ctx context.Context, e *Env, aesKey, zipData []byte, lates
 // timeout, Ctrl-C) may have been applied, and deleting then would leave `latest`
 // naming nothing. In doubt the object stays and the outcome is reported as
 // unknown (exit 5).
-func (a *App) publishSealed(ctx context.Context, e *Env, aesKey []byte, sealed *tempFile, ts, latest, etag, action string) (_, newETag string, err error) {
+func (a *App) publishSealed(ctx context.Context, e *EnvHandle, aesKey []byte, sealed *tempFile, ts, latest, etag, action string) (_, newETag string, err error) {
 	cur := sealed
 	defer func() {
 		if cur != sealed {
@@ -309,7 +309,7 @@ func (a *App) publishSealed(ctx context.Context, e *Env, aesKey []byte, sealed *
 const settleTimeout = 10 * time.Second
 
 // dropVersion deletes the version object ts that `latest` does not name.
-func (a *App) dropVersion(ctx context.Context, e *Env, ts string) {
+func (a *App) dropVersion(ctx context.Context, e *EnvHandle, ts string) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	if derr := e.Store.Delete(dctx, e.VersionKey(ts)); derr != nil {
@@ -319,7 +319,7 @@ func (a *App) dropVersion(ctx context.Context, e *Env, ts string) {
 
 // unknownOutcome is a swap of `latest` that may or may not have been applied: the
 // version object stays so that `latest` never names a missing object.
-func (a *App) unknownOutcome(e *Env, ts, action string, cause error) error {
+func (a *App) unknownOutcome(e *EnvHandle, ts, action string, cause error) error {
 	return fail.Wrap(fail.Unreachable, cause,
 		"run `git vsync status --remote` to see whether `latest` names "+ts+"; if it does, the "+action+" went through, otherwise "+action+" again",
 		"the outcome of this %s is unknown: the store did not confirm the switch of `latest` to %s, and could not be read back (version %s was kept)", action, ts, ts)
@@ -340,7 +340,7 @@ func nextTS(now time.Time, latest string) string {
 
 // recordPushing saves e.pushing as the record of a push about to publish f as
 // version ts.
-func (e *Env) recordPushing(ts string, f *tempFile) error {
+func (e *EnvHandle) recordPushing(ts string, f *tempFile) error {
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(f.File, 0, f.size)); err != nil {
 		return fail.Wrap(fail.Failure, err, "", "hash the sealed bundle")
@@ -357,7 +357,7 @@ func (e *Env) recordPushing(ts string, f *tempFile) error {
 // `latest` names that version and the store holds exactly the bytes it sealed,
 // the push happened and its record becomes the sync state; otherwise the record
 // is dropped. It returns the state to go on with.
-func (a *App) settlePushing(ctx context.Context, e *Env, st *state.State, latest, etag string) *state.State {
+func (a *App) settlePushing(ctx context.Context, e *EnvHandle, st *state.State, latest, etag string) *state.State {
 	rec := state.LoadPushing(e.Repo.StateDir(), e.Name)
 	if rec == nil {
 		return st

@@ -126,7 +126,7 @@ func (a *App) Restore(ctx context.Context, repoFlag, env, id string, o AuditOpti
 
 // openBackup opens the backup id (its file at path) with the current key or a
 // kept older one; its zip is decrypted from the file on demand. Close it when done.
-func (e *Env) openBackup(ctx context.Context, aesKey []byte, path, id string) (*backup.Reader, error) {
+func (e *EnvHandle) openBackup(ctx context.Context, aesKey []byte, path, id string) (*backup.Reader, error) {
 	var r *backup.Reader
 	err := e.withAnyKey(ctx, aesKey, func(k []byte) error {
 		z, err := backup.OpenReader(backup.Backup{ID: id, Path: path}, k)
@@ -147,4 +147,4 @@ func (e *Env) openBackup(ctx context.Context, aesKey []byte, path, id string) (*
 }
 
 // backupRoot is the folder of every backup on this machine (backup.Root).
-func (e *Env) backupRoot() string { return backup.Root(e.ConfigRoot, e.app.Getenv) }
+func (e *EnvHandle) backupRoot() string { return backup.Root(e.ConfigRoot, e.app.Getenv) }

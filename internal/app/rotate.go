@@ -216,7 +216,7 @@ func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions)
 
 // purgeOld deletes the versions that do not open with aesKey (the new key), after
 // confirmation, then forgets the older keys of the env.
-func (a *App) purgeOld(ctx context.Context, e *Env, aesKey []byte, res *RotateResult, confirm func([]string) (bool, error)) error {
+func (a *App) purgeOld(ctx context.Context, e *EnvHandle, aesKey []byte, res *RotateResult, confirm func([]string) (bool, error)) error {
 	latest, _, err := e.Latest(ctx)
 	if err != nil {
 		return err
@@ -296,7 +296,7 @@ func (a *App) purgeOld(ctx context.Context, e *Env, aesKey []byte, res *RotateRe
 // newest first. It is how `pull --at` brings back a version sealed before a
 // rotation. Each try is one authentication pass over the file; the zip returned is
 // decrypted from the file on demand.
-func (e *Env) openAnyKey(ctx context.Context, aesKey []byte, f *tempFile, ts string) (*io.SectionReader, error) {
+func (e *EnvHandle) openAnyKey(ctx context.Context, aesKey []byte, f *tempFile, ts string) (*io.SectionReader, error) {
 	var zip *io.SectionReader
 	err := e.withAnyKey(ctx, aesKey, func(k []byte) error {
 		z, err := openBundle(k, f.File, f.size, ts, e.Name)
@@ -311,7 +311,7 @@ func (e *Env) openAnyKey(ctx context.Context, aesKey []byte, f *tempFile, ts str
 
 // withAnyKey calls open with aesKey, then with each older key of the env, until
 // open succeeds or fails for a reason other than a wrong key.
-func (e *Env) withAnyKey(ctx context.Context, aesKey []byte, open func(k []byte) error) error {
+func (e *EnvHandle) withAnyKey(ctx context.Context, aesKey []byte, open func(k []byte) error) error {
 	err := open(aesKey)
 	if err == nil || envelope.KindOf(err) != envelope.KindWrongPassphrase {
 		return err
@@ -332,7 +332,7 @@ func (e *Env) withAnyKey(ctx context.Context, aesKey []byte, open func(k []byte)
 }
 
 // previousAESKey derives the AES key of an older key kept in the keychain.
-func (e *Env) previousAESKey(ctx context.Context, pk config.PreviousKey) ([]byte, bool) {
+func (e *EnvHandle) previousAESKey(ctx context.Context, pk config.PreviousKey) ([]byte, bool) {
 	text, err := e.app.Keychain.Get(ctx, oldKeyAccount(e.ID.Name, e.Name, pk.Fingerprint))
 	if err != nil {
 		return nil, false

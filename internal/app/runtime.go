@@ -36,7 +36,7 @@ func configTokenVar(env string, getenv func(string) string) (name, value string)
 // configFromToken turns a runtime token into the disk half of (repoName, env). A
 // token for another env or repository, or with a KDF cost other than the wire's,
 // is refused rather than used against the wrong prefix.
-func configFromToken(varName, value, repoName, env string) (*config.Env, error) {
+func configFromToken(varName, value, repoName, env string) (*config.File, error) {
 	t, err := cfgtoken.Decode(value)
 	if err != nil {
 		return nil, fail.Wrap(fail.Code(envelope.KindOf(err).ExitCode()), err,

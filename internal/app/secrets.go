@@ -69,7 +69,7 @@ func (a *App) LoadSecrets(ctx context.Context, repoFlag, env string, o SecretsOp
 // dotenvName is the file of an env's keys inside its vault.
 func dotenvName(env string) string { return ".env." + env }
 
-func loadVault(e *Env, withFiles bool) (*Secrets, error) {
+func loadVault(e *EnvHandle, withFiles bool) (*Secrets, error) {
 	name := dotenvName(e.Name)
 	path := filepath.Join(e.VaultDir, name)
 	doc, err := dotenv.ReadFile(path)

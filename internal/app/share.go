@@ -187,7 +187,7 @@ func (a *App) Export(ctx context.Context, repoFlag, env string, o ExportOptions)
 // shareOut is where export writes: --out, else ~/<repo>-<env>.share, outside the
 // work tree where a `git add -A` cannot pick up a file that holds the key. A path
 // in the work tree that git would track is refused.
-func (a *App) shareOut(e *Env, out string) (string, error) {
+func (a *App) shareOut(e *EnvHandle, out string) (string, error) {
 	name := e.ID.Name + "-" + e.Name + ".share"
 	if out == "" {
 		home, err := a.home()
@@ -247,7 +247,7 @@ func (a *App) inHome(dir string) bool {
 
 // shareConfigJSON is the config object a share carries: the config as on disk,
 // without previousKeys (the receiver does not hold those keys).
-func shareConfigJSON(c *config.Env) ([]byte, error) {
+func shareConfigJSON(c *config.File) ([]byte, error) {
 	cp := *c
 	cp.PreviousKeys = nil
 	return cp.JSON()
@@ -328,7 +328,7 @@ type ImportResult struct {
 type share struct {
 	Repo   string // normalised
 	Env    string // as written in the file (display only, quoted)
-	Config *config.Env
+	Config *config.File
 	Key    string
 }
 
@@ -373,7 +373,7 @@ func validateShare(p sls1.Payload) (*share, error) {
 // checkShareEndpoint refuses a share whose store would be reached over plain http
 // outside this machine, unless its config says useSsl=false explicitly: a share
 // is a file from someone else, and the credentials it carries sign every request.
-func checkShareEndpoint(cfg *config.Env) error {
+func checkShareEndpoint(cfg *config.File) error {
 	ep := strings.TrimSpace(cfg.S3.Endpoint)
 	lower := strings.ToLower(ep)
 	if ep == "" || strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "file://") {
@@ -554,8 +554,8 @@ type halves struct {
 	account     string
 	cfgExists   bool
 	oldCfgBytes []byte
-	oldCfg      *config.Env // nil when missing or unreadable (unreadable counts as different)
-	oldKey      string      // "" when there is none
+	oldCfg      *config.File // nil when missing or unreadable (unreadable counts as different)
+	oldKey      string       // "" when there is none
 }
 
 func (a *App) readHalves(ctx context.Context, root, repoName, env string) (*halves, error) {
@@ -581,7 +581,7 @@ func (a *App) readHalves(ctx context.Context, root, repoName, env string) (*halv
 }
 
 // same reports whether the key and the config here equal the given ones.
-func (h *halves) same(cfg *config.Env, key string) (sameKey, sameCfg bool) {
+func (h *halves) same(cfg *config.File, key string) (sameKey, sameCfg bool) {
 	return h.oldKey == key, h.oldCfg != nil && equivalentConfig(h.oldCfg, cfg)
 }
 
@@ -590,7 +590,7 @@ func (h *halves) same(cfg *config.Env, key string) (sameKey, sameCfg bool) {
 // the old config beside the new one; the new config keeps this machine's older keys,
 // plus the one it replaces, so versions sealed before stay readable here. When the
 // config cannot be written the keychain is put back, so the halves stay a pair.
-func (a *App) replaceHalves(ctx context.Context, h *halves, newCfg *config.Env, newKey string) (keptKey, keptConfig string, err error) {
+func (a *App) replaceHalves(ctx context.Context, h *halves, newCfg *config.File, newKey string) (keptKey, keptConfig string, err error) {
 	sameKey, sameCfg := h.same(newCfg, newKey)
 	fp := sls1.Fingerprint(newKey)
 	if h.oldCfg != nil {
@@ -665,8 +665,8 @@ func installHooks(repoTop string, warnings *[]string) string {
 
 // equivalentConfig compares two configs as JSON values, ignoring previousKeys
 // (this machine's own older keys) and key order.
-func equivalentConfig(a, b *config.Env) bool {
-	norm := func(c *config.Env) any {
+func equivalentConfig(a, b *config.File) bool {
+	norm := func(c *config.File) any {
 		js, err := shareConfigJSON(c)
 		if err != nil {
 			return nil
@@ -757,7 +757,7 @@ func keepOldConfig(cfgPath string, data []byte, key string, now time.Time) (stri
 // verifyShare checks, before import writes anything, that the share's store
 // answers and that its latest version of the env opens with the share's key.
 func (a *App) verifyShare(ctx context.Context, w *Workspace, st store.Store, sh *share, env string) error {
-	e := &Env{Workspace: w, Name: env, Config: sh.Config, Store: st, app: a}
+	e := &EnvHandle{Workspace: w, Name: env, Config: sh.Config, Store: st, app: a}
 	latest, _, err := e.Latest(ctx)
 	if err != nil {
 		return err

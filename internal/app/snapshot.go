@@ -39,7 +39,7 @@ func emptySnapshot(label string) *snapshot { return newSnapshot(label, nil, nil)
 
 // localSnapshot is the vault as it is now (hashes trusted from st where the stat
 // is unchanged, like Changes).
-func (e *Env) localSnapshot(st *state.State) (*snapshot, error) {
+func (e *EnvHandle) localSnapshot(st *state.State) (*snapshot, error) {
 	cur, _, err := e.Changes(st)
 	if err != nil {
 		return nil, err
@@ -57,7 +57,7 @@ func (e *Env) localSnapshot(st *state.State) (*snapshot, error) {
 
 // versionSnapshot downloads version ts, opens it with this machine's key (or an
 // older one it kept) and lists it. Call the returned release when done.
-func (e *Env) versionSnapshot(ctx context.Context, aesKey []byte, ts string) (*snapshot, func(), error) {
+func (e *EnvHandle) versionSnapshot(ctx context.Context, aesKey []byte, ts string) (*snapshot, func(), error) {
 	f, err := e.download(ctx, ts)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, fail.New(fail.NotSetUp, "`git vsync versions "+e.Name+"` lists the versions the store holds", "the store has no version %s of %s", ts, e.Name)

@@ -110,12 +110,12 @@ func (a *App) Status(ctx context.Context, repoFlag string, remote bool) (*Status
 }
 
 // StoreLabel names where an env's bundles are, without credentials.
-func StoreLabel(c *config.Env) string {
+func StoreLabel(c *config.File) string {
 	return c.S3.Endpoint + " bucket " + c.S3.Bucket
 }
 
 // syncStatus fills the local/remote versions and the clean flag of one env.
-func (a *App) syncStatus(ctx context.Context, e *Env, remote bool, es *EnvStatus) {
+func (a *App) syncStatus(ctx context.Context, e *EnvHandle, remote bool, es *EnvStatus) {
 	st, err := e.StateSettled()
 	if err == nil && st != nil {
 		es.LocalTS = &st.TS

@@ -34,7 +34,7 @@ type tempFile struct {
 }
 
 // newTempFile creates a 0600 temp file in the clone's temp folder.
-func (e *Env) newTempFile() (*tempFile, error) {
+func (e *EnvHandle) newTempFile() (*tempFile, error) {
 	dir := filepath.Join(e.Repo.StateDir(), "tmp")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+e.Repo.StateDir(), "create the folder for temporary files")
@@ -76,7 +76,7 @@ func sweepTemp(dir string) {
 
 // sealBundle writes the bundle RQE1(RQEM0001(ts, zip)) to a new temp file,
 // sealing while zip writes the archive. An error of zip is returned as it is.
-func (e *Env) sealBundle(aesKey []byte, ts string, zip func(w io.Writer) error) (*tempFile, error) {
+func (e *EnvHandle) sealBundle(aesKey []byte, ts string, zip func(w io.Writer) error) (*tempFile, error) {
 	if !rqem.ValidTS(ts) {
 		return nil, fail.New(fail.Failure, "", "invalid bundle timestamp %q", ts)
 	}
@@ -107,7 +107,7 @@ func (e *Env) sealBundle(aesKey []byte, ts string, zip func(w io.Writer) error) 
 
 // resealBundle seals the content of the bundle in src again as version ts, with a
 // fresh nonce (a nonce is never used for two plaintexts).
-func (e *Env) resealBundle(aesKey []byte, src *tempFile, ts string) (*tempFile, error) {
+func (e *EnvHandle) resealBundle(aesKey []byte, src *tempFile, ts string) (*tempFile, error) {
 	p, err := rqe1.OpenAt(aesKey, src.File, src.size)
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "", "reseal the bundle")
@@ -127,7 +127,7 @@ func copyZip(w io.Writer, zip *io.SectionReader) error {
 
 // download fetches the bundle of version ts into a temp file. Store errors are
 // returned as they are (the callers tell a missing version apart).
-func (e *Env) download(ctx context.Context, ts string) (*tempFile, error) {
+func (e *EnvHandle) download(ctx context.Context, ts string) (*tempFile, error) {
 	t, err := e.newTempFile()
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func (e *Env) download(ctx context.Context, ts string) (*tempFile, error) {
 }
 
 // copyToTemp copies the file at path into a new temp file.
-func (e *Env) copyToTemp(path string) (*tempFile, error) {
+func (e *EnvHandle) copyToTemp(path string) (*tempFile, error) {
 	src, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -16,7 +16,7 @@ import (
 // that exists must be a real directory (a branch can commit `infra` as a symlink,
 // and a checkout then points the vault wherever it likes). Missing components are
 // fine: they are created as real directories. It only stats, so hooks can afford it.
-func (e *Env) checkVaultParents() error {
+func (e *EnvHandle) checkVaultParents() error {
 	rel := strings.Trim(e.VaultRel, "/")
 	cur := e.Repo.MainTop
 	done := ""
@@ -48,7 +48,7 @@ func (e *Env) checkVaultParents() error {
 // checkVaultSafe is checkVaultParents plus git: the vault must be ignored (not
 // tracked, not committable), checked with `git check-ignore` before a command
 // reads secrets to publish them or writes them in.
-func (e *Env) checkVaultSafe() error {
+func (e *EnvHandle) checkVaultSafe() error {
 	if err := e.checkVaultParents(); err != nil {
 		return err
 	}

@@ -46,8 +46,8 @@ func (s S3) SSL() bool {
 	return !ok || !strings.EqualFold(scheme, "http")
 }
 
-// Env is one (repo, env) config file.
-type Env struct {
+// File is one (repo, env) config file.
+type File struct {
 	S3           S3
 	Salt         string
 	VaultFolder  string          // repo-relative, slash-separated; "" = infra/vault/<env>
@@ -88,10 +88,10 @@ func validFingerprint(s string) bool {
 var ErrNotFound = errors.New("config not found")
 
 // Audit reports whether audit rows are written (absent → true).
-func (e *Env) Audit() bool { return e.AuditEnabled == nil || *e.AuditEnabled }
+func (e *File) Audit() bool { return e.AuditEnabled == nil || *e.AuditEnabled }
 
 // Vault returns the repo-relative vault folder of env.
-func (e *Env) Vault(env string) string {
+func (e *File) Vault(env string) string {
 	if e.VaultFolder != "" {
 		return e.VaultFolder
 	}
@@ -108,7 +108,7 @@ func NewSalt() (string, error) {
 }
 
 // Parse decodes the bytes of a config file (gzip of JSON).
-func Parse(data []byte) (*Env, error) {
+func Parse(data []byte) (*File, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("not a gzip file: %w", err)
@@ -125,7 +125,7 @@ func Parse(data []byte) (*Env, error) {
 
 // ParseJSON decodes and validates the JSON object of a config (also the `config`
 // member of a .share payload).
-func ParseJSON(js []byte) (*Env, error) {
+func ParseJSON(js []byte) (*File, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(js, &raw); err != nil || raw == nil {
 		return nil, fmt.Errorf("not a JSON object")
@@ -172,7 +172,7 @@ func ParseJSON(js []byte) (*Env, error) {
 	if doc.Encryption == nil || doc.Encryption.Salt == "" {
 		return nil, fmt.Errorf("encryption.salt is missing")
 	}
-	e := &Env{
+	e := &File{
 		S3: S3{
 			Endpoint: doc.S3.Endpoint, Region: doc.S3.Region, Bucket: doc.S3.Bucket,
 			AccessKeyID: doc.S3.AccessKeyID, SecretAccessKey: doc.S3.SecretAccessKey, UseSSL: doc.S3.UseSSL,
@@ -244,7 +244,7 @@ func CheckVaultFolder(f string) error {
 
 // JSON encodes the config as compact JSON, keeping unknown keys of the file it was
 // read from.
-func (e *Env) JSON() ([]byte, error) {
+func (e *File) JSON() ([]byte, error) {
 	doc := map[string]json.RawMessage{}
 	for k, v := range e.raw {
 		doc[k] = v
@@ -317,7 +317,7 @@ func merge(raw json.RawMessage, set map[string]any, unset ...string) json.RawMes
 }
 
 // Bytes returns the file content: gzip of the compact JSON.
-func (e *Env) Bytes() ([]byte, error) {
+func (e *File) Bytes() ([]byte, error) {
 	js, err := e.JSON()
 	if err != nil {
 		return nil, err
@@ -334,7 +334,7 @@ func (e *Env) Bytes() ([]byte, error) {
 }
 
 // Load reads the config file at path.
-func Load(path string) (*Env, error) {
+func Load(path string) (*File, error) {
 	data, err := atomicfile.ReadRegularFollow(path, maxConfigBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, ErrNotFound
@@ -354,7 +354,7 @@ func Load(path string) (*Env, error) {
 }
 
 // Save writes the config atomically with mode 0600 in 0700 folders.
-func (e *Env) Save(path string) error {
+func (e *File) Save(path string) error {
 	b, err := e.Bytes()
 	if err != nil {
 		return err

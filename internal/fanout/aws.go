@@ -42,7 +42,7 @@ const (
 var awsNameRE = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
 
 type awsTarget struct {
-	env    *Env
+	env    *Origin
 	region string
 	prefix string
 	pl     *planner
@@ -56,7 +56,7 @@ type awsState struct {
 	owned map[string]bool
 }
 
-func newAWS(r Route, e *Env) (Target, error) {
+func newAWS(r Route, e *Origin) (Target, error) {
 	prefix := r["secretPrefix"]
 	if prefix != "" && !awsNameRE.MatchString(prefix) {
 		return nil, fmt.Errorf("aws: secret prefix %q holds characters Secrets Manager does not allow", prefix)

@@ -47,7 +47,7 @@ var (
 )
 
 type azureTarget struct {
-	env   *Env
+	env   *Origin
 	api   *rest
 	vault string // https://name.vault.azure.net
 	scope string
@@ -66,7 +66,7 @@ type azureState struct {
 // azureCanon is the comparison form of a Key Vault name (case-insensitive).
 func azureCanon(name string) string { return strings.ToLower(name) }
 
-func newAzure(r Route, e *Env) (Target, error) {
+func newAzure(r Route, e *Origin) (Target, error) {
 	v := strings.TrimSpace(r["vaultName"])
 	var base string
 	switch {

@@ -125,8 +125,8 @@ type Target interface {
 	Apply(ctx context.Context, p *Plan) (*Result, error)
 }
 
-// Env is what a target knows about the env it works for.
-type Env struct {
+// Origin is what a target knows about the env it works for.
+type Origin struct {
 	Repo string // repository identity
 	Name string // env name
 	Keys *Keys
@@ -143,9 +143,9 @@ type Env struct {
 }
 
 // Owner is the ownership mark of this env: "<repo>/<env>".
-func (e *Env) Owner() string { return e.Repo + "/" + e.Name }
+func (e *Origin) Owner() string { return e.Repo + "/" + e.Name }
 
-func (e *Env) getenv(k string) string {
+func (e *Origin) getenv(k string) string {
 	if e.Getenv == nil {
 		return ""
 	}
@@ -168,7 +168,7 @@ type Spec struct {
 	Name   string // "gh"
 	Title  string // "GitHub Actions environment secrets"
 	Fields []Field
-	New    func(r Route, e *Env) (Target, error)
+	New    func(r Route, e *Origin) (Target, error)
 }
 
 var registry = map[string]Spec{}
@@ -212,7 +212,7 @@ func (e *ErrRoute) Error() string {
 }
 
 // Open makes target name from its route, filling defaults and checking required fields.
-func Open(name string, r Route, e *Env) (Target, error) {
+func Open(name string, r Route, e *Origin) (Target, error) {
 	s, ok := registry[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown target %q (targets: %s)", name, strings.Join(Names(), ", "))

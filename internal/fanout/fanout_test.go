@@ -41,8 +41,8 @@ func (l *memLedger) Save(_ context.Context, _ string, body []byte, etag string) 
 	return nil
 }
 
-func testEnv(getenv map[string]string) *Env {
-	return &Env{
+func testEnv(getenv map[string]string) *Origin {
+	return &Origin{
 		Repo: "acme_web", Name: "prod", Keys: NewKeys(bytes.Repeat([]byte{7}, 32)),
 		Ledger: &memLedger{},
 		Getenv: func(k string) string { return getenv[k] },

@@ -48,7 +48,7 @@ var (
 )
 
 type gcpTarget struct {
-	env     *Env
+	env     *Origin
 	api     *rest
 	project string
 	pl      *planner
@@ -62,7 +62,7 @@ type gcpState struct {
 	labels map[string]map[string]string // id → labels
 }
 
-func newGCP(r Route, e *Env) (Target, error) {
+func newGCP(r Route, e *Origin) (Target, error) {
 	project := strings.TrimSpace(r["project"])
 	if !gcpProjectRE.MatchString(project) {
 		return nil, fmt.Errorf("gcp: %q is not a project id", project)

@@ -50,7 +50,7 @@ var (
 )
 
 type ghTarget struct {
-	env     *Env
+	env     *Origin
 	api     *rest
 	repo    string // owner/name
 	envName string
@@ -65,7 +65,7 @@ type ghState struct {
 	key    [32]byte
 }
 
-func newGH(r Route, e *Env) (Target, error) {
+func newGH(r Route, e *Origin) (Target, error) {
 	repo := strings.TrimSpace(r["repo"])
 	if !ghRepoRE.MatchString(repo) || strings.Contains(repo, "..") {
 		return nil, fmt.Errorf("gh: %q is not a GitHub repository (owner/name)", repo)

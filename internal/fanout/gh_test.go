@@ -12,7 +12,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/fanout/fanouttest"
 )
 
-func ghTestTarget(t *testing.T, s *fanouttest.GitHub, e *Env) Target {
+func ghTestTarget(t *testing.T, s *fanouttest.GitHub, e *Origin) Target {
 	t.Helper()
 	e.HTTP = s.Client()
 	getenv := e.Getenv

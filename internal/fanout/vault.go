@@ -43,7 +43,7 @@ const (
 )
 
 type vaultTarget struct {
-	env   *Env
+	env   *Origin
 	api   *rest
 	mount string
 	path  string
@@ -57,7 +57,7 @@ type vaultState struct {
 	owned   map[string]bool
 }
 
-func newVault(r Route, e *Env) (Target, error) {
+func newVault(r Route, e *Origin) (Target, error) {
 	addr := strings.TrimSpace(r["addr"])
 	if addr == "" {
 		addr = strings.TrimSpace(e.getenv("VAULT_ADDR"))
