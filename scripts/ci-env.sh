@@ -2,7 +2,7 @@
 # ci-env.sh — run a command next to a private, unlocked Secret Service.
 #
 #   scripts/ci-env.sh <command> [args...]
-#   scripts/ci-env.sh go test -tags testhooks ./internal/keychain/ -v
+#   scripts/ci-env.sh go test ./internal/keychain/ -v
 #
 # The command runs inside a fresh `dbus-run-session` bus with a throw-away HOME (and
 # XDG_* folders), where gnome-keyring-daemon serves the Secret Service with a "login"

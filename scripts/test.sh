@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
-# The test suite, as CI runs it: go vet, then every package's tests with the
-# test-only PBKDF2 hook compiled in, inside a private D-Bus session with an
-# unlocked gnome-keyring (scripts/ci-env.sh), with versitygw on PATH.
+# The test suite, as CI runs it: go vet, then every package's tests (PBKDF2 lowered
+# by each package's TestMain, see internal/testenv), inside a private D-Bus session
+# with an unlocked gnome-keyring (scripts/ci-env.sh), with versitygw on PATH.
 # With CI=true any test that cannot reach a real component fails instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export PATH="$(go env GOPATH)/bin:$PATH"
-# Lower PBKDF2 for tests only; the hook exists only in -tags testhooks builds.
-export VSYNC_TEST_PBKDF2_ITERATIONS="${VSYNC_TEST_PBKDF2_ITERATIONS:-1000}"
-
-go vet -tags testhooks ./...
+go vet ./...
 unformatted=$(gofmt -l cmd internal 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
 	echo "gofmt needed:" >&2
@@ -39,4 +36,4 @@ fi
 # tests, and a closing "tests: N passed, N failed, N skipped" line.
 mkdir -p bin
 go build -o bin/testsum ./scripts/testsum
-scripts/ci-env.sh go test -json -tags testhooks -count=1 -timeout 12m "$@" ./... | bin/testsum
+scripts/ci-env.sh go test -json -count=1 -timeout 12m "$@" ./... | bin/testsum

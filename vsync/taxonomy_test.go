@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/git-vsync/git-vsync/internal/envelope/cfgtoken"
+	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/store"
 	"github.com/git-vsync/git-vsync/vsync"
 )
@@ -29,7 +30,7 @@ var classes = map[string]error{
 // salt in the token and its passphrase as the key; a token vector as VSYNC_CONFIG —
 // and checks the error is of the vector's class and of no other.
 func TestTaxonomyVectors(t *testing.T) {
-	t.Setenv("VSYNC_TEST_PBKDF2_ITERATIONS", "600000") // the vectors use the wire cost
+	kdf.SetTestIterations(t, kdf.Iterations) // the vectors use the wire cost
 	dir := filepath.Join("..", "internal", "envelope", "testdata", "conformance", "error-taxonomy")
 	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(names) < 4 {

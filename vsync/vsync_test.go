@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/git-vsync/git-vsync/internal/testenv"
 	"github.com/git-vsync/git-vsync/vsync"
 )
 
@@ -203,10 +204,7 @@ func TestOpenErrorClasses(t *testing.T) {
 
 // The package's imports stay small: no CLI, git or keychain code.
 func TestImportsStaySmall(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go not on PATH")
-	}
+	goBin := testenv.NeedCommand(t, "go")
 	out, err := exec.Command(goBin, "list", "-deps", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

@@ -17,11 +17,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.StopAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // machine is one computer: a config folder and a keychain shared by its clones.
 type machine struct {
@@ -42,13 +38,7 @@ func newMachine(t *testing.T) *machine {
 func (m *machine) getenv(k string) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if v, ok := m.env[k]; ok {
-		return v
-	}
-	if k == "VSYNC_TEST_PBKDF2_ITERATIONS" {
-		return os.Getenv(k)
-	}
-	return ""
+	return m.env[k]
 }
 
 // clone is one git clone on a machine.

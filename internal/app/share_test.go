@@ -13,33 +13,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/git-vsync/git-vsync/internal/config"
-	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/envelope/sls1"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/keychain"
+	"github.com/git-vsync/git-vsync/internal/testenv"
 )
-
-// wireIterations is the PBKDF2 count kdf uses in this test binary: the test hook's
-// value when it is compiled in (-tags testhooks) and set, else the wire count.
-func wireIterations(t *testing.T) int {
-	t.Helper()
-	if n, err := strconv.Atoi(os.Getenv("VSYNC_TEST_PBKDF2_ITERATIONS")); err == nil && n > 0 {
-		got, err := kdf.Key("probe", "probe-salt")
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, _ := pbkdf2.Key(sha256.New, "probe", []byte("probe-salt"), n, 32)
-		if bytes.Equal(got, want) {
-			return n
-		}
-	}
-	return 600000
-}
 
 // tsShare builds a .share file the way SPEC §4.5 describes (as the TypeScript tool
 // writes it), without any of our envelope code.
@@ -65,7 +47,7 @@ func sealFramed(t *testing.T, magic, passphrase string, plain []byte) []byte {
 	raw := make([]byte, 16)
 	rand.Read(raw)
 	salt := base64.StdEncoding.EncodeToString(raw) // 24 chars with "=="
-	key, err := pbkdf2.Key(sha256.New, passphrase, []byte(salt), wireIterations(t), 32)
+	key, err := pbkdf2.Key(sha256.New, passphrase, []byte(salt), testenv.KDFIterations, 32)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +79,7 @@ func openFramed(t *testing.T, magic, passphrase string, data []byte) []byte {
 	if string(env[:4]) != "RQE1" {
 		t.Fatalf("envelope magic %q", env[:4])
 	}
-	key, _ := pbkdf2.Key(sha256.New, passphrase, []byte(salt), wireIterations(t), 32)
+	key, _ := pbkdf2.Key(sha256.New, passphrase, []byte(salt), testenv.KDFIterations, 32)
 	block, _ := aes.NewCipher(key)
 	gcm, _ := cipher.NewGCM(block)
 	plain, err := gcm.Open(nil, env[4:16], env[16:], nil)

@@ -27,8 +27,8 @@ func TestMain(m *testing.M) {
 }
 
 // passEnv are the variables the scripts inherit: the D-Bus session of the real
-// keychain, the test-only PBKDF2 cost, and the versitygw location.
-var passEnv = []string{"DBUS_SESSION_BUS_ADDRESS", "VSYNC_TEST_PBKDF2_ITERATIONS", "CI", "XDG_RUNTIME_DIR", "GOCOVERDIR"}
+// keychain, CI, and the coverage folder.
+var passEnv = []string{"DBUS_SESSION_BUS_ADDRESS", "CI", "XDG_RUNTIME_DIR", "GOCOVERDIR"}
 
 func scriptParams(t *testing.T, dir string) testscript.Params {
 	git := testenv.NeedCommand(t, "git")

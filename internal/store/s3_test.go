@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,11 +27,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.StopAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func s3Config(srv testenv.S3Server, bucket string) store.Config {
 	return store.Config{Endpoint: srv.Endpoint, Region: srv.Region, Bucket: bucket, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey}

@@ -15,11 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	StopAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { Main(m) }
 
 func TestVersitygwShared(t *testing.T) {
 	s := Versitygw(t)

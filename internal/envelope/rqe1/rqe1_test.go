@@ -113,7 +113,6 @@ func TestWrongKey(t *testing.T) {
 }
 
 func TestPassphraseHelpers(t *testing.T) {
-	t.Setenv("VSYNC_TEST_PBKDF2_ITERATIONS", "1000") // only honoured with -tags testhooks
 	const pass, salt = "Hunter2-Passphrase", "c2FsdHNhbHRzYWx0c2FsdA=="
 	env, err := SealWithPassphrase(pass, salt, []byte("payload"))
 	if err != nil {

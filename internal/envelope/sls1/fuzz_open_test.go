@@ -1,17 +1,16 @@
-//go:build testhooks
-
 package sls1
 
 import (
 	"testing"
 
 	"github.com/git-vsync/git-vsync/internal/envelope"
+	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 )
 
-// FuzzOpen needs the testhooks tag: at the wire iteration count every new salt the
-// fuzzer invents would cost a full key derivation.
+// FuzzOpen runs at 1 iteration: at the wire count every new salt the fuzzer invents
+// would cost a full key derivation.
 func FuzzOpen(f *testing.F) {
-	f.Setenv("VSYNC_TEST_PBKDF2_ITERATIONS", "1")
+	kdf.SetTestIterations(f, 1)
 	valid, err := Seal(testPass, testPayload())
 	if err != nil {
 		f.Fatal(err)

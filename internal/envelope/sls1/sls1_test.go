@@ -24,9 +24,6 @@ func testPayload() Payload {
 	return Payload{Version: 2, Repo: "github.com/acme/web", Env: "dev", Config: testConfig, Key: testKey}
 }
 
-// lowIterations keeps passphrase tests fast in testhooks builds.
-func lowIterations(t testing.TB) { t.Setenv("VSYNC_TEST_PBKDF2_ITERATIONS", "1000") }
-
 func wantKind(t *testing.T, what string, err error, k envelope.Kind) {
 	t.Helper()
 	if got := envelope.KindOf(err); got != k {
@@ -102,7 +99,6 @@ func TestFrameUnframe(t *testing.T) {
 }
 
 func TestSealOpen(t *testing.T) {
-	lowIterations(t)
 	p := testPayload()
 	p.Version = 0 // defaults to 2
 	data, err := Seal(testPass, p)

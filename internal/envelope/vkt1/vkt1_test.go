@@ -16,7 +16,6 @@ const (
 var testConfig = json.RawMessage(`{"version":1,"s3":{"endpoint":"https://s3.example.com","region":"eu-central-1","bucket":"acme","accessKeyId":"AKIAEXAMPLE","secretAccessKey":"SECRETACCESSKEYVALUE","useSsl":true},"encryption":{"salt":"abcdefghijklmnopqrstuvwx"},"future":{"x":"<&>"}}`)
 
 func TestSealOpen(t *testing.T) {
-	t.Setenv("VSYNC_TEST_PBKDF2_ITERATIONS", "1000")
 	p := Payload{ExportedAt: "2026-01-01T00:00:00.000Z",
 		Entries:  []Entry{{Repo: "acme_web", Env: "dev", Config: testConfig, Key: testKey}},
 		Profiles: []Profile{{Name: "team", Raw: json.RawMessage(`{"name":"team","version":1,"endpoint":"","region":"us-east-1","bucket":"b","accessKeyId":"A","secretAccessKey":"S","extra":true}`)}},
