@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,7 +138,7 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 		return nil, err
 	}
 	res := &InitResult{Repo: w.ID.Name, Env: env, Store: st.String()}
-	if dir := fileStoreDir(c); dir != "" {
+	if dir, ok := store.FileDir(c.S3.Endpoint); ok {
 		// A file store is a folder we may create, like a bucket we own.
 		if err := os.MkdirAll(filepath.Join(dir, c.S3.Bucket), 0o700); err != nil {
 			return nil, fail.Wrap(fail.Unreachable, err, "create the folder yourself or choose another --store", "create the store folder")
@@ -257,7 +256,7 @@ func (a *App) initConfig(o InitOptions) (*config.File, error) {
 		c.InitProfile = o.Profile
 		return c, nil
 	case o.Store != "":
-		s3, err := parseStoreURL(o.Store, o.Region, a.Getenv)
+		s3, err := storeConfig(o.Store, o.Region, a.Getenv)
 		if err != nil {
 			return nil, err
 		}
@@ -268,70 +267,29 @@ func (a *App) initConfig(o InitOptions) (*config.File, error) {
 	if err != nil {
 		return nil, fail.Wrap(fail.NotSetUp, err, "pass --store", "find the default store folder")
 	}
-	c.S3 = config.S3{Endpoint: fileURL(dir), Bucket: "vsync"}
+	c.S3 = config.S3{Endpoint: store.FileURL(dir), Bucket: "vsync"}
 	return c, nil
 }
 
-// fileStoreDir is the local folder of a file:// store, "" for other stores.
-func fileStoreDir(c *config.File) string {
-	u, err := url.Parse(c.S3.Endpoint)
-	if err != nil || u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") {
-		return ""
-	}
-	return filepath.FromSlash(u.Path)
-}
-
-func fileURL(dir string) string {
-	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String()
-}
-
-// parseStoreURL understands file:///dir[#bucket], http(s)://host[:port]/bucket and
-// s3://bucket. S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
+// storeConfig turns a --store URL (store.ParseURL) into the "s3" object of a
+// config. S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
 // never from the command line.
-func parseStoreURL(raw, region string, getenv func(string) string) (config.S3, error) {
-	bad := func(why string) (config.S3, error) {
-		return config.S3{}, fail.New(fail.Usage, "use file:///path/to/folder, https://host[:port]/bucket or s3://bucket", "invalid --store %q: %s", raw, why)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return bad(err.Error())
-	}
-	if u.User != nil {
-		return bad("credentials do not belong in the URL (they would show in the process list); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-	}
+func storeConfig(raw, region string, getenv func(string) string) (config.S3, error) {
 	if region == "" {
 		region = getenv("AWS_REGION")
 	}
 	if region == "" {
 		region = "us-east-1"
 	}
-	creds := config.S3{Region: region, AccessKeyID: getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY")}
-	switch u.Scheme {
-	case "file":
-		bucket := u.Fragment
-		if bucket == "" {
-			bucket = "vsync"
-		}
-		u.Fragment = ""
-		return config.S3{Endpoint: u.String(), Bucket: bucket}, nil
-	case "http", "https":
-		bucket := strings.Trim(u.Path, "/")
-		if bucket == "" || strings.Contains(bucket, "/") {
-			return bad("name exactly one bucket in the path")
-		}
-		creds.Endpoint = u.Scheme + "://" + u.Host
-		ssl := u.Scheme == "https"
-		creds.UseSSL = &ssl
-		creds.Bucket = bucket
-	case "s3":
-		if u.Host == "" {
-			return bad("no bucket")
-		}
-		creds.Endpoint = "https://s3." + region + ".amazonaws.com"
-		creds.Bucket = u.Host
-	default:
-		return bad("unknown scheme")
+	loc, err := store.ParseURL(raw, region)
+	if err != nil {
+		return config.S3{}, fail.Wrap(fail.Usage, err, store.URLHint, "invalid --store %q", raw)
 	}
+	if loc.IsFile() {
+		return config.S3{Endpoint: loc.Endpoint, Bucket: loc.Bucket}, nil
+	}
+	creds := config.S3{Endpoint: loc.Endpoint, Bucket: loc.Bucket, UseSSL: loc.UseSSL, Region: region,
+		AccessKeyID: getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY")}
 	// Both keys in the environment are copied into the config (static keys, as
 	// the TypeScript tool needs them); neither leaves the config without keys, and
 	// the AWS chain (profiles, SSO, instance role) supplies them at run time.

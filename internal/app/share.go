@@ -146,7 +146,7 @@ func (a *App) Export(ctx context.Context, repoFlag, env string, o ExportOptions)
 	if err != nil {
 		return nil, err
 	}
-	if dir := fileStoreDir(e.Config); dir != "" && !o.AllowLocalStore && a.inHome(dir) {
+	if dir, ok := store.FileDir(e.Config.S3.Endpoint); ok && !o.AllowLocalStore && a.inHome(dir) {
 		return nil, fail.New(fail.Refused,
 			"move "+env+" to a store the team reaches, e.g. `git vsync config "+env+" set --profile NAME` (or `set s3.endpoint URL` and `set s3.bucket NAME`), then `git vsync push "+env+"` and export again; pass --allow-local-store if the share is only for you",
 			"%s/%s keeps its versions in %s, a folder in your home that a teammate cannot reach; a share of it would point them at a store they cannot open", e.ID.Name, env, dir)

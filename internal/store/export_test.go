@@ -2,16 +2,12 @@ package store
 
 import (
 	"context"
-	"runtime"
 	"sync/atomic"
 )
 
 // Test-only access for the store_test package.
 
 const TempPrefix = tempPrefix
-
-// FileURL renders a folder as a file:// endpoint for this OS.
-func FileURL(dir string) string { return fileURL(dir, runtime.GOOS == "windows") }
 
 // UnquotedIfMatch reports whether an S3 store switched to unquoted If-Match.
 func UnquotedIfMatch(s Store) bool { return s.(*s3Store).unquotedIfMatch.Load() }
