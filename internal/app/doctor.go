@@ -65,7 +65,7 @@ func (a *App) Doctor(ctx context.Context, repoFlag, only string) (*DoctorReport,
 	if only == "" {
 		envs, err = config.ListEnvs(w.ConfigRoot, w.ID.Name)
 		if err != nil {
-			return nil, fail.Wrap(fail.Failure, err, "", "read the config folder")
+			return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "read the config folder")
 		}
 		envs = addTokenEnv(envs, a.Getenv)
 		envs = addSyncedEnvs(envs, w)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/config"
-	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/keychain"
@@ -158,7 +157,7 @@ func (e *EnvHandle) LockVault(ctx context.Context) (release func(), err error) {
 			"another git-vsync is working on the %s vault", e.Name)
 	}
 	if err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "lock the %s vault", e.Name)
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "lock the %s vault", e.Name)
 	}
 	err = vault.Recover(e.VaultDir)
 	var left *vault.LeftoverError
@@ -175,7 +174,7 @@ func (e *EnvHandle) LockVault(ctx context.Context) (release func(), err error) {
 	err = state.Resolve(e.Repo.StateDir(), e.Name, e.vaultStateFiles)
 	if err != nil {
 		release()
-		return nil, fail.Wrap(fail.Failure, err, "", "settle an interrupted pull")
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "settle an interrupted pull")
 	}
 	return release, nil
 }
@@ -275,9 +274,9 @@ func (e *EnvHandle) Key(ctx context.Context) (aesKey []byte, keyText, source str
 	if err != nil {
 		return nil, "", "", err
 	}
-	k, err := kdf.Key(keyText, e.Config.Salt)
+	k, err := deriveAES(keyText, e.Config.Salt)
 	if err != nil {
-		return nil, "", "", fail.Wrap(fail.Failure, err, "", "derive the key")
+		return nil, "", "", err
 	}
 	return k, keyText, source, nil
 }
@@ -305,7 +304,7 @@ func (e *EnvHandle) State() (*state.State, error) {
 func (e *EnvHandle) StateSettled() (*state.State, error) {
 	p, err := state.Peek(e.Repo.StateDir(), e.Name, e.vaultStateFiles)
 	if err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "read the pending sync state")
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "read the pending sync state")
 	}
 	if p != nil {
 		return p, nil

@@ -362,7 +362,7 @@ func (a *App) syncRoutes(e *EnvHandle, o SyncOptions) (map[string]fanout.Route, 
 	}
 	e.Config.Sync = b
 	if err := e.Config.Save(e.ConfigPath(e.Name)); err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "save the routing into the config")
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "save the routing into the config")
 	}
 	return routes, nil
 }

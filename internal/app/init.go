@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/git-vsync/git-vsync/internal/config"
-	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/envelope/sls1"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/hooks"
@@ -250,7 +249,7 @@ func (a *App) initConfig(o InitOptions) (*config.File, error) {
 			return nil, fail.New(fail.NotSetUp, "list them with `git vsync profile list`, or add one with `git vsync profile add "+o.Profile+"`", "no profile %q", o.Profile)
 		}
 		if err != nil {
-			return nil, fail.Wrap(fail.Failure, err, "", "read profile")
+			return nil, fail.Wrap(fail.Failure, err, "`git vsync profile list` lists the profiles; `git vsync profile remove NAME` and `profile add` replace a broken one", "read profile")
 		}
 		c.S3 = config.S3{Endpoint: p.Endpoint, Region: p.Region, Bucket: p.Bucket, AccessKeyID: p.AccessKeyID, SecretAccessKey: p.SecretAccessKey}
 		c.InitProfile = o.Profile
@@ -376,9 +375,9 @@ func (a *App) adoptConfig(w *Workspace, env string, o InitOptions) (*config.File
 // checkKeyOpens downloads version ts and checks that keyText (with the salt of
 // e's config) opens it: init --adopt-key writes nothing that would not work.
 func (a *App) checkKeyOpens(ctx context.Context, e *EnvHandle, keyText, ts string) error {
-	aesKey, err := kdf.Key(keyText, e.Config.Salt)
+	aesKey, err := deriveAES(keyText, e.Config.Salt)
 	if err != nil {
-		return fail.Wrap(fail.Failure, err, "", "derive the key")
+		return err
 	}
 	f, err := e.download(ctx, ts)
 	if err != nil {

@@ -157,7 +157,7 @@ func (a *App) KeystoreExport(ctx context.Context, o KeystoreExportOptions) (*Key
 			if err == nil {
 				js, jerr := shareConfigJSON(c)
 				if jerr != nil {
-					return nil, fail.Wrap(fail.Failure, jerr, "", "encode the config of %s", name)
+					return nil, fail.Wrap(fail.Failure, jerr, fail.HintBug, "encode the config of %s", name)
 				}
 				p.Entries = append(p.Entries, vkt1.Entry{Repo: pr[0], Env: pr[1], Config: js, Key: strings.TrimSpace(key)})
 				res.Entries = append(res.Entries, name)
@@ -202,7 +202,7 @@ func (a *App) KeystoreExport(ctx context.Context, o KeystoreExportOptions) (*Key
 	res.Path = out
 	data, err := vkt1.Seal(pass, p)
 	if err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "seal the keystore file")
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the keystore file")
 	}
 	if err := writeNewFile(out, data, o.Force); err != nil {
 		return nil, err
@@ -218,7 +218,7 @@ func exportPassphrase(given string) (pass, generated string, err error) {
 	}
 	pass, err = sls1.GeneratePassphrase()
 	if err != nil {
-		return "", "", fail.Wrap(fail.Failure, err, "", "generate a passphrase")
+		return "", "", fail.Wrap(fail.Failure, err, fail.HintSystem, "generate a passphrase")
 	}
 	return pass, pass, nil
 }

@@ -116,7 +116,7 @@ func (a *App) ProfileList() ([]NamedProfile, []string, error) {
 	}
 	names, err := config.ListProfiles(root)
 	if err != nil {
-		return nil, nil, fail.Wrap(fail.Failure, err, "", "list profiles")
+		return nil, nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "list profiles")
 	}
 	out := []NamedProfile{}
 	var warnings []string
@@ -145,7 +145,7 @@ func (a *App) ProfileRemove(name string) error {
 		return fail.New(fail.NotSetUp, "`git vsync profile list` shows the saved ones", "no profile %q", name)
 	}
 	if err != nil {
-		return fail.Wrap(fail.Failure, err, "", "remove profile %s", name)
+		return fail.Wrap(fail.Failure, err, fail.HintLocal, "remove profile %s", name)
 	}
 	return nil
 }

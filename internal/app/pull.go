@@ -158,7 +158,7 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 		res.Backup = b.Path
 	}
 	if err := state.Commit(e.Repo.StateDir(), env); err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "record the pull locally (the vault holds version %s)", target)
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "record the pull locally (the vault holds version %s)", target)
 	}
 	res.Files = countFiles(files)
 	if o.Force {
@@ -175,13 +175,13 @@ func openBundle(aesKey []byte, src io.ReaderAt, size int64, ts, env string) (*io
 	pt, err := rqe1.OpenAt(aesKey, src, size)
 	if err != nil {
 		if envelope.KindOf(err) == "" {
-			return nil, fail.Wrap(fail.Failure, err, "", "read the downloaded version %s of %s", ts, env)
+			return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "read the downloaded version %s of %s", ts, env)
 		}
 		return nil, integrityError(err, env, ts)
 	}
 	hdr := make([]byte, min(pt.Size(), int64(rqem.HeaderSize)))
 	if _, err := pt.ReadAt(hdr, 0); err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "read the downloaded version %s of %s", ts, env)
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "read the downloaded version %s of %s", ts, env)
 	}
 	if _, err := rqem.Open(hdr, ts); err != nil {
 		return nil, integrityError(err, env, ts)
@@ -194,7 +194,7 @@ func integrityError(err error, env, ts string) error {
 	case envelope.KindWrongPassphrase:
 		return wrongKeyError(err, env, ts)
 	case envelope.KindUnsupportedSpecVersion:
-		return fail.Wrap(fail.Integrity, err, "upgrade git-vsync", "version %s of %s", ts, env)
+		return fail.Envelope(err, "upgrade git-vsync", "version %s of %s", ts, env)
 	}
 	return fail.Wrap(fail.Integrity, err, "`git vsync versions "+env+"` lists other versions; `git vsync pull "+env+" --at TS` brings one back",
 		"version %s of %s is corrupt", ts, env)
@@ -203,7 +203,7 @@ func integrityError(err error, env, ts string) error {
 // wrongKeyError is the one message for a version this machine's key does not
 // open: pull, doctor and the post-checkout hook all give this complete command.
 func wrongKeyError(err error, env, ts string) error {
-	return &fail.Error{Code: fail.Integrity, Err: err,
+	return &fail.Error{Code: fail.KindCode(envelope.KindWrongPassphrase), Err: err,
 		What: "version " + ts + " of " + env + " does not open with this machine's key",
 		Hint: "the key was probably rotated: ask a teammate for a new share (`git vsync export " + env + "`) and import it with `git vsync import " + env + " FILE.share --force` (your current key is kept); if the key is right, the bundle was tampered with"}
 }
@@ -300,7 +300,7 @@ func (a *App) backupVault(e *EnvHandle, aesKey []byte) (*backup.Backup, error) {
 		return nil, fail.Wrap(fail.CodeOf(zipErr), zipErr, fail.HintOf(zipErr), "back up the vault before replacing it")
 	}
 	if err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "back up the vault before replacing it (nothing was changed)")
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "back up the vault before replacing it (nothing was changed)")
 	}
 	return &b, nil
 }

@@ -185,7 +185,7 @@ func (a *App) publish(ctx context.Context, e *EnvHandle, aesKey, zipData []byte,
 	ts = nextTS(a.Now(), latest)
 	sealed, err := e.sealBundle(aesKey, ts, func(w io.Writer) error {
 		if _, err := w.Write(zipData); err != nil {
-			return fail.Wrap(fail.Failure, err, "", "seal the bundle")
+			return fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
 		}
 		return nil
 	})
@@ -343,11 +343,11 @@ func nextTS(now time.Time, latest string) string {
 func (e *EnvHandle) recordPushing(ts string, f *tempFile) error {
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(f.File, 0, f.size)); err != nil {
-		return fail.Wrap(fail.Failure, err, "", "hash the sealed bundle")
+		return fail.Wrap(fail.Failure, err, fail.HintLocal, "hash the sealed bundle")
 	}
 	e.pushing.TS, e.pushing.Sealed = ts, hex.EncodeToString(h.Sum(nil))
 	if err := state.SavePushing(e.Repo.StateDir(), e.pushing); err != nil {
-		return fail.Wrap(fail.Failure, err, "", "record the push locally")
+		return fail.Wrap(fail.Failure, err, fail.HintLocal, "record the push locally")
 	}
 	return nil
 }

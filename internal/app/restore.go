@@ -30,7 +30,7 @@ func (a *App) Backups(ctx context.Context, repoFlag, env string) ([]BackupInfo, 
 	}
 	bs, err := backup.List(e.backupRoot(), e.ID.Name, env)
 	if err != nil {
-		return nil, nil, fail.Wrap(fail.Failure, err, "", "list the backups")
+		return nil, nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "list the backups")
 	}
 	out := []BackupInfo{}
 	var warnings []string
@@ -80,7 +80,7 @@ func (a *App) Restore(ctx context.Context, repoFlag, env, id string, o AuditOpti
 	defer release()
 	bs, err := backup.List(e.backupRoot(), e.ID.Name, env)
 	if err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "list the backups")
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "list the backups")
 	}
 	var found *backup.Backup
 	for i := range bs {
@@ -103,7 +103,7 @@ func (a *App) Restore(ctx context.Context, repoFlag, env, id string, o AuditOpti
 		if errors.As(err, &fe) {
 			return nil, err
 		}
-		return nil, fail.Wrap(fail.Failure, pathCause(err), "", "read backup %s", found.ID)
+		return nil, fail.Wrap(fail.Failure, pathCause(err), fail.HintLocal, "read backup %s", found.ID)
 	}
 	defer cp.remove()
 	r, err := e.openBackup(ctx, aesKey, cp.Name(), found.ID)
@@ -138,12 +138,12 @@ func (e *EnvHandle) openBackup(ctx context.Context, aesKey []byte, path, id stri
 	}
 	switch envelope.KindOf(err) {
 	case envelope.KindWrongPassphrase:
-		return nil, fail.Wrap(fail.Integrity, err, "it was sealed with a key this machine no longer has (purged by `git vsync rotate --purge-old`), or the file was changed",
+		return nil, fail.Envelope(err, "it was sealed with a key this machine no longer has (purged by `git vsync rotate --purge-old`), or the file was changed",
 			"backup %s does not open with this machine's keys", id)
 	case "":
-		return nil, fail.Wrap(fail.Failure, pathCause(err), "", "read backup %s", id)
+		return nil, fail.Wrap(fail.Failure, pathCause(err), fail.HintLocal, "read backup %s", id)
 	}
-	return nil, fail.Wrap(fail.Integrity, err, "choose another backup", "backup %s is damaged", id)
+	return nil, fail.Envelope(err, "choose another backup", "backup %s is damaged", id)
 }
 
 // backupRoot is the folder of every backup on this machine (backup.Root).

@@ -81,9 +81,9 @@ func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions)
 			"this clone does not hold the latest version %s of %s; rotate re-seals it and records it as this clone's version", latest, env)
 	}
 	res := &RotateResult{Repo: e.ID.Name, Env: env, OldFingerprint: sls1.Fingerprint(oldKey), Previous: latest}
-	oldAES, err := kdf.Key(oldKey, e.Config.Salt)
+	oldAES, err := deriveAES(oldKey, e.Config.Salt)
 	if err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "derive the key")
+		return nil, err
 	}
 	// The latest bundle, downloaded to a temp file; its zip is decrypted from there
 	// while it is sealed again under the new key.
@@ -109,11 +109,11 @@ func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions)
 	}
 	newSalt, err := config.NewSalt()
 	if err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "make a salt")
+		return nil, fail.Wrap(fail.Failure, err, fail.HintSystem, "make a salt")
 	}
-	newAES, err := kdf.Key(newKey, newSalt)
+	newAES, err := deriveAES(newKey, newSalt)
 	if err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "derive the key")
+		return nil, err
 	}
 	res.NewFingerprint = sls1.Fingerprint(newKey)
 	cfgPath := e.ConfigPath(env)
@@ -160,7 +160,7 @@ func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions)
 		ts := nextTS(a.Now(), latest)
 		sealed, err := e.sealBundle(newAES, ts, func(w io.Writer) error {
 			if err := copyZip(w, zip); err != nil {
-				return fail.Wrap(fail.Failure, err, "", "seal the bundle")
+				return fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
 			}
 			return nil
 		})
@@ -246,7 +246,7 @@ func (a *App) purgeOld(ctx context.Context, e *EnvHandle, aesKey []byte, res *Ro
 		if envelope.KindOf(err) == "" {
 			// Not a verdict on the version (the temp file could not be read):
 			// never a reason to delete it.
-			return fail.Wrap(fail.Failure, err, "", "read the downloaded version %s", ts)
+			return fail.Wrap(fail.Failure, err, fail.HintLocal, "read the downloaded version %s", ts)
 		}
 		if ts == latest {
 			return fail.New(fail.Refused, "run `git vsync pull "+e.Name+"` and `git vsync rotate "+e.Name+" --purge-old` again; the old keys are kept",
@@ -285,7 +285,7 @@ func (a *App) purgeOld(ctx context.Context, e *EnvHandle, aesKey []byte, res *Ro
 	c := *e.Config
 	c.PreviousKeys = nil
 	if err := c.Save(e.ConfigPath(e.Name)); err != nil {
-		return fail.Wrap(fail.Failure, err, "", "write the config")
+		return fail.Wrap(fail.Failure, err, fail.HintLocal, "write the config")
 	}
 	e.Config = &c
 	return nil

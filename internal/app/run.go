@@ -205,7 +205,7 @@ func (a *App) Run(ctx context.Context, repoFlag, env string, argv []string, o Ru
 	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
-		return 1, fail.Wrap(fail.Failure, err, "", "run %s", argv[0])
+		return 1, fail.Wrap(fail.Failure, err, "check that "+argv[0]+" is installed and on PATH", "run %s", argv[0])
 	}
 	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return 128 + int(ws.Signal()), nil
@@ -231,12 +231,12 @@ func (a *App) writeFilesDir(s *Secrets) (dir string, err error) {
 		}
 	}()
 	if err := os.Chmod(dir, 0o700); err != nil {
-		return "", fail.Wrap(fail.Failure, err, "", "protect %s", dir)
+		return "", fail.Wrap(fail.Failure, err, fail.HintLocal, "protect %s", dir)
 	}
 	for _, f := range s.Files {
 		p := filepath.Join(dir, filepath.FromSlash(f.Path))
 		if err := mkdirs(dir, filepath.Dir(p)); err != nil {
-			return "", fail.Wrap(fail.Failure, err, "", "write the vault files")
+			return "", fail.Wrap(fail.Failure, err, fail.HintLocal, "write the vault files")
 		}
 		fh, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err == nil {

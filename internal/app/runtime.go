@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/git-vsync/git-vsync/internal/config"
-	"github.com/git-vsync/git-vsync/internal/envelope"
 	"github.com/git-vsync/git-vsync/internal/envelope/cfgtoken"
 	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/fail"
@@ -39,7 +38,7 @@ func configTokenVar(env string, getenv func(string) string) (name, value string)
 func configFromToken(varName, value, repoName, env string) (*config.File, error) {
 	t, err := cfgtoken.Decode(value)
 	if err != nil {
-		return nil, fail.Wrap(fail.Code(envelope.KindOf(err).ExitCode()), err,
+		return nil, fail.Envelope(err,
 			"set "+varName+" to the output of `git vsync export "+env+" --ci-token`, or unset it to use the config file",
 			"%s is not a usable runtime config", varName)
 	}

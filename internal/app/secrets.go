@@ -13,7 +13,6 @@ import (
 	"github.com/git-vsync/git-vsync/internal/dotenv"
 	"github.com/git-vsync/git-vsync/internal/envelope"
 	"github.com/git-vsync/git-vsync/internal/envelope/cfgtoken"
-	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/published"
@@ -127,7 +126,7 @@ func dotenvError(err error, path string) error {
 	if errors.As(err, &de) {
 		return fail.Wrap(fail.Failure, err, "fix that line (docs/dotenv.md has the syntax)", "%s does not parse", path)
 	}
-	return fail.Wrap(fail.Failure, err, "", "read %s", path)
+	return fail.Wrap(fail.Failure, err, fail.HintLocal, "read %s", path)
 }
 
 // remoteEnv is what reading a published version needs.
@@ -181,9 +180,9 @@ func (a *App) openRemote(repoFlag, env string) (*remoteEnv, error) {
 		if err != nil {
 			return nil, err
 		}
-		k, err := kdf.Key(keyText, c.Salt)
+		k, err := deriveAES(keyText, c.Salt)
 		if err != nil {
-			return nil, fail.Wrap(fail.Failure, err, "", "derive the key")
+			return nil, err
 		}
 		return k, nil
 	}}, nil
@@ -201,7 +200,7 @@ func (a *App) loadPublished(ctx context.Context, repoFlag, env string, o Secrets
 			return nil, fail.New(fail.NotSetUp, "push a first version with `git vsync push "+env+"`", "the store has no version of %s yet", env)
 		}
 		if envelope.KindOf(err) != "" {
-			return nil, fail.Wrap(fail.Integrity, err, "ask whoever pushed last to push again; `git vsync versions "+env+"` lists what the store holds",
+			return nil, fail.Envelope(err, "ask whoever pushed last to push again; `git vsync versions "+env+"` lists what the store holds",
 				"the store's latest pointer for %s is unusable", env)
 		}
 		if err != nil {

@@ -19,7 +19,6 @@ import (
 	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/config"
 	"github.com/git-vsync/git-vsync/internal/envelope"
-	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/envelope/sls1"
 	"github.com/git-vsync/git-vsync/internal/fail"
@@ -97,7 +96,7 @@ func (a *App) ReadSecretFile(path, what string) (string, error) {
 func (a *App) ReadSecretStdin(r io.Reader, what string) (string, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxPassphraseFile+1))
 	if err != nil {
-		return "", fail.Wrap(fail.Usage, err, "", "cannot read the %s on standard input", what)
+		return "", fail.Wrap(fail.Usage, err, "give the "+what+" on standard input again, or in a file (see --help)", "cannot read the %s on standard input", what)
 	}
 	if len(b) > maxPassphraseFile {
 		return "", fail.New(fail.Usage, "the input should hold only the "+what, "the %s on standard input is larger than %d bytes", what, maxPassphraseFile)
@@ -168,11 +167,11 @@ func (a *App) Export(ctx context.Context, repoFlag, env string, o ExportOptions)
 	res.Path = out
 	cfgJSON, err := shareConfigJSON(e.Config)
 	if err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "encode the config")
+		return nil, fail.Wrap(fail.Failure, err, fail.HintBug, "encode the config")
 	}
 	data, err := sls1.Seal(pass, sls1.Payload{Version: sls1.PayloadVersion, Repo: e.ID.Name, Env: env, Config: cfgJSON, Key: key})
 	if err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "seal the share file")
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the share file")
 	}
 	if err := writeNewFile(out, data, o.Force); err != nil {
 		return nil, err
@@ -422,11 +421,11 @@ func shareError(err error, file string) error {
 	const again = "ask your teammate to run `git vsync export <env>` again and send the new file; nothing was written"
 	switch envelope.KindOf(err) {
 	case envelope.KindWrongPassphrase:
-		return &fail.Error{Code: fail.Integrity, Err: err,
+		return &fail.Error{Code: fail.KindCode(envelope.KindWrongPassphrase), Err: err,
 			What: fmt.Sprintf("the passphrase does not open %s (wrong passphrase, or the file was changed on the way)", file),
 			Hint: "check the passphrase with whoever sent the file (it travels on another channel than the file); nothing was written"}
 	case envelope.KindUnsupportedSpecVersion:
-		return fail.Wrap(fail.Integrity, err, "upgrade git-vsync, or "+again, "%s uses a format this git-vsync does not read", file)
+		return fail.Envelope(err, "upgrade git-vsync, or "+again, "%s uses a format this git-vsync does not read", file)
 	}
 	return fail.Wrap(fail.Integrity, err, again, "%s is not a valid vsync share file", file)
 }
@@ -771,9 +770,9 @@ func (a *App) verifyShare(ctx context.Context, w *Workspace, st store.Store, sh 
 		return store.AsFail(err, "--verify: download version "+latest)
 	}
 	defer f.remove()
-	aesKey, err := kdf.Key(sh.Key, sh.Config.Salt)
+	aesKey, err := deriveAES(sh.Key, sh.Config.Salt)
 	if err != nil {
-		return fail.Wrap(fail.Failure, err, "", "derive the key")
+		return err
 	}
 	if _, err := openBundle(aesKey, f.File, f.size, latest, env); err != nil {
 		return fail.Wrap(fail.Integrity, err, "ask your teammate for a fresh share (`git vsync export "+env+"`); nothing was written", "--verify")

@@ -78,7 +78,7 @@ func sweepTemp(dir string) {
 // sealing while zip writes the archive. An error of zip is returned as it is.
 func (e *EnvHandle) sealBundle(aesKey []byte, ts string, zip func(w io.Writer) error) (*tempFile, error) {
 	if !rqem.ValidTS(ts) {
-		return nil, fail.New(fail.Failure, "", "invalid bundle timestamp %q", ts)
+		return nil, fail.New(fail.Failure, fail.HintBug, "invalid bundle timestamp %q", ts)
 	}
 	t, err := e.newTempFile()
 	if err != nil {
@@ -87,11 +87,11 @@ func (e *EnvHandle) sealBundle(aesKey []byte, ts string, zip func(w io.Writer) e
 	w, err := rqe1.NewWriter(aesKey, t.File)
 	if err != nil {
 		t.remove()
-		return nil, fail.Wrap(fail.Failure, err, "", "seal the bundle")
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
 	}
 	if _, err := w.Write([]byte(rqem.Magic + ts)); err != nil {
 		t.remove()
-		return nil, fail.Wrap(fail.Failure, err, "", "seal the bundle")
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
 	}
 	if err := zip(w); err != nil {
 		t.remove()
@@ -99,7 +99,7 @@ func (e *EnvHandle) sealBundle(aesKey []byte, ts string, zip func(w io.Writer) e
 	}
 	if err := w.Close(); err != nil {
 		t.remove()
-		return nil, fail.Wrap(fail.Failure, err, "", "seal the bundle")
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
 	}
 	t.size = w.Size()
 	return t, nil
@@ -110,10 +110,10 @@ func (e *EnvHandle) sealBundle(aesKey []byte, ts string, zip func(w io.Writer) e
 func (e *EnvHandle) resealBundle(aesKey []byte, src *tempFile, ts string) (*tempFile, error) {
 	p, err := rqe1.OpenAt(aesKey, src.File, src.size)
 	if err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "", "reseal the bundle")
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "reseal the bundle")
 	}
 	if p.Size() < int64(rqem.HeaderSize) {
-		return nil, fail.New(fail.Failure, "", "reseal the bundle: it has no RQEM0001 header")
+		return nil, fail.New(fail.Failure, fail.HintBug, "reseal the bundle: it has no RQEM0001 header")
 	}
 	zip := io.NewSectionReader(p, int64(rqem.HeaderSize), p.Size()-int64(rqem.HeaderSize))
 	return e.sealBundle(aesKey, ts, func(w io.Writer) error { return copyZip(w, zip) })

@@ -47,7 +47,7 @@ func (a *App) UseShow(repoFlag, link string) (*UseResult, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return res, nil
 	case err != nil:
-		return nil, fail.Wrap(fail.Failure, err, "", "inspect %s", res.Link)
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "inspect %s", res.Link)
 	}
 	res.Exists = true
 	res.Ignored = linkIgnored(w.Repo.Top, res.Link)
@@ -89,7 +89,7 @@ func (a *App) Use(repoFlag, env, link string) (*UseResult, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return nil, fail.Wrap(fail.Failure, err, "", "inspect %s", link)
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "inspect %s", link)
 	case fi.Mode()&fs.ModeSymlink == 0:
 		return nil, fail.New(fail.Refused, "move it away (it may hold secrets of its own), or choose another path with --link",
 			"%s exists and is not a symbolic link; refusing to replace it", link)
@@ -109,7 +109,7 @@ func (a *App) Use(repoFlag, env, link string) (*UseResult, error) {
 	}
 	if err := os.Rename(tmp, link); err != nil {
 		os.Remove(tmp)
-		return nil, fail.Wrap(fail.Failure, err, "", "create the link %s", link)
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "create the link %s", link)
 	}
 	return &UseResult{Link: link, Target: rel, Exists: true, Env: env, Ignored: linkIgnored(e.Repo.Top, link)}, nil
 }

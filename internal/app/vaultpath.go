@@ -28,7 +28,7 @@ func (e *EnvHandle) checkVaultParents() error {
 			return nil
 		}
 		if err != nil {
-			return fail.Wrap(fail.Failure, err, "", "inspect the vault path %s", done)
+			return fail.Wrap(fail.Failure, err, fail.HintLocal, "inspect the vault path %s", done)
 		}
 		if fi.Mode().Type() != fs.ModeDir {
 			what := "not a folder"

@@ -483,14 +483,14 @@ func ExtractAt(r io.ReaderAt, size int64, destDir string, lim Limits) ([]vault.F
 	case err != nil:
 		return nil, err
 	case !fi.IsDir():
-		return nil, fail.New(fail.Failure, "", "cannot unpack into %q: not a folder", destDir)
+		return nil, fail.New(fail.Failure, "unpack into a new or empty folder", "cannot unpack into %q: not a folder", destDir)
 	default:
 		names, err := readNames(destDir)
 		if err != nil {
 			return nil, err
 		}
 		if len(names) > 0 {
-			return nil, fail.New(fail.Failure, "", "cannot unpack into %q: the folder is not empty", destDir)
+			return nil, fail.New(fail.Failure, "unpack into a new or empty folder", "cannot unpack into %q: the folder is not empty", destDir)
 		}
 	}
 	files, err := unpack(entries, destDir, lim)

@@ -149,7 +149,7 @@ func readHidden(ctx *Ctx, prompt string) (string, bool, error) {
 	b, err := term.ReadPassword(fd)
 	fmt.Fprintln(ctx.Stderr)
 	if err != nil {
-		return "", true, fail.Wrap(fail.Usage, err, "", "read from the terminal")
+		return "", true, fail.Wrap(fail.Usage, err, "pass the passphrase on standard input or in a file instead (see --help)", "read from the terminal")
 	}
 	return string(b), true, nil
 }
@@ -162,7 +162,7 @@ func confirm(ctx *Ctx, question string) (yes, ok bool, err error) {
 	fmt.Fprintf(ctx.Stderr, "%s [y/N] ", question)
 	line, err := bufio.NewReader(ctx.Stdin).ReadString('\n')
 	if err != nil && err != io.EOF {
-		return false, true, fail.Wrap(fail.Usage, err, "", "read from the terminal")
+		return false, true, fail.Wrap(fail.Usage, err, "answer on a terminal, or pass the flag that replaces the question (see --help)", "read from the terminal")
 	}
 	a := strings.ToLower(strings.TrimSpace(line))
 	return a == "y" || a == "yes", true, nil

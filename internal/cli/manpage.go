@@ -22,12 +22,12 @@ type ManpagesCmd struct {
 // Run writes one page per visible command, and git-vsync.1 for the whole tool.
 func (c *ManpagesCmd) Run(ctx *Ctx, kctx *kong.Context) error {
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
-		return fail.Wrap(fail.Failure, err, "", "create %s", c.Dir)
+		return fail.Wrap(fail.Failure, err, fail.HintLocal, "create %s", c.Dir)
 	}
 	pages := manPages(kctx.Model.Node)
 	for _, p := range pages {
 		if err := atomicfile.Write(filepath.Join(c.Dir, p.name+".1"), p.body, 0o644); err != nil {
-			return fail.Wrap(fail.Failure, err, "", "write the manual page %s", p.name)
+			return fail.Wrap(fail.Failure, err, fail.HintLocal, "write the manual page %s", p.name)
 		}
 	}
 	ctx.Infof("wrote %d manual pages into %s", len(pages), c.Dir)

@@ -18,16 +18,8 @@ const (
 	KindConfigUnsupportedVersion Kind = "ConfigUnsupportedVersionError"
 )
 
-// ExitCode maps a kind to its SPEC §9 exit code; unknown kinds are a general failure.
-func (k Kind) ExitCode() int {
-	switch k {
-	case KindBundleCorrupt, KindWrongPassphrase, KindUnsupportedSpecVersion:
-		return 6
-	case KindConfigMissing, KindConfigUnsupportedVersion:
-		return 4
-	}
-	return 1
-}
+// Kinds lists every kind; fail.KindCode gives each its exit code (SPEC §9).
+var Kinds = []Kind{KindBundleCorrupt, KindWrongPassphrase, KindUnsupportedSpecVersion, KindConfigMissing, KindConfigUnsupportedVersion}
 
 // summary is the fixed part of the message; Detail adds what was found.
 func (k Kind) summary() string {

@@ -8,24 +8,6 @@ import (
 	"testing"
 )
 
-func TestExitCodes(t *testing.T) {
-	// The conformance README's table.
-	want := map[Kind]int{
-		KindBundleCorrupt:            6,
-		KindWrongPassphrase:          6,
-		KindUnsupportedSpecVersion:   6,
-		KindConfigMissing:            4,
-		KindConfigUnsupportedVersion: 4,
-		Kind("SomethingElse"):        1,
-		Kind(""):                     1,
-	}
-	for k, code := range want {
-		if got := k.ExitCode(); got != code {
-			t.Errorf("%q.ExitCode() = %d, want %d", k, got, code)
-		}
-	}
-}
-
 func TestIsAndKindOf(t *testing.T) {
 	sentinels := map[Kind]error{
 		KindBundleCorrupt:            ErrBundleCorrupt,

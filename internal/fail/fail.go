@@ -65,17 +65,35 @@ func CodeOf(err error) Code {
 	return Failure
 }
 
-// HintOf returns the hint of the first *Error in the chain that has one.
+// Hints for failures of this machine rather than of the user's data or setup.
+// A cause's own hint wins over them (HintOf), so a wrapper may always pass one.
+const (
+	// HintLocal: reading or writing a local file or folder failed.
+	HintLocal = "check the free disk space and the permissions of the folder named above, then run the command again"
+	// HintSystem: the system refused a resource (random numbers, memory, a process).
+	HintSystem = "the system refused a resource it normally always gives (random numbers, memory, a process); run the command again, and report it if it persists"
+	// HintBug: a state the code rules out was reached.
+	HintBug = "this is a bug in git-vsync: please report it with the command you ran"
+)
+
+func isGeneric(h string) bool { return h == HintLocal || h == HintSystem || h == HintBug }
+
+// HintOf returns the hint for err: the first hint in the chain of *Errors that is
+// not a generic one (HintLocal, HintSystem, HintBug), else the first generic one, else "".
 func HintOf(err error) string {
+	generic := ""
 	for err != nil {
 		var fe *Error
 		if !errors.As(err, &fe) {
-			return ""
+			break
 		}
-		if fe.Hint != "" {
+		if fe.Hint != "" && !isGeneric(fe.Hint) {
 			return fe.Hint
+		}
+		if generic == "" {
+			generic = fe.Hint
 		}
 		err = fe.Err
 	}
-	return ""
+	return generic
 }

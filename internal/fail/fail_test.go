@@ -58,3 +58,18 @@ func TestWrapKeepsTheCause(t *testing.T) {
 		t.Error("an Error with only a cause should print the cause")
 	}
 }
+
+// TestGenericHintGivesWay: a wrapper's generic hint is used only when no cause
+// has a hint of its own, so wrapping with HintLocal never hides a better one.
+func TestGenericHintGivesWay(t *testing.T) {
+	inner := New(NotSetUp, "git vsync init dev", "no config")
+	if h := HintOf(Wrap(Failure, inner, HintLocal, "lock")); h != "git vsync init dev" {
+		t.Errorf("hint %q", h)
+	}
+	if h := HintOf(Wrap(Failure, fmt.Errorf("x: %w", Wrap(Failure, errors.New("eio"), HintSystem, "rand")), HintLocal, "outer")); h != HintLocal {
+		t.Errorf("hint %q, want the outermost generic one", h)
+	}
+	if h := HintOf(Wrap(Failure, errors.New("eio"), HintLocal, "write")); h != HintLocal {
+		t.Errorf("hint %q", h)
+	}
+}

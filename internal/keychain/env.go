@@ -166,7 +166,7 @@ func ValidKey(s string) bool {
 func NewKey() (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", fail.Wrap(fail.Failure, err, "", "cannot make a random key")
+		return "", fail.Wrap(fail.Failure, err, fail.HintSystem, "cannot make a random key")
 	}
 	return base64.StdEncoding.EncodeToString(b[:]), nil
 }

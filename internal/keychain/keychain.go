@@ -137,7 +137,7 @@ func bounded(ctx context.Context, b backend, op func(ctx context.Context) error)
 func (b backend) expired(cause error, d time.Duration) error {
 	if errors.Is(cause, context.Canceled) {
 		return &fail.Error{Code: fail.Failure, What: "the " + b.name + " call was cancelled",
-			Err: cause}
+			Hint: "the command was interrupted before the key was read; run it again", Err: cause}
 	}
 	return &fail.Error{
 		Code: fail.NotSetUp,

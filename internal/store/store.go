@@ -178,13 +178,42 @@ const (
 	hintUnreachable = "check the endpoint and your network, then run `git vsync status`"
 	hintDenied      = "check the credentials: `git vsync config <env> show`, change them with `git vsync config <env> set` (a config without keys uses the AWS chain: AWS_ACCESS_KEY_ID, AWS_PROFILE …), then run `git vsync status`"
 	hintNoBucket    = "check the bucket name of this env's config (the bucket must exist), then run `git vsync status`"
+	hintOther       = "run `git vsync status` to see where the env stands, then try again; `git vsync doctor` checks the store"
 )
 
-// AsFail turns a store error into a user-facing fail.Error: exit code 5
-// (Unreachable) with a hint for an unreachable store, denied access or a
-// missing bucket, code 1 (Failure) otherwise. what says what was being done,
-// e.g. "read the latest version". A nil err stays nil; a *fail.Error is
-// returned unchanged.
+// kindCodes is the one map from a store error's kind to its exit code and hint.
+// A kind not listed (not found, precondition failed, too large) is a Failure
+// here: the use case that meets it knows better and says so before AsFail.
+var kindCodes = []struct {
+	kind error
+	code fail.Code
+	hint string
+}{
+	{ErrUnreachable, fail.Unreachable, hintUnreachable},
+	{ErrAccessDenied, fail.Unreachable, hintDenied},
+	{ErrNoSuchBucket, fail.Unreachable, hintNoBucket},
+}
+
+// Code is the SPEC §9 exit code of the error's kind (kindCodes).
+func (e *Error) Code() fail.Code { c, _ := codeOf(e); return c }
+
+// Hint is the next step for the error's kind (kindCodes).
+func (e *Error) Hint() string { _, h := codeOf(e); return h }
+
+func codeOf(err error) (fail.Code, string) {
+	for _, k := range kindCodes {
+		if errors.Is(err, k.kind) {
+			return k.code, k.hint
+		}
+	}
+	return fail.Failure, hintOther
+}
+
+// AsFail turns a store error into a user-facing fail.Error with the code and
+// hint of its kind (kindCodes): exit code 5 (Unreachable) for an unreachable
+// store, denied access or a missing bucket, 1 (Failure) otherwise. what says
+// what was being done, e.g. "read the latest version". A nil err stays nil; a
+// *fail.Error is returned unchanged.
 func AsFail(err error, what string) error {
 	if err == nil {
 		return nil
@@ -193,15 +222,8 @@ func AsFail(err error, what string) error {
 	if errors.As(err, &fe) {
 		return err
 	}
-	switch {
-	case errors.Is(err, ErrUnreachable):
-		return fail.Wrap(fail.Unreachable, err, hintUnreachable, "%s", what)
-	case errors.Is(err, ErrAccessDenied):
-		return fail.Wrap(fail.Unreachable, err, hintDenied, "%s", what)
-	case errors.Is(err, ErrNoSuchBucket):
-		return fail.Wrap(fail.Unreachable, err, hintNoBucket, "%s", what)
-	}
-	return fail.Wrap(fail.Failure, err, "", "%s", what)
+	code, hint := codeOf(err)
+	return fail.Wrap(code, err, hint, "%s", what)
 }
 
 // ErrConditionalIgnored is returned by ProbeConditional when the store

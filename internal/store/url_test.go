@@ -1,8 +1,12 @@
 package store
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/git-vsync/git-vsync/internal/fail"
 )
 
 func TestParseURL(t *testing.T) {
@@ -91,4 +95,33 @@ func FuzzParseURL(f *testing.F) {
 			t.Fatalf("fileDir and fileRoot disagree on %q", loc.Endpoint)
 		}
 	})
+}
+
+// TestErrorCodes: each kind of store error carries its exit code and a hint,
+// wrapped or not, and AsFail gives exactly those.
+func TestErrorCodes(t *testing.T) {
+	for _, tc := range []struct {
+		kind error
+		code fail.Code
+	}{
+		{ErrUnreachable, fail.Unreachable},
+		{ErrAccessDenied, fail.Unreachable},
+		{ErrNoSuchBucket, fail.Unreachable},
+		{ErrNotFound, fail.Failure},
+		{ErrPreconditionFailed, fail.Failure},
+		{ErrTooLarge, fail.Failure},
+		{nil, fail.Failure},
+	} {
+		e := &Error{Op: "get", Store: "s3://b @ https://h", Key: "k", Kind: tc.kind, Err: errors.New("cause")}
+		if e.Code() != tc.code || e.Hint() == "" {
+			t.Errorf("%v: Code %d Hint %q, want code %d and a hint", tc.kind, e.Code(), e.Hint(), tc.code)
+		}
+		fe := AsFail(fmt.Errorf("context: %w", e), "read latest")
+		if fail.CodeOf(fe) != tc.code || fail.HintOf(fe) != e.Hint() || !strings.HasPrefix(fe.Error(), "read latest: context: get ") {
+			t.Errorf("%v: AsFail = %v (code %d, hint %q)", tc.kind, fe, fail.CodeOf(fe), fail.HintOf(fe))
+		}
+	}
+	if len(kindCodes) != 3 {
+		t.Errorf("kindCodes has %d rows: add the new kind to this test", len(kindCodes))
+	}
 }
