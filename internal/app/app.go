@@ -56,7 +56,7 @@ type Workspace struct {
 
 // Workspace opens the repository around a.Dir and resolves its identity.
 func (a *App) Workspace(repoFlag string) (*Workspace, error) {
-	r, err := repo.Open(a.Dir)
+	r, err := repo.Open(a.Dir, a.Getenv)
 	if err != nil {
 		return nil, err
 	}

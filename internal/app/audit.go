@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"os/exec"
 	"os/user"
 	"runtime"
 	"strconv"
@@ -229,7 +228,7 @@ func auditLocalIPv4() string {
 	return ""
 }
 
-// auditGitEmail is `git config user.email` in the repository, "" when unset or when
+// auditGitEmail is git's user.email in the repository, "" when unset or when
 // git does not answer in time.
 func auditGitEmail(ctx context.Context, e *EnvHandle) string {
 	if e.Workspace == nil || e.Repo == nil {
@@ -237,13 +236,11 @@ func auditGitEmail(ctx context.Context, e *EnvHandle) string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, auditGitTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", "config", "user.email")
-	cmd.Dir = e.Repo.Top
-	out, err := cmd.Output()
+	v, err := e.Repo.ConfigValue(ctx, "user.email")
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(v)
 }
 
 // auditClip shortens user input quoted in a message.

@@ -79,7 +79,7 @@ func (a *App) Doctor(ctx context.Context, repoFlag, only string) (*DoctorReport,
 	for _, env := range envs {
 		a.doctorEnv(ctx, w, env, add)
 	}
-	if hs, err := hooks.States(w.Repo.Top); err != nil {
+	if hs, err := hookStates(ctx, w.Repo); err != nil {
 		add(Check{Name: "hooks", Level: CheckWarn, Detail: err.Error()})
 	} else {
 		var bad []string
@@ -177,7 +177,7 @@ func (a *App) doctorEnv(ctx context.Context, w *Workspace, env string, add func(
 	switch _, err := vault.List(e.VaultDir); {
 	case err == nil:
 		c := Check{Env: env, Name: "vault", Level: CheckOK, Detail: e.VaultDir}
-		if !vaultIgnored(e.Repo.MainTop, e.VaultRel) {
+		if !vaultIgnored(e.Repo, e.VaultRel) {
 			c.Level, c.Detail = CheckWarn, e.VaultRel+" is not ignored by git: secrets could be committed"
 			c.Hint = "add /" + strings.TrimSuffix(e.VaultRel, "/") + "/ to .gitignore"
 		}

@@ -1,13 +1,11 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,53 +44,66 @@ const (
 
 // ---- install / uninstall ----
 
-// hookRepoTop is the top of the worktree around a.Dir; install does not need an
-// identity.
-func (a *App) hookRepoTop() (string, error) {
-	r, err := repo.Open(a.Dir)
+// hookRepo is the repository around a.Dir; install does not need an identity.
+func (a *App) hookRepo() (*repo.Repo, error) {
+	return repo.Open(a.Dir, a.Getenv)
+}
+
+// installHooksIn installs the hooks into the folder git runs them from for r.
+func installHooksIn(ctx context.Context, r *repo.Repo) (hooks.Report, error) {
+	dir, err := r.HooksDir(ctx)
 	if err != nil {
-		return "", err
+		return hooks.Report{}, err
 	}
-	return r.Top, nil
+	return hooks.Install(dir)
+}
+
+// hookStates is the state of each git-vsync hook in the folder git runs them from.
+func hookStates(ctx context.Context, r *repo.Repo) (map[string]string, error) {
+	dir, err := r.HooksDir(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return hooks.StatesIn(dir), nil
 }
 
 // InstallHooks installs the git hooks of the repository around a.Dir.
 func (a *App) InstallHooks() (hooks.Report, error) {
-	top, err := a.hookRepoTop()
+	r, err := a.hookRepo()
 	if err != nil {
 		return hooks.Report{}, err
 	}
-	rep, err := hooks.Install(top)
-	if err != nil {
-		return rep, fail.Wrap(fail.Failure, err, "check that git is on PATH and the hooks folder is writable", "install the git hooks")
+	rep, err := installHooksIn(context.Background(), r)
+	if err != nil && fail.CodeOf(err) == fail.Failure && fail.HintOf(err) == "" {
+		return rep, fail.Wrap(fail.Failure, err, "check that the hooks folder is writable", "install the git hooks")
 	}
-	return rep, nil
+	return rep, err
 }
 
 // UninstallHooks removes what InstallHooks added.
 func (a *App) UninstallHooks() (hooks.Report, error) {
-	top, err := a.hookRepoTop()
+	r, err := a.hookRepo()
 	if err != nil {
 		return hooks.Report{}, err
 	}
-	rep, err := hooks.Uninstall(top)
+	dir, err := r.HooksDir(context.Background())
 	if err != nil {
-		return rep, fail.Wrap(fail.Failure, err, "check that git is on PATH and the hooks folder is writable", "remove the git hooks")
+		return hooks.Report{}, err
+	}
+	rep, err := hooks.Uninstall(dir)
+	if err != nil {
+		return rep, fail.Wrap(fail.Failure, err, "check that the hooks folder is writable", "remove the git hooks")
 	}
 	return rep, nil
 }
 
 // HooksDir is the hooks folder git uses for the repository around a.Dir.
 func (a *App) HooksDir() (string, error) {
-	top, err := a.hookRepoTop()
+	r, err := a.hookRepo()
 	if err != nil {
 		return "", err
 	}
-	d, err := hooks.Dir(top)
-	if err != nil {
-		return "", fail.Wrap(fail.Failure, err, "check that git is on PATH", "find the hooks folder")
-	}
-	return d, nil
+	return r.HooksDir(context.Background())
 }
 
 // ---- settings ----
@@ -104,22 +115,21 @@ type hookSettings struct {
 	prePush string
 }
 
-// readHookSettings reads vsync.* from git config (one `git config` run) and warns
-// about values it cannot use.
-func (a *App) readHookSettings(dir string) hookSettings {
+// readHookSettings reads vsync.* from git config (internal/git: the config
+// files themselves, no git process unless they use includes) and warns about
+// values it cannot use. r nil (no repository) gives the defaults.
+func (a *App) readHookSettings(ctx context.Context, r *repo.Repo) hookSettings {
 	s := hookSettings{timeout: DefaultHookTimeout}
-	cmd := exec.Command("git", "config", "-z", "--get-regexp", `^vsync\.`)
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 { // 1 = no such key
-			a.warnf("could not read git config (%s); using the default hook settings", oneLine(err))
-		}
+	if r == nil {
 		return s
 	}
-	for _, rec := range bytes.Split(out, []byte{0}) {
-		key, val, _ := strings.Cut(string(rec), "\n")
+	entries, err := r.Config(ctx, "vsync.")
+	if err != nil {
+		a.warnf("could not read git config (%s); using the default hook settings", oneLine(err))
+		return s
+	}
+	for _, e := range entries {
+		key, val := e.Key, e.Value
 		switch strings.ToLower(key) {
 		case "vsync.envs":
 			s.envsSet = true
@@ -370,7 +380,7 @@ func (a *App) syncAfterGit(ctx context.Context, repoFlag, trigger string) {
 		}
 		return
 	}
-	s := a.readHookSettings(w.Repo.Top)
+	s := a.readHookSettings(ctx, w.Repo)
 	names, explicit := a.hookEnvs(w, s)
 	if len(names) == 0 {
 		return
@@ -441,7 +451,8 @@ func (a *App) HookPrePush(ctx context.Context, repoFlag string, args []string, s
 	if a.Getenv(SkipHooksEnv) == "1" {
 		return nil
 	}
-	s := a.readHookSettings(a.Dir)
+	r, _ := a.hookRepo() // not a repository: the defaults, and Workspace says why below
+	s := a.readHookSettings(ctx, r)
 	if s.prePush == PrePushOff {
 		return nil
 	}

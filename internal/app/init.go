@@ -196,7 +196,7 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 		res.Warnings = append(res.Warnings, "could not create the vault folder: "+err.Error())
 	}
 	if mig != nil {
-		if warn, err := mig.run(w.Repo.Top); err != nil {
+		if warn, err := mig.run(ctx, w.Repo); err != nil {
 			res.Warnings = append(res.Warnings, "could not move "+mig.src+" into the vault ("+err.Error()+"); move it to "+mig.dst+" yourself")
 		} else {
 			res.Migrated = mig.src
@@ -211,7 +211,7 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 		res.PinWritten = written
 	}
 	if !o.NoHooks {
-		if rep, err := hooks.Install(w.Repo.Top); err != nil {
+		if rep, err := installHooksIn(ctx, w.Repo); err != nil {
 			res.Warnings = append(res.Warnings, "could not install the git hooks ("+err.Error()+"); run `git vsync install` later")
 		} else {
 			res.Hooks = &rep
@@ -319,7 +319,7 @@ func writePinIfAbsent(w *Workspace) (bool, error) {
 // ensureIgnored adds the vault folder to the repository's .gitignore unless git
 // already ignores it. It returns the line added ("" when none was needed).
 func ensureIgnored(r *repo.Repo, vaultRel string) (string, error) {
-	if vaultIgnored(r.MainTop, vaultRel) {
+	if vaultIgnored(r, vaultRel) {
 		return "", nil
 	}
 	line := "/" + strings.TrimSuffix(vaultRel, "/") + "/"

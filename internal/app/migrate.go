@@ -1,13 +1,14 @@
 package app
 
 import (
+	"context"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/repo"
 )
 
 // migration is a dotenv file init moves into the new vault (--migrate-from).
@@ -44,8 +45,8 @@ func (a *App) planMigration(from, vaultDir, env string) (*migration, error) {
 // run moves the file into the vault (0600). A rename where it can, else a copy
 // written atomically, then the source removed. It returns a warning when git tracks
 // the source: its content stays in the history.
-func (m *migration) run(repoTop string) (warning string, err error) {
-	tracked := gitTracks(repoTop, m.src)
+func (m *migration) run(ctx context.Context, r *repo.Repo) (warning string, err error) {
+	tracked, _ := r.Tracks(ctx, m.src) // git not answering: no warning, as before
 	if err := os.MkdirAll(filepath.Dir(m.dst), 0o700); err != nil {
 		return "", err
 	}
@@ -76,11 +77,4 @@ func copyFile(src, dst string) error {
 		_, err := io.Copy(w, in)
 		return err
 	})
-}
-
-// gitTracks reports whether git tracks path in the repository at top.
-func gitTracks(top, path string) bool {
-	cmd := exec.Command("git", "ls-files", "--error-unmatch", "--", path)
-	cmd.Dir = top
-	return cmd.Run() == nil
 }

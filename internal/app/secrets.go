@@ -15,6 +15,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/envelope/cfgtoken"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/git"
 	"github.com/git-vsync/git-vsync/internal/published"
 	"github.com/git-vsync/git-vsync/internal/repo"
 	"github.com/git-vsync/git-vsync/internal/store"
@@ -152,7 +153,7 @@ func (a *App) openRemote(repoFlag, env string) (*remoteEnv, error) {
 		}}, nil
 	}
 	varName, value := configTokenVar(env, a.Getenv)
-	if value == "" || !errors.Is(werr, repo.ErrNotARepo) {
+	if value == "" || !errors.Is(werr, git.ErrNotARepo) {
 		return nil, werr
 	}
 	repoName := repoFlag

@@ -196,7 +196,7 @@ func (a *App) shareOut(e *EnvHandle, out string) (string, error) {
 		out = filepath.Join(home, name)
 	}
 	out = a.abs(out)
-	if rel, inside := relInside(e.Repo.Top, out); inside && !gitIgnores(e.Repo.Top, filepath.ToSlash(rel)) {
+	if rel, inside := relInside(e.Repo.Top, out); inside && !gitIgnores(e.Repo.Repo, filepath.ToSlash(rel)) {
 		return "", fail.New(fail.Refused, "write it outside the repository (leave out --out for ~/"+name+"), or to a path .gitignore covers",
 			"%s is in the work tree and git would track it; a share file holds the key", out)
 	}
@@ -440,7 +440,7 @@ func (a *App) Import(ctx context.Context, repoFlag, env, file, passphrase string
 	if passphrase == "" {
 		return nil, fail.New(fail.Usage, "give the passphrase your teammate sent", "the passphrase is empty")
 	}
-	r, err := repo.Open(a.Dir)
+	r, err := repo.Open(a.Dir, a.Getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -538,7 +538,7 @@ func (a *App) Import(ctx context.Context, repoFlag, env, file, passphrase string
 		res.Gitignored = line
 	}
 	if !o.NoHooks {
-		res.Hooks = installHooks(r.Top, &res.Warnings)
+		res.Hooks = installHooks(ctx, r, &res.Warnings)
 	}
 	if e, err := a.openEnvIn(w, env); err == nil {
 		a.appendAudit(ctx, e, "import", "", o.Audit, nil)
@@ -648,8 +648,8 @@ func (a *App) replaceHalves(ctx context.Context, h *halves, newCfg *config.File,
 
 // installHooks installs the git hooks (SPEC §8) and returns the summary; problems
 // are warnings (the halves are in place already).
-func installHooks(repoTop string, warnings *[]string) string {
-	rep, err := hooks.Install(repoTop)
+func installHooks(ctx context.Context, r *repo.Repo, warnings *[]string) string {
+	rep, err := installHooksIn(ctx, r)
 	if err != nil {
 		*warnings = append(*warnings, "could not install the git hooks ("+err.Error()+"); run `git vsync install` later")
 		return ""

@@ -10,7 +10,6 @@ import (
 	"github.com/git-vsync/git-vsync/internal/config"
 	"github.com/git-vsync/git-vsync/internal/envelope/cfgtoken"
 	"github.com/git-vsync/git-vsync/internal/fail"
-	"github.com/git-vsync/git-vsync/internal/hooks"
 	"github.com/git-vsync/git-vsync/internal/keychain"
 	"github.com/git-vsync/git-vsync/internal/ledger"
 	"github.com/git-vsync/git-vsync/internal/repo"
@@ -67,7 +66,7 @@ func (a *App) Status(ctx context.Context, repoFlag string, remote bool) (*Status
 		Repo: w.ID.Name, RepoSource: w.ID.Source, VaultRoot: w.Repo.MainTop,
 		ConfigDir: w.ConfigRoot, Envs: []EnvStatus{},
 	}
-	if hs, err := hooks.States(w.Repo.Top); err == nil {
+	if hs, err := hookStates(ctx, w.Repo); err == nil {
 		rep.Hooks = hs
 	}
 	envs, err := config.ListEnvs(w.ConfigRoot, w.ID.Name)

@@ -50,7 +50,7 @@ func (a *App) UseShow(repoFlag, link string) (*UseResult, error) {
 		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "inspect %s", res.Link)
 	}
 	res.Exists = true
-	res.Ignored = linkIgnored(w.Repo.Top, res.Link)
+	res.Ignored = linkIgnored(w.Repo, res.Link)
 	if fi.Mode()&fs.ModeSymlink == 0 {
 		res.Regular = true
 		return res, nil
@@ -64,9 +64,9 @@ func (a *App) UseShow(repoFlag, link string) (*UseResult, error) {
 
 // linkIgnored reports whether git ignores the link (one outside the work tree
 // counts as ignored: git never sees it).
-func linkIgnored(top, link string) bool {
-	rel, inside := relInside(top, link)
-	return !inside || gitIgnores(top, filepath.ToSlash(rel))
+func linkIgnored(r *repo.Repo, link string) bool {
+	rel, inside := relInside(r.Top, link)
+	return !inside || gitIgnores(r.Repo, filepath.ToSlash(rel))
 }
 
 // Use points link (default ./.env at the worktree top) at <vault>/.env.<env> with a
@@ -95,7 +95,7 @@ func (a *App) Use(repoFlag, env, link string) (*UseResult, error) {
 			"%s exists and is not a symbolic link; refusing to replace it", link)
 	default:
 		if old, _ := os.Readlink(link); old == rel {
-			return &UseResult{Link: link, Target: rel, Exists: true, Env: env, Ignored: linkIgnored(e.Repo.Top, link)}, nil
+			return &UseResult{Link: link, Target: rel, Exists: true, Env: env, Ignored: linkIgnored(e.Repo, link)}, nil
 		}
 	}
 	tmp := link + ".vsync-tmp"
@@ -111,5 +111,5 @@ func (a *App) Use(repoFlag, env, link string) (*UseResult, error) {
 		os.Remove(tmp)
 		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "create the link %s", link)
 	}
-	return &UseResult{Link: link, Target: rel, Exists: true, Env: env, Ignored: linkIgnored(e.Repo.Top, link)}, nil
+	return &UseResult{Link: link, Target: rel, Exists: true, Env: env, Ignored: linkIgnored(e.Repo, link)}, nil
 }

@@ -1,14 +1,16 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/git"
+	"github.com/git-vsync/git-vsync/internal/repo"
 )
 
 // checkVaultParents refuses a vault path that could lead outside the repository or
@@ -52,7 +54,7 @@ func (e *EnvHandle) checkVaultSafe() error {
 	if err := e.checkVaultParents(); err != nil {
 		return err
 	}
-	if !vaultIgnored(e.Repo.MainTop, e.VaultRel) {
+	if !vaultIgnored(e.Repo, e.VaultRel) {
 		line := "/" + strings.Trim(e.VaultRel, "/") + "/"
 		return fail.New(fail.Refused,
 			"add the line "+line+" to .gitignore (and `git rm -r --cached "+strings.Trim(e.VaultRel, "/")+"` if files in it are tracked), then run the command again",
@@ -61,16 +63,16 @@ func (e *EnvHandle) checkVaultSafe() error {
 	return nil
 }
 
-// vaultIgnored reports whether git ignores the vault folder rel of the worktree at
-// top. A folder with tracked files in it does not count as ignored.
-func vaultIgnored(top, rel string) bool {
-	return gitIgnores(top, strings.Trim(rel, "/")+"/")
+// vaultIgnored reports whether git ignores the vault folder rel of the main work
+// tree of r. A folder with tracked files in it does not count as ignored.
+func vaultIgnored(r *repo.Repo, rel string) bool {
+	return gitIgnores(r.Main(), strings.Trim(rel, "/")+"/")
 }
 
 // gitIgnores reports whether git ignores path (slash-separated, relative to the
-// worktree top): a tracked path, or a failure to ask git, counts as not ignored.
-func gitIgnores(top, path string) bool {
-	cmd := exec.Command("git", "check-ignore", "-q", "--", path)
-	cmd.Dir = top
-	return cmd.Run() == nil
+// work tree top of r): a tracked path, or a failure to ask git, counts as not
+// ignored.
+func gitIgnores(r *git.Repo, path string) bool {
+	ok, _ := r.Ignores(context.Background(), path)
+	return ok
 }

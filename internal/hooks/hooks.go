@@ -1,6 +1,6 @@
 // Package hooks installs, upgrades and removes git-vsync's git hooks (SPEC §8) in
-// the folder git really uses (`git rev-parse --git-path hooks`, which honours
-// core.hooksPath and linked worktrees), and parses what git passes to them.
+// the folder git really uses (internal/git finds it: core.hooksPath, linked
+// worktrees), and parses what git passes to them.
 //
 // A hook file is ours when it holds a block between BeginMarker and EndMarker.
 // A foreign hook keeps its bytes: the block goes in right after its #! line, and
@@ -10,13 +10,11 @@
 package hooks
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -81,38 +79,11 @@ func describe(a Action) string {
 // a script we edit.
 const maxHookBytes = 1 << 20
 
-// Dir is the hooks folder git uses for the repository at repoTop (absolute).
-func Dir(repoTop string) (string, error) {
-	cmd := exec.Command("git", "rev-parse", "--git-path", "hooks")
-	cmd.Dir = repoTop
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return "", fmt.Errorf("git rev-parse --git-path hooks: %s", msg)
-	}
-	p := strings.TrimRight(string(out), "\r\n")
-	if p == "" {
-		return "", errors.New("git rev-parse --git-path hooks printed nothing")
-	}
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(repoTop, p)
-	}
-	return filepath.Clean(p), nil
-}
-
-// Install puts the git-vsync hooks into the repository at repoTop. It is
-// idempotent (a second run changes no byte) and upgrades older blocks. Hooks it
-// may not touch come back as Manual; the error is for real failures only.
-func Install(repoTop string) (Report, error) {
-	dir, err := Dir(repoTop)
-	if err != nil {
-		return Report{}, err
-	}
+// Install puts the git-vsync hooks into dir, the hooks folder git uses (see
+// git.Repo.HooksDir). It is idempotent (a second run changes no byte) and
+// upgrades older blocks. Hooks it may not touch come back as Manual; the error is
+// for real failures only.
+func Install(dir string) (Report, error) {
 	rep := Report{Dir: dir}
 	if m := managedDir(dir); m != "" {
 		for _, n := range Names {
@@ -194,11 +165,7 @@ func installOne(dir, name string) (Result, error) {
 
 // Uninstall removes exactly the blocks install added; a file that held nothing
 // else (besides our #! line) is deleted.
-func Uninstall(repoTop string) (Report, error) {
-	dir, err := Dir(repoTop)
-	if err != nil {
-		return Report{}, err
-	}
+func Uninstall(dir string) (Report, error) {
 	rep := Report{Dir: dir}
 	for _, n := range Names {
 		p := filepath.Join(dir, n)
@@ -231,17 +198,8 @@ func Uninstall(repoTop string) (Report, error) {
 	return rep, nil
 }
 
-// States reports, per hook name, StateInstalled, StateOutdated, StateMissing or
-// StateForeignOnly.
-func States(repoTop string) (map[string]string, error) {
-	dir, err := Dir(repoTop)
-	if err != nil {
-		return nil, err
-	}
-	return StatesIn(dir), nil
-}
-
-// StatesIn is States for a known hooks folder.
+// StatesIn reports, per hook name of the hooks folder dir, StateInstalled,
+// StateOutdated, StateMissing or StateForeignOnly.
 func StatesIn(dir string) map[string]string {
 	out := make(map[string]string, len(Names))
 	for _, n := range Names {

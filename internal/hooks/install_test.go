@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	gitpkg "github.com/git-vsync/git-vsync/internal/git"
 	"github.com/git-vsync/git-vsync/internal/testenv"
 )
 
@@ -36,9 +37,23 @@ func git(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// hooksDir is the hooks folder git uses for the work tree at top.
+func hooksDir(t *testing.T, top string) string {
+	t.Helper()
+	r, err := gitpkg.Discover(top, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := r.HooksDir(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func mustInstall(t *testing.T, top string) Report {
 	t.Helper()
-	rep, err := Install(top)
+	rep, err := Install(hooksDir(t, top))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,21 +117,20 @@ func TestInstallIntoDotGitHooks(t *testing.T) {
 	if after := readAll(t, dir); after["pre-push"] != before["pre-push"] || after["post-checkout"] != before["post-checkout"] {
 		t.Error("second install changed bytes")
 	}
-	st, err := States(top)
-	if err != nil || st["pre-push"] != StateInstalled || st["post-checkout"] != StateInstalled {
-		t.Errorf("states %v %v", st, err)
+	if st := StatesIn(hooksDir(t, top)); st["pre-push"] != StateInstalled || st["post-checkout"] != StateInstalled {
+		t.Errorf("states %v", st)
 	}
-	urep, err := Uninstall(top)
+	urep, err := Uninstall(hooksDir(t, top))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := actions(urep); got != "post-checkout=removed post-merge=removed post-rewrite=removed pre-push=removed" {
 		t.Errorf("uninstall: %s", got)
 	}
-	if st, _ := States(top); st["pre-push"] != StateMissing {
+	if st := StatesIn(hooksDir(t, top)); st["pre-push"] != StateMissing {
 		t.Errorf("after uninstall: %v", st)
 	}
-	if got := actions(func() Report { r, _ := Uninstall(top); return r }()); got != "post-checkout=absent post-merge=absent post-rewrite=absent pre-push=absent" {
+	if got := actions(func() Report { r, _ := Uninstall(hooksDir(t, top)); return r }()); got != "post-checkout=absent post-merge=absent post-rewrite=absent pre-push=absent" {
 		t.Errorf("second uninstall: %s", got)
 	}
 }
@@ -139,9 +153,8 @@ func TestInstallHonoursCoreHooksPath(t *testing.T) {
 		// worktree's top, as git runs hooks there).
 		wt := filepath.Join(t.TempDir(), "wt")
 		git(t, top, "worktree", "add", "-q", wt)
-		d, err := Dir(wt)
-		if err != nil || d != filepath.Join(wt, ".githooks") {
-			t.Errorf("worktree dir %s %v", d, err)
+		if d := hooksDir(t, wt); d != filepath.Join(wt, ".githooks") {
+			t.Errorf("worktree dir %s", d)
 		}
 	})
 	t.Run("absolute", func(t *testing.T) {
@@ -206,11 +219,11 @@ func TestInstallForeignHooks(t *testing.T) {
 	if msg := ForeignInstructions(rep.Hooks[3]); !strings.Contains(msg, Line("pre-push")) || !strings.Contains(msg, "node script") {
 		t.Errorf("instructions: %s", msg)
 	}
-	st, _ := States(top)
+	st := StatesIn(hooksDir(t, top))
 	if st["post-checkout"] != StateInstalled || st["post-merge"] != StateInstalled || st["pre-push"] != StateForeignOnly {
 		t.Errorf("states %v", st)
 	}
-	if _, err := Uninstall(top); err != nil {
+	if _, err := Uninstall(hooksDir(t, top)); err != nil {
 		t.Fatal(err)
 	}
 	got = readAll(t, dir)
@@ -256,15 +269,6 @@ func TestInstallRepairsExecuteBit(t *testing.T) {
 		t.Errorf("action %s", rep.Hooks[3].Action)
 	}
 	checkMode(t, p, 0o755)
-}
-
-func TestDirOutsideRepo(t *testing.T) {
-	testenv.NeedCommand(t, "git")
-	dir := t.TempDir()
-	t.Setenv("GIT_CEILING_DIRECTORIES", filepath.Dir(dir))
-	if _, err := Install(dir); err == nil {
-		t.Error("install outside a repository succeeded")
-	}
 }
 
 func TestManualTextHasEverySnippet(t *testing.T) {

@@ -1,19 +1,17 @@
-// Package repo finds the git repository a command runs in and its identity (SPEC §2):
-// the worktree top, the main worktree (where the vault lives), the git common dir
-// (where per-clone state lives) and the normalised name used in the bucket and keychain.
+// Package repo is the identity of the repository a command runs in (SPEC §2): the
+// normalised name used in the bucket and keychain, from --repo, the .vsync pin or
+// origin. Where the repository is (work tree top, main work tree, common dir) and
+// every other git question belong to internal/git, which Repo embeds.
 package repo
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-
-	"github.com/go-git/go-git/v5"
 
 	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/git"
 )
 
 // PinFile is the committed pin's file name at the worktree top.
@@ -29,13 +27,10 @@ const (
 	SourceOrigin = "origin"
 )
 
-// Repo is an opened git repository.
+// Repo is an opened git repository: the folders internal/git found, and the
+// identity questions on top of them.
 type Repo struct {
-	Top       string // top folder of the current worktree
-	MainTop   string // top folder of the main worktree (vaults resolve here)
-	GitDir    string // this worktree's git dir
-	CommonDir string // the git common dir shared by linked worktrees
-	git       *git.Repository
+	*git.Repo
 }
 
 // Identity is the repository name and where it came from.
@@ -44,79 +39,14 @@ type Identity struct {
 	Source string
 }
 
-// ErrNotARepo is returned when no git repository contains the folder.
-var ErrNotARepo = errors.New("not inside a git repository")
-
-// Open finds the repository containing dir (any subfolder works).
-func Open(dir string) (*Repo, error) {
-	abs, err := filepath.Abs(dir)
+// Open finds the repository containing dir (any subfolder works), honouring
+// GIT_DIR, GIT_WORK_TREE and GIT_COMMON_DIR from getenv as git does.
+func Open(dir string, getenv func(string) string) (*Repo, error) {
+	g, err := git.Discover(dir, getenv)
 	if err != nil {
 		return nil, err
 	}
-	if r, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = r
-	}
-	top, gitDir, err := findTop(abs)
-	if err != nil {
-		return nil, fail.Wrap(fail.NotSetUp, ErrNotARepo, "run git-vsync inside a clone of your repository", "%s", abs)
-	}
-	common := gitDir
-	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
-		c := strings.TrimSpace(string(b))
-		if !filepath.IsAbs(c) {
-			c = filepath.Join(gitDir, c)
-		}
-		common = filepath.Clean(c)
-	}
-	mainTop := top
-	if common != gitDir && filepath.Base(common) == ".git" {
-		mainTop = filepath.Dir(common)
-	}
-	g, err := git.PlainOpenWithOptions(top, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
-	if err != nil {
-		return nil, fail.Wrap(fail.Failure, err, "check the repository with `git status`", "open git repository at %s", top)
-	}
-	return &Repo{Top: top, MainTop: mainTop, GitDir: gitDir, CommonDir: common, git: g}, nil
-}
-
-// findTop walks up from dir to the first folder holding .git (a folder, or a file
-// pointing at a linked worktree's git dir).
-func findTop(dir string) (top, gitDir string, err error) {
-	for d := dir; ; {
-		p := filepath.Join(d, ".git")
-		if fi, err := os.Stat(p); err == nil {
-			if fi.IsDir() {
-				return d, p, nil
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return "", "", err
-			}
-			line := strings.TrimSpace(string(b))
-			if !strings.HasPrefix(line, "gitdir:") {
-				return "", "", fmt.Errorf("%s: not a gitdir file", p)
-			}
-			g := strings.TrimSpace(strings.TrimPrefix(line, "gitdir:"))
-			if !filepath.IsAbs(g) {
-				g = filepath.Join(d, g)
-			}
-			return d, filepath.Clean(g), nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", "", ErrNotARepo
-		}
-		d = parent
-	}
-}
-
-// OriginURL returns the first URL of remote origin, or "" when there is none.
-func (r *Repo) OriginURL() string {
-	rem, err := r.git.Remote("origin")
-	if err != nil || len(rem.Config().URLs) == 0 {
-		return ""
-	}
-	return rem.Config().URLs[0]
+	return &Repo{Repo: g}, nil
 }
 
 // ReadPin reads .vsync at the current worktree top; ok is false when it is absent.
