@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -39,7 +38,7 @@ const (
 	awsMaxAttempts = 5
 )
 
-var awsNameRE = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
+var awsNameRE = lazyRE(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
 
 type awsTarget struct {
 	env    *Origin
@@ -58,13 +57,13 @@ type awsState struct {
 
 func newAWS(r Route, e *Origin) (Target, error) {
 	prefix := r["secretPrefix"]
-	if prefix != "" && !awsNameRE.MatchString(prefix) {
+	if prefix != "" && !awsNameRE().MatchString(prefix) {
 		return nil, fmt.Errorf("aws: secret prefix %q holds characters Secrets Manager does not allow", prefix)
 	}
 	t := &awsTarget{env: e, region: strings.TrimSpace(r["region"]), prefix: prefix}
 	t.pl = &planner{keys: e.Keys, maxValue: awsMaxValue, mapName: func(k string) (string, string) {
 		n := prefix + k
-		if !awsNameRE.MatchString(n) {
+		if !awsNameRE().MatchString(n) {
 			return "", "Secrets Manager names hold letters, digits and /_+=.@- (at most 512)"
 		}
 		return n, ""

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -42,8 +41,8 @@ const (
 )
 
 var (
-	azureNameRE  = regexp.MustCompile(`^[0-9A-Za-z-]{1,127}$`)
-	azureVaultRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$`)
+	azureNameRE  = lazyRE(`^[0-9A-Za-z-]{1,127}$`)
+	azureVaultRE = lazyRE(`^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$`)
 )
 
 type azureTarget struct {
@@ -79,7 +78,7 @@ func newAzure(r Route, e *Origin) (Target, error) {
 			return nil, fmt.Errorf("azure: %q: Key Vault is reached over https only", v)
 		}
 		base = u.Scheme + "://" + u.Host
-	case azureVaultRE.MatchString(v):
+	case azureVaultRE().MatchString(v):
 		base = "https://" + strings.ToLower(v) + ".vault.azure.net"
 	default:
 		return nil, fmt.Errorf("azure: %q is neither a Key Vault name nor its https URL", v)
@@ -98,7 +97,7 @@ func newAzure(r Route, e *Origin) (Target, error) {
 	t.api = &rest{http: hc, base: base, what: "Key Vault", auth: t.auth}
 	t.pl = &planner{keys: e.Keys, maxValue: azureMaxValue, checkVal: utf8Only, mapName: func(k string) (string, string) {
 		n := strings.ReplaceAll(k, "_", "-")
-		if !azureNameRE.MatchString(n) {
+		if !azureNameRE().MatchString(n) {
 			return "", "Key Vault names hold letters, digits and '-' ('_' becomes '-'), at most 127"
 		}
 		return azureCanon(n), ""

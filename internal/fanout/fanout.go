@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -172,6 +173,13 @@ type Spec struct {
 }
 
 var registry = map[string]Spec{}
+
+// lazyRE compiles pattern on first use. The name checks bound their lengths with
+// counted repetitions ({1,512}), which compile into large programs: compiled at
+// package init they cost every command ~10 ms of start-up (issue 15).
+func lazyRE(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
+}
 
 // register adds a target; each target file calls it from init.
 func register(s Spec) { registry[s.Name] = s }

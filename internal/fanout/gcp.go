@@ -10,7 +10,6 @@ import (
 	"hash/crc32"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,8 +41,8 @@ const (
 )
 
 var (
-	gcpIDRE      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-	gcpProjectRE = regexp.MustCompile(`^[a-z][a-z0-9.:-]{3,62}[a-z0-9]$|^[0-9]{1,20}$`)
+	gcpIDRE      = lazyRE(`^[A-Za-z0-9_-]{1,255}$`)
+	gcpProjectRE = lazyRE(`^[a-z][a-z0-9.:-]{3,62}[a-z0-9]$|^[0-9]{1,20}$`)
 	crc32c       = crc32.MakeTable(crc32.Castagnoli)
 )
 
@@ -64,7 +63,7 @@ type gcpState struct {
 
 func newGCP(r Route, e *Origin) (Target, error) {
 	project := strings.TrimSpace(r["project"])
-	if !gcpProjectRE.MatchString(project) {
+	if !gcpProjectRE().MatchString(project) {
 		return nil, fmt.Errorf("gcp: %q is not a project id", project)
 	}
 	base := strings.TrimRight(e.getenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER"), "/")
@@ -81,7 +80,7 @@ func newGCP(r Route, e *Origin) (Target, error) {
 	t := &gcpTarget{env: e, project: project}
 	t.api = &rest{http: hc, base: strings.TrimSuffix(base, "/v1") + "/v1", what: "Secret Manager", auth: t.auth}
 	t.pl = &planner{keys: e.Keys, maxValue: gcpMaxValue, mapName: func(k string) (string, string) {
-		if !gcpIDRE.MatchString(k) {
+		if !gcpIDRE().MatchString(k) {
 			return "", "Secret Manager ids hold letters, digits, '_' and '-' (at most 255)"
 		}
 		return k, ""

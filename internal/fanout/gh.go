@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -45,8 +44,8 @@ const (
 )
 
 var (
-	ghRepoRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$`)
-	ghNameRE = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	ghRepoRE = lazyRE(`^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$`)
+	ghNameRE = lazyRE(`^[A-Z_][A-Z0-9_]*$`)
 )
 
 type ghTarget struct {
@@ -67,7 +66,7 @@ type ghState struct {
 
 func newGH(r Route, e *Origin) (Target, error) {
 	repo := strings.TrimSpace(r["repo"])
-	if !ghRepoRE.MatchString(repo) || strings.Contains(repo, "..") {
+	if !ghRepoRE().MatchString(repo) || strings.Contains(repo, "..") {
 		return nil, fmt.Errorf("gh: %q is not a GitHub repository (owner/name)", repo)
 	}
 	envName := strings.TrimSpace(r["environment"])
@@ -96,7 +95,7 @@ func newGH(r Route, e *Origin) (Target, error) {
 func ghName(key string) (string, string) {
 	n := strings.ToUpper(key)
 	switch {
-	case !ghNameRE.MatchString(n):
+	case !ghNameRE().MatchString(n):
 		return "", "GitHub secret names hold only letters, digits and '_' and do not start with a digit"
 	case strings.HasPrefix(n, "GITHUB_"):
 		return "", "GitHub reserves names starting with GITHUB_"
