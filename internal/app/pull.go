@@ -208,9 +208,14 @@ func wrongKeyError(err error, env, ts string) error {
 		Hint: "the key was probably rotated: ask a teammate for a new share (`git vsync export " + env + "`) and import it with `git vsync import " + env + " FILE.share --force` (your current key is kept); if the key is right, the bundle was tampered with"}
 }
 
-// installZip makes the archive's content the vault: checked in full first, then the
-// current vault backed up, then swapped in atomically. It returns the files written
-// and the backup (nil when the vault was missing or empty).
+// installZip makes the archive's content the vault: unpacked in full into the stage
+// beside the vault (every entry checked before anything is written, every file's
+// content checked as it is written), then the current vault backed up, then the
+// stage swapped in atomically. The archive is read once: the backup waits for the
+// unpacking, so a bundle refused at unpacking never costs a backup (a hook retrying
+// on every checkout would evict good ones) and the vault is untouched until the
+// swap. It returns the files written and the backup (nil when the vault was missing
+// or empty).
 //
 // With next, the sync state the swap reaches is recorded as pending (state.SavePending)
 // once the new vault is complete and before it is swapped in; the caller commits it.
@@ -221,23 +226,23 @@ func wrongKeyError(err error, env, ts string) error {
 // is flushed to disk: it deletes the temp file the archive was read from, whose
 // pages a flush of the whole file system (syncfs) would otherwise write too.
 func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int64, next *state.State, done func()) ([]vault.File, *backup.Backup, error) {
-	// Content included (sizes, CRCs), so a bundle refused at unpacking never
-	// costs a backup: a hook retrying on every checkout would evict good ones.
-	if _, err := bundle.HashAt(zip, size, bundle.DefaultLimits); err != nil {
-		return nil, nil, err
-	}
-	b, err := a.backupVault(e, aesKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	var files []vault.File
-	err = vault.Replace(e.VaultDir, func(stage string) error {
+	var (
+		files     []vault.File
+		b         *backup.Backup
+		backupErr error
+	)
+	err := vault.Replace(e.VaultDir, func(stage string) error {
+		var err error
 		files, err = bundle.ExtractAt(zip, size, stage, bundle.DefaultLimits)
 		if err != nil {
 			return err
 		}
 		if done != nil {
 			done()
+		}
+		b, backupErr = a.backupVault(e, aesKey)
+		if backupErr != nil {
+			return backupErr
 		}
 		// Local-only files (.vsyncignore) are never replaced or deleted by a pull.
 		if err := vault.CopyLocalOnly(e.VaultDir, stage); err != nil {
@@ -253,6 +258,9 @@ func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int6
 	if err != nil {
 		if next != nil {
 			state.DropPending(e.Repo.StateDir(), e.Name)
+		}
+		if backupErr != nil {
+			return nil, nil, backupErr
 		}
 		return nil, nil, fail.Wrap(fail.CodeOf(err), err, fail.HintOf(err), "replace the vault (it is unchanged)")
 	}

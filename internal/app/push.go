@@ -35,6 +35,9 @@ type PushResult struct {
 	Forced    bool // --force overrode a newer remote version
 }
 
+// specEntries is bundle.SpecEntries; a variable so tests need not make 10,000 files.
+var specEntries = bundle.SpecEntries
+
 // maxSameSecondRetries bounds how many later seconds a push tries when the version
 // object of its second already exists (another push in the same second).
 const maxSameSecondRetries = 5
@@ -137,6 +140,9 @@ func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*P
 	}
 	if err := bundle.DefaultLimits.Check(listing); err != nil {
 		return nil, err
+	}
+	if n := len(listing) + 1; n > specEntries {
+		a.warnf("the bundle of %s holds %d entries; the TypeScript tool refuses bundles of more than %d (SPEC §4.4), so teammates using it cannot pull this version (docs/interop.md)", env, n, specEntries)
 	}
 	// The bundle is sealed while the zip is written, into a temp file, so a large
 	// vault is never held in memory.

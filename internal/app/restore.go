@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/backup"
@@ -95,24 +94,15 @@ func (a *App) Restore(ctx context.Context, repoFlag, env, id string, o AuditOpti
 	if err != nil {
 		return nil, err
 	}
-	// A private copy is read: installZip backs up the current vault first, and
-	// pruning the backups may remove the one being restored.
-	cp, err := e.copyToTemp(found.Path)
-	if err != nil {
-		var fe *fail.Error
-		if errors.As(err, &fe) {
-			return nil, err
-		}
-		return nil, fail.Wrap(fail.Failure, pathCause(err), fail.HintLocal, "read backup %s", found.ID)
-	}
-	defer cp.remove()
-	r, err := e.openBackup(ctx, aesKey, cp.Name(), found.ID)
+	// Read in place: installZip unpacks it in full, and done closes it, before it
+	// backs up the current vault (which may prune the backup being restored).
+	r, err := e.openBackup(ctx, aesKey, found.Path, found.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
 	res := &RestoreResult{ID: id}
-	files, b, err := a.installZip(e, aesKey, r, r.Size(), nil, func() { r.Close(); cp.remove() })
+	files, b, err := a.installZip(e, aesKey, r, r.Size(), nil, func() { r.Close() })
 	if err != nil {
 		return nil, err
 	}

@@ -617,3 +617,29 @@ func TestSameSizeEditRightAfterPull(t *testing.T) {
 	_, err = b.app.Pull(bg, "", "dev", PullOptions{})
 	wantCode(t, err, fail.Refused, "local changes")
 }
+
+// TestPushWarnsPastSpecEntries: a bundle of more entries than SPEC §4.4's 10,000
+// (which the TypeScript tool enforces) is pushed, with a warning naming the count;
+// a smaller one is pushed without it. (The limit is lowered to 4 entries here.)
+func TestPushWarnsPastSpecEntries(t *testing.T) {
+	defer func(n int) { specEntries = n }(specEntries)
+	specEntries = 4
+	m := newMachine(t)
+	a, _ := setup(t, m, backends[0].store(t, m)) // root, .env.dev, tls/, tls/server.crt: 4 entries
+	a.log.Reset()
+	a.write("dev", ".env.dev", "API_TOKEN=2\n")
+	if _, err := a.app.Push(bg, "", "dev", PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(a.log.String(), "TypeScript tool refuses") {
+		t.Fatalf("warned at 4 entries with a limit of 4: %s", a.log)
+	}
+	a.write("dev", "b", "B")
+	res, err := a.app.Push(bg, "", "dev", PushOptions{})
+	if err != nil || res.TS == "" {
+		t.Fatalf("push past the spec's entry limit: %+v %v", res, err)
+	}
+	if !strings.Contains(a.log.String(), "holds 5 entries; the TypeScript tool refuses bundles of more than 4") {
+		t.Fatalf("no warning: %s", a.log)
+	}
+}

@@ -142,23 +142,3 @@ func (e *EnvHandle) download(ctx context.Context, ts string) (*tempFile, error) 
 	t.size = n
 	return t, nil
 }
-
-// copyToTemp copies the file at path into a new temp file.
-func (e *EnvHandle) copyToTemp(path string) (*tempFile, error) {
-	src, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	t, err := e.newTempFile()
-	if err != nil {
-		return nil, err
-	}
-	n, err := io.Copy(t.File, src)
-	if err != nil {
-		t.remove()
-		return nil, err
-	}
-	t.size = n
-	return t, nil
-}

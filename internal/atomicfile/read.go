@@ -25,7 +25,7 @@ func ReadRegularFollow(path string, max int64) ([]byte, error) {
 	return readRegular(path, max, os.Stat)
 }
 
-func readRegular(path string, max int64, stat func(string) (os.FileInfo, error)) ([]byte, error) {
+func readRegular(path string, limit int64, stat func(string) (os.FileInfo, error)) ([]byte, error) {
 	fi, err := stat(path)
 	if err != nil {
 		return nil, err
@@ -39,15 +39,29 @@ func readRegular(path string, max int64, stat func(string) (os.FileInfo, error))
 		return nil, err
 	}
 	defer f.Close()
-	if fi2, err := f.Stat(); err != nil || !fi2.Mode().IsRegular() || !os.SameFile(fi, fi2) {
+	fi2, err := f.Stat()
+	if err != nil || !fi2.Mode().IsRegular() || !os.SameFile(fi, fi2) {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: errors.New("changed while opening")}
 	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
+	// Read into a buffer of the file's size, +1 to meet EOF without growing it
+	// (as os.ReadFile does): io.ReadAll's growing buffer copied a
+	// multi-megabyte state file several times.
+	data := make([]byte, 0, min(max(fi2.Size(), 0), limit)+1)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		k, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+k]
+		if int64(len(data)) > limit {
+			return nil, fmt.Errorf("%s: %w (more than %d bytes)", path, ErrTooLarge, limit)
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: %w (more than %d bytes)", path, ErrTooLarge, max)
-	}
-	return data, nil
 }
+

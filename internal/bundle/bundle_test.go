@@ -418,7 +418,7 @@ func TestLimitsCheck(t *testing.T) {
 	}
 	wantCode(t, Limits{MaxEntries: 2}.Check(files), fail.Refused, "")
 	wantCode(t, Limits{MaxTotalBytes: 1199}.Check(files), fail.Refused, "")
-	if DefaultLimits.MaxEntries != 10000 || DefaultLimits.MaxTotalBytes != 256<<20 {
+	if DefaultLimits.MaxEntries != 100_000 || DefaultLimits.MaxTotalBytes != 256<<20 {
 		t.Fatal("DefaultLimits changed")
 	}
 }

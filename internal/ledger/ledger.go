@@ -20,7 +20,8 @@ import (
 // MaxBytes bounds a ledger file: 10,000 files of long names fit well below it.
 const MaxBytes = 8 << 20
 
-// MaxFiles is the most files a ledger may list (the bundle entry limit).
+// MaxFiles is the most files a ledger may list: the TypeScript tool writes it and
+// keeps to SPEC §4.4's 10,000 bundle entries (bundle.SpecEntries).
 const MaxFiles = 10_000
 
 // File is what the ledger recorded of one vault file.

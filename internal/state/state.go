@@ -15,8 +15,9 @@ import (
 	"github.com/git-vsync/git-vsync/internal/atomicfile"
 )
 
-// maxStateBytes bounds what we read; a state of 10,000 files is well below it.
-const maxStateBytes = 16 << 20
+// maxStateBytes bounds what we read: a state of 100,000 files (the bundle entry
+// limit) with long names is well below it.
+const maxStateBytes = 64 << 20
 
 // File is one vault entry as last synced.
 type File struct {
