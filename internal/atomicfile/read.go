@@ -64,4 +64,3 @@ func readRegular(path string, limit int64, stat func(string) (os.FileInfo, error
 		}
 	}
 }
-
