@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X github.com/git-vsync/git-vsync/internal/cli.Version=$(VERSION)
 FUZZTIME ?= 10s
 
-.PHONY: help build install test test-deps vet cross fuzz demo bench clean
+.PHONY: help build install test test-deps vet cross dist fuzz demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -35,11 +35,14 @@ vet: ## go vet, gofmt, go.mod tidy, staticcheck, and cross-builds
 	@sc="$$($(GO) env GOPATH)/bin/staticcheck"; [ -x "$$sc" ] || { echo "staticcheck missing: run make test-deps"; exit 1; }; "$$sc" ./...
 	$(MAKE) cross
 
-cross: ## compile for linux, darwin and windows with CGO_ENABLED=0
+cross: ## compile every package (the product, scripts/bench) for linux, darwin and windows with CGO_ENABLED=0
 	@for t in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 freebsd/amd64; do \
 		echo "build $$t"; \
-		CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/git-vsync || exit 1; \
+		CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./... || exit 1; \
 	done
+
+dist: ## release archives in dist/: linux, darwin, windows × amd64, arm64 with man pages, completions, README, LICENSE; dist/SHA256SUMS
+	VERSION=$(VERSION) scripts/dist.sh
 
 demo: build ## a full round trip on a local file store in a temp folder (needs gnome-keyring, dbus)
 	scripts/demo.sh

@@ -25,12 +25,19 @@ import (
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
 var Version = ""
 
-// version returns the build version, falling back to the module version.
+// version returns the build version: the ldflags Version (make build, make dist),
+// else the module version `go install …@v1.2.3` records, else "dev".
 func version() string {
-	if Version != "" {
-		return Version
+	bi, _ := debug.ReadBuildInfo()
+	return versionOf(Version, bi)
+}
+
+func versionOf(ldflags string, bi *debug.BuildInfo) string {
+	if ldflags != "" {
+		return ldflags
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+	// "(devel)" is what a build without a module version records: not a version.
+	if bi != nil && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
 	return "dev"

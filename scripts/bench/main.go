@@ -33,7 +33,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -134,14 +133,6 @@ func measureKDF() (wall, cpu time.Duration) {
 	return median(ws), median(cs)
 }
 
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func median(ds []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
@@ -219,12 +210,7 @@ func (w *world) timed(dir string, args ...string) (time.Duration, time.Duration,
 	if err != nil {
 		fail("git-vsync %v: %v\n%s", args, err, b.String())
 	}
-	var cpu time.Duration
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
-		rss = ru.Maxrss
-		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	cpu, rss := childUsage(cmd.ProcessState)
 	return d, cpu, rss
 }
 
