@@ -173,6 +173,8 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 			latest, env, env, env, env))
 	}
 	key := oldKey
+	tx := a.beginHalves(ctx)
+	defer tx.rollback()
 	if o.AdoptKey {
 		res.Adopted = true
 	} else {
@@ -180,16 +182,14 @@ func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*I
 		if err != nil {
 			return nil, err
 		}
-		if err := a.Keychain.Set(ctx, account, key); err != nil {
+		if err := tx.setKey(account, key); err != nil {
 			return nil, err
 		}
 	}
-	if err := c.Save(cfgPath); err != nil {
-		if !o.AdoptKey {
-			_ = a.Keychain.Delete(context.WithoutCancel(ctx), account)
-		}
+	if err := tx.saveConfig(cfgPath, c); err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+w.ConfigRoot, "write the config")
 	}
+	tx.commit()
 	res.Fingerprint = sls1.Fingerprint(key)
 	res.VaultDir = w.Repo.VaultDir(c.Vault(env))
 	if err := os.MkdirAll(res.VaultDir, 0o700); err != nil {

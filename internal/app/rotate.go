@@ -121,36 +121,24 @@ func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions)
 	newEntry := config.PreviousKey{Fingerprint: res.NewFingerprint, Salt: newSalt}
 	bg := context.WithoutCancel(ctx)
 
+	// Steps 1 to 3 are one change of the halves: until the store holds the new
+	// version, any failure puts both back as they were.
+	tx := a.beginHalves(ctx)
+	defer tx.rollback()
 	// 1. Keep the old key, before anything else.
-	kept, createdKept, err := a.keepOldKey(ctx, e.ID.Name, env, oldKey)
+	kept, err := tx.keepKey(e.ID.Name, env, oldKey)
 	if err != nil {
 		return nil, err
 	}
 	res.KeptKey = kept
 	// 2. Park the new key where pull finds it, in case we stop after the store write.
 	pendingAcct := oldKeyAccount(e.ID.Name, env, res.NewFingerprint)
-	undo := func() {
-		if err := e.Config.Save(cfgPath); err != nil {
-			a.warnf("could not put the config back: %v", err)
-		}
-		_ = a.Keychain.Delete(bg, pendingAcct)
-		if createdKept {
-			_ = a.Keychain.Delete(bg, kept)
-		}
-	}
-	if err := a.Keychain.Set(ctx, pendingAcct, newKey); err != nil {
-		if createdKept {
-			_ = a.Keychain.Delete(bg, kept)
-		}
+	if err := tx.setKey(pendingAcct, newKey); err != nil {
 		return nil, err
 	}
 	pending := *e.Config
 	pending.PreviousKeys = addPreviousKey(addPreviousKey(e.Config.PreviousKeys, oldEntry), newEntry)
-	if err := pending.Save(cfgPath); err != nil {
-		_ = a.Keychain.Delete(bg, pendingAcct)
-		if createdKept {
-			_ = a.Keychain.Delete(bg, kept)
-		}
+	if err := tx.saveConfig(cfgPath, &pending); err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+e.ConfigRoot, "write the config (nothing was changed)")
 	}
 
@@ -165,17 +153,19 @@ func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions)
 			return nil
 		})
 		if err != nil {
-			undo()
 			return nil, err
 		}
 		defer sealed.remove()
 		ts, etagNew, err := a.publishSealed(ctx, e, newAES, sealed, ts, latest, etag, "rotate")
 		if err != nil {
-			undo()
 			return nil, err
 		}
 		res.TS, newETag = ts, etagNew
 	}
+	// From here the store holds the new key's version: no rollback any more. A
+	// failure below leaves the new key parked as pendingAcct, which pull finds,
+	// and rotate run again finishes the job.
+	tx.commit()
 
 	// 4. Both halves.
 	account := keychain.Account(e.ID.Name, env)

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,14 +11,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/config"
 	"github.com/git-vsync/git-vsync/internal/envelope"
-	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/envelope/sls1"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/hooks"
@@ -546,106 +543,6 @@ func (a *App) Import(ctx context.Context, repoFlag, env, file, passphrase string
 	return res, nil
 }
 
-// halves is what a machine holds of one (repo, env) before an import replaces it.
-type halves struct {
-	repo, env   string
-	cfgPath     string
-	account     string
-	cfgExists   bool
-	oldCfgBytes []byte
-	oldCfg      *config.File // nil when missing or unreadable (unreadable counts as different)
-	oldKey      string       // "" when there is none
-}
-
-func (a *App) readHalves(ctx context.Context, root, repoName, env string) (*halves, error) {
-	h := &halves{repo: repoName, env: env, cfgPath: config.EnvPath(root, repoName, env), account: keychain.Account(repoName, env)}
-	data, err := os.ReadFile(h.cfgPath)
-	h.cfgExists = err == nil
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fail.Wrap(fail.Failure, pathCause(err), "check the permissions of "+h.cfgPath, "read the existing config")
-	}
-	if h.cfgExists {
-		h.oldCfgBytes = data
-		h.oldCfg, _ = config.Parse(data)
-	}
-	key, err := a.Keychain.Get(ctx, h.account)
-	switch {
-	case errors.Is(err, keychain.ErrNotFound):
-	case err != nil:
-		return nil, err
-	default:
-		h.oldKey = strings.TrimSpace(key)
-	}
-	return h, nil
-}
-
-// same reports whether the key and the config here equal the given ones.
-func (h *halves) same(cfg *config.File, key string) (sameKey, sameCfg bool) {
-	return h.oldKey == key, h.oldCfg != nil && equivalentConfig(h.oldCfg, cfg)
-}
-
-// replaceHalves writes newCfg and newKey as the halves of h's (repo, env). What it
-// replaces is kept first: the old key in the keychain as "<account>#<fingerprint>",
-// the old config beside the new one; the new config keeps this machine's older keys,
-// plus the one it replaces, so versions sealed before stay readable here. When the
-// config cannot be written the keychain is put back, so the halves stay a pair.
-func (a *App) replaceHalves(ctx context.Context, h *halves, newCfg *config.File, newKey string) (keptKey, keptConfig string, err error) {
-	sameKey, sameCfg := h.same(newCfg, newKey)
-	fp := sls1.Fingerprint(newKey)
-	if h.oldCfg != nil {
-		newCfg.PreviousKeys = append(newCfg.PreviousKeys, h.oldCfg.PreviousKeys...)
-	}
-	if h.oldKey != "" && !sameKey && h.oldCfg != nil {
-		newCfg.PreviousKeys = addPreviousKey(newCfg.PreviousKeys, config.PreviousKey{Fingerprint: sls1.Fingerprint(h.oldKey), Salt: h.oldCfg.Salt})
-	}
-	newCfg.PreviousKeys = dropPreviousKey(newCfg.PreviousKeys, fp, newCfg.Salt)
-
-	var createdKept string
-	if h.oldKey != "" && !sameKey {
-		acct, created, err := a.keepOldKey(ctx, h.repo, h.env, h.oldKey)
-		if err != nil {
-			return "", "", err
-		}
-		keptKey = acct
-		if created {
-			createdKept = acct
-		}
-	}
-	if h.cfgExists && !sameCfg {
-		p, err := keepOldConfig(h.cfgPath, h.oldCfgBytes, h.oldKey, a.Now())
-		if err != nil {
-			if createdKept != "" {
-				_ = a.Keychain.Delete(context.WithoutCancel(ctx), createdKept)
-			}
-			return "", "", fail.Wrap(fail.Failure, err, "check the permissions of "+filepath.Dir(h.cfgPath), "keep the existing config aside (nothing was replaced)")
-		}
-		keptConfig = p
-	}
-	if !sameKey {
-		if err := a.Keychain.Set(ctx, h.account, newKey); err != nil {
-			return "", "", err
-		}
-	}
-	writeCfg := !sameCfg
-	if sameCfg && !reflect.DeepEqual(h.oldCfg.PreviousKeys, newCfg.PreviousKeys) {
-		writeCfg = true
-	}
-	if writeCfg {
-		if err := newCfg.Save(h.cfgPath); err != nil {
-			bg := context.WithoutCancel(ctx)
-			if !sameKey {
-				if h.oldKey != "" {
-					_ = a.Keychain.Set(bg, h.account, h.oldKey)
-				} else {
-					_ = a.Keychain.Delete(bg, h.account)
-				}
-			}
-			return "", "", fail.Wrap(fail.Failure, err, "check the permissions of "+filepath.Dir(h.cfgPath), "write the config")
-		}
-	}
-	return keptKey, keptConfig, nil
-}
-
 // installHooks installs the git hooks (SPEC §8) and returns the summary; problems
 // are warnings (the halves are in place already).
 func installHooks(ctx context.Context, r *repo.Repo, warnings *[]string) string {
@@ -703,54 +600,6 @@ func dropPreviousKey(keys []config.PreviousKey, fp, salt string) []config.Previo
 		out = append(out, x)
 	}
 	return out
-}
-
-// oldKeyAccount is where a replaced key is kept: "<repo>/<env>#<fingerprint>".
-func oldKeyAccount(repoName, env, fingerprint string) string {
-	return keychain.Account(repoName, env) + "#" + fingerprint
-}
-
-// keepOldKey stores key under its "#<fingerprint>" account. created reports whether
-// the entry is new (so a caller that gives up can remove it again).
-func (a *App) keepOldKey(ctx context.Context, repoName, env, key string) (account string, created bool, err error) {
-	account = oldKeyAccount(repoName, env, sls1.Fingerprint(key))
-	cur, err := a.Keychain.Get(ctx, account)
-	switch {
-	case err == nil && strings.TrimSpace(cur) == key:
-		return account, false, nil
-	case err == nil:
-		return "", false, fail.New(fail.Refused, "inspect the keychain entry "+keychain.Service+" "+account+" and remove it if it is not needed",
-			"the keychain entry %s already holds another key; refusing to overwrite it", account)
-	case !errors.Is(err, keychain.ErrNotFound):
-		return "", false, err
-	}
-	if err := a.Keychain.Set(ctx, account, key); err != nil {
-		return "", false, err
-	}
-	return account, true, nil
-}
-
-// keepOldConfig copies a config file that is about to be replaced to
-// env_<env>.bak-<fingerprint of its key> beside it (the "." keeps it out of
-// config.ListEnvs), never over another file.
-func keepOldConfig(cfgPath string, data []byte, key string, now time.Time) (string, error) {
-	tag := rqem.FormatTS(now)
-	if key != "" {
-		tag = sls1.Fingerprint(key)
-	}
-	base := cfgPath + ".bak-" + tag
-	p := base
-	for i := 2; ; i++ {
-		old, err := os.ReadFile(p)
-		if errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		if err == nil && bytes.Equal(old, data) {
-			return p, nil
-		}
-		p = fmt.Sprintf("%s-%d", base, i)
-	}
-	return p, writeNew(p, data, false)
 }
 
 // verifyShare checks, before import writes anything, that the share's store
