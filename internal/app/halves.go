@@ -65,22 +65,6 @@ func (t *halvesTx) setKey(account, secret string) error {
 	return nil
 }
 
-// deleteKey removes the keychain entry account when it exists.
-func (t *halvesTx) deleteKey(account string) error {
-	old, err := t.a.Keychain.Get(t.ctx, account)
-	if errors.Is(err, keychain.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := t.a.Keychain.Delete(t.ctx, account); err != nil && !errors.Is(err, keychain.ErrNotFound) {
-		return err
-	}
-	t.undo = append(t.undo, func() error { return t.a.Keychain.Set(context.WithoutCancel(t.ctx), account, old) })
-	return nil
-}
-
 // saveConfig writes c as the config file at path (atomically, 0600).
 func (t *halvesTx) saveConfig(path string, c *config.File) error {
 	old, err := atomicfile.ReadRegularFollow(path, 1<<20)
