@@ -54,21 +54,58 @@ type Workspace struct {
 	Getenv     func(string) string // for the runtime config token; nil = none
 }
 
-// Workspace opens the repository around a.Dir and resolves its identity.
-func (a *App) Workspace(repoFlag string) (*Workspace, error) {
+// Target is what one command works on, resolved once by Resolve and passed to
+// every use case: the repository around a.Dir, its identity and the config root.
+// When that fails, Err says why and the use case reports it where it did before;
+// Flag (--repo as typed) and Repo (when one was found) stay for the commands
+// that can work without a full workspace (a runtime token outside a checkout,
+// import naming the repository from the share, completion).
+type Target struct {
+	Flag  string     // --repo as typed
+	Repo  *repo.Repo // nil outside a repository
+	W     *Workspace // nil when Err is set
+	Err   error
+	idErr error // the identity could not be told (Repo is set)
+}
+
+// Resolve opens the repository around a.Dir and resolves its identity, once per
+// command (internal/cli calls it).
+func (a *App) Resolve(repoFlag string) *Target {
+	t := &Target{Flag: repoFlag}
 	r, err := repo.Open(a.Dir, a.Getenv)
 	if err != nil {
-		return nil, err
+		t.Err = err
+		return t
 	}
+	t.Repo = r
 	id, err := r.Identity(repoFlag)
 	if err != nil {
-		return nil, err
+		t.Err, t.idErr = err, err
+		return t
 	}
 	root, err := config.Root(a.Getenv)
 	if err != nil {
-		return nil, err
+		t.Err = err
+		return t
 	}
-	return &Workspace{Repo: r, ID: id, ConfigRoot: root, Getenv: a.Getenv}, nil
+	t.W = &Workspace{Repo: r, ID: id, ConfigRoot: root, Getenv: a.Getenv}
+	return t
+}
+
+// Get is the workspace, or why there is none.
+func (t *Target) Get() (*Workspace, error) {
+	return t.W, t.Err
+}
+
+// Identity is the repository's identity, or why it cannot be told (Repo set).
+func (t *Target) Identity() (repo.Identity, error) {
+	if t.W != nil {
+		return t.W.ID, nil
+	}
+	if t.idErr != nil {
+		return repo.Identity{}, t.idErr
+	}
+	return t.Repo.Identity(t.Flag)
 }
 
 // CheckEnv validates an env name given on the command line.

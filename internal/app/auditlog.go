@@ -50,8 +50,8 @@ type AuditVerifyFailed struct {
 }
 
 // fetchAuditLog reads the env's log; exists is false when there is none.
-func (a *App) fetchAuditLog(ctx context.Context, repoFlag, env string) (e *EnvHandle, data []byte, exists bool, err error) {
-	e, err = a.OpenEnv(repoFlag, env)
+func (a *App) fetchAuditLog(ctx context.Context, target *Target, env string) (e *EnvHandle, data []byte, exists bool, err error) {
+	e, err = a.OpenEnv(target, env)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -73,8 +73,8 @@ func auditDamaged(env, key string, err error) error {
 
 // ReadAuditLog reads and parses the env's audit log. A log that does not parse is
 // an integrity failure (exit 6) naming the line and row.
-func (a *App) ReadAuditLog(ctx context.Context, repoFlag, env string) (*AuditLog, error) {
-	e, data, exists, err := a.fetchAuditLog(ctx, repoFlag, env)
+func (a *App) ReadAuditLog(ctx context.Context, target *Target, env string) (*AuditLog, error) {
+	e, data, exists, err := a.fetchAuditLog(ctx, target, env)
 	if err != nil {
 		return nil, err
 	}
@@ -110,8 +110,8 @@ func (l *AuditLog) Select(f AuditFilter) []audit.Row {
 // VerifyAuditLog walks the chain of the env's audit log (audit.Verify). A broken
 // chain or an unreadable log returns the verification (Intact false, Failure
 // set) together with an integrity error (exit 6) naming the first bad row.
-func (a *App) VerifyAuditLog(ctx context.Context, repoFlag, env string) (*AuditVerification, error) {
-	e, data, exists, err := a.fetchAuditLog(ctx, repoFlag, env)
+func (a *App) VerifyAuditLog(ctx context.Context, target *Target, env string) (*AuditVerification, error) {
+	e, data, exists, err := a.fetchAuditLog(ctx, target, env)
 	if err != nil {
 		return nil, err
 	}

@@ -40,11 +40,11 @@ func TestHostileLocalFilesFailFast(t *testing.T) {
 		pin := filepath.Join(a.dir, ".vsync")
 		os.Remove(pin)
 		os.Symlink(target, pin)
-		quick(".vsync -> "+target, func() error { _, err := a.app.Status(bg, "", false); return err }, "not a regular file")
-		quick("push with .vsync -> "+target, func() error { _, err := a.app.Push(bg, "", "dev", PushOptions{}); return err }, "not a regular file")
+		quick(".vsync -> "+target, func() error { _, err := a.app.Status(bg, a.app.Resolve(""), false); return err }, "not a regular file")
+		quick("push with .vsync -> "+target, func() error { _, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{}); return err }, "not a regular file")
 		a.log.Reset()
 		start := time.Now()
-		a.app.HookPostCheckout(bg, "", []string{"x", "y", "1"})
+		a.app.HookPostCheckout(bg, a.app.Resolve(""), []string{"x", "y", "1"})
 		if took := time.Since(start); took > time.Second || !strings.Contains(a.log.String(), "not a regular file") {
 			t.Fatalf("post-checkout with .vsync -> %s: %v %q", target, took, a.log.String())
 		}
@@ -53,11 +53,14 @@ func TestHostileLocalFilesFailFast(t *testing.T) {
 
 		m.env["VSYNC_KEY_FILE"] = target
 		a.write("dev", "new", "x")
-		quick("VSYNC_KEY_FILE="+target, func() error { _, err := a.app.Push(bg, "", "dev", PushOptions{}); return err }, "key file")
+		quick("VSYNC_KEY_FILE="+target, func() error { _, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{}); return err }, "key file")
 		delete(m.env, "VSYNC_KEY_FILE")
 		os.Remove(filepath.Join(a.vault("dev"), "new"))
 
-		quick("share "+target, func() error { _, err := a.app.Import(bg, "", "dev", target, "pass", ImportOptions{}); return err }, "cannot read")
+		quick("share "+target, func() error {
+			_, err := a.app.Import(bg, a.app.Resolve(""), "dev", target, "pass", ImportOptions{})
+			return err
+		}, "cannot read")
 		quick("passphrase file "+target, func() error { _, err := a.app.ReadPassphraseFile(target); return err }, "cannot read")
 
 		cfg := filepath.Join(m.home, "config", "vsync", "acme_web", "env_dev")
@@ -67,7 +70,7 @@ func TestHostileLocalFilesFailFast(t *testing.T) {
 		}
 		os.Remove(cfg)
 		os.Symlink(target, cfg)
-		quick("config -> "+target, func() error { _, err := a.app.Pull(bg, "", "dev", PullOptions{}); return err }, "not a regular file")
+		quick("config -> "+target, func() error { _, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{}); return err }, "not a regular file")
 		os.Remove(cfg)
 		os.WriteFile(cfg, good, 0o600)
 	}
@@ -79,7 +82,7 @@ func TestHostileLocalFilesFailFast(t *testing.T) {
 func TestHostileStoreAnswersBounded(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, m *machine, storeURL string) {
 		a, _ := setup(t, m, storeURL)
-		e, err := a.app.OpenEnv("", "dev")
+		e, err := a.app.OpenEnv(a.app.Resolve(""), "dev")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,18 +18,18 @@ func TestCorruptLatestHasAWayOut(t *testing.T) {
 		a, ts1 := setup(t, m, storeURL)
 		for _, garbage := range []string{"not a timestamp", strings.Repeat("9", 1<<20)} {
 			putObject(t, a, "acme_web/dev/latest", []byte(garbage))
-			_, err := a.app.Push(bg, "", "dev", PushOptions{})
+			_, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 			wantCode(t, err, fail.Integrity, "latest pointer for dev is corrupt")
 			if !strings.Contains(fail.HintOf(err), "push dev --force") {
 				t.Fatalf("hint %q does not name push --force", fail.HintOf(err))
 			}
-			_, err = a.app.Pull(bg, "", "dev", PullOptions{})
+			_, err = a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{})
 			wantCode(t, err, fail.Integrity, "corrupt")
-			if _, err := a.app.Pull(bg, "", "dev", PullOptions{At: ts1, Force: true}); err != nil {
+			if _, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{At: ts1, Force: true}); err != nil {
 				t.Fatalf("pull --at past a corrupt latest: %v", err)
 			}
 			a.write("dev", ".env.dev", "REPAIRED="+garbage[:3]+"\n")
-			res, err := a.app.Push(bg, "", "dev", PushOptions{Force: true})
+			res, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{Force: true})
 			if err != nil {
 				t.Fatalf("push --force does not repair: %v", err)
 			}
@@ -37,7 +37,7 @@ func TestCorruptLatestHasAWayOut(t *testing.T) {
 				t.Fatalf("latest = %.40q, want %s", got, res.TS)
 			}
 			b := m.newClone("b" + garbage[:1])
-			if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+			if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			ts1 = res.TS
@@ -53,7 +53,7 @@ func TestPendingPullSettledReadOnly(t *testing.T) {
 	m := newMachine(t)
 	a, _ := setup(t, m, fileStoreURL(t))
 	b := m.newClone("b")
-	if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+	if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	stateDir := filepath.Join(b.dir, ".git", "vsync")
@@ -63,11 +63,11 @@ func TestPendingPullSettledReadOnly(t *testing.T) {
 	}
 	a.write("dev", ".env.dev", "API_TOKEN=v2\n")
 	a.app.Now = func() time.Time { return time.Now().Add(time.Hour) }
-	v2, err := a.app.Push(bg, "", "dev", PushOptions{})
+	v2, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+	if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// As if killed after the swap: the new state is still pending, the old one current.
@@ -76,7 +76,7 @@ func TestPendingPullSettledReadOnly(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(stateDir, "dev.state.json"), old, 0o600)
 
-	rep, err := b.app.Status(bg, "", false)
+	rep, err := b.app.Status(bg, b.app.Resolve(""), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,13 +84,13 @@ func TestPendingPullSettledReadOnly(t *testing.T) {
 	if es.Clean == nil || !*es.Clean || es.LocalTS == nil || *es.LocalTS != v2.TS {
 		t.Fatalf("status shows %+v (changed %v), want clean at %s", es, es.Changed, v2.TS)
 	}
-	if err := b.app.HookPrePush(bg, "", []string{"origin", "url"}, nil); err != nil {
+	if err := b.app.HookPrePush(bg, b.app.Resolve(""), []string{"origin", "url"}, nil); err != nil {
 		t.Fatalf("pre-push refuses: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(stateDir, "dev.pending.json")); err != nil {
 		t.Fatalf("status or pre-push wrote the state: %v", err)
 	}
-	res, err := b.app.Pull(bg, "", "dev", PullOptions{})
+	res, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
 	if err != nil || !res.UpToDate {
 		t.Fatalf("the next pull: %+v %v", res, err)
 	}
@@ -105,7 +105,7 @@ func TestPendingPullSettledReadOnly(t *testing.T) {
 func TestLeftoversReportedOnce(t *testing.T) {
 	m := newMachine(t)
 	a, _ := setup(t, m, fileStoreURL(t))
-	e, err := a.app.OpenEnv("", "dev")
+	e, err := a.app.OpenEnv(a.app.Resolve(""), "dev")
 	if err != nil {
 		t.Fatal(err)
 	}

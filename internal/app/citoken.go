@@ -40,8 +40,8 @@ type CITokenResult struct {
 // can hold a key that may only read this env (least privilege; the reference
 // tool's runtime-token does the same). A token with other credentials is tried
 // once: reading `latest` with them tells a typo from a working key.
-func (a *App) MintCIToken(ctx context.Context, repoFlag, env string, cr CICredentials) (*CITokenResult, error) {
-	e, err := a.OpenEnv(repoFlag, env)
+func (a *App) MintCIToken(ctx context.Context, target *Target, env string, cr CICredentials) (*CITokenResult, error) {
+	e, err := a.OpenEnv(target, env)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +92,8 @@ func normEndpoint(s string) string {
 }
 
 // CIToken is the runtime token of env with its own credentials.
-func (a *App) CIToken(repoFlag, env string) (string, error) {
-	res, err := a.MintCIToken(context.Background(), repoFlag, env, CICredentials{})
+func (a *App) CIToken(target *Target, env string) (string, error) {
+	res, err := a.MintCIToken(context.Background(), target, env, CICredentials{})
 	if err != nil {
 		return "", err
 	}

@@ -7,8 +7,8 @@ import (
 // CompletionNames are the names shell completion offers: the envs set up for
 // this repository on this machine, and the saved profiles. Errors give no names:
 // a completion must never fail loudly.
-func (a *App) CompletionNames(repoFlag string) (envs, profiles []string) {
-	if w, err := a.Workspace(repoFlag); err == nil {
+func (a *App) CompletionNames(target *Target) (envs, profiles []string) {
+	if w, err := target.Get(); err == nil {
 		envs, _ = config.ListEnvs(w.ConfigRoot, w.ID.Name)
 		envs = addTokenEnv(envs, a.Getenv)
 	}

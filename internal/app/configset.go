@@ -63,11 +63,11 @@ type ConfigSetResult struct {
 // history and every key it does not know. The new store settings are checked
 // (they must parse) before anything is written; nothing is written when nothing
 // changes.
-func (a *App) ConfigSet(repoFlag, env string, ch ConfigChange) (*ConfigSetResult, error) {
+func (a *App) ConfigSet(target *Target, env string, ch ConfigChange) (*ConfigSetResult, error) {
 	if err := CheckEnv(env); err != nil {
 		return nil, err
 	}
-	w, err := a.Workspace(repoFlag)
+	w, err := target.Get()
 	if err != nil {
 		return nil, err
 	}
@@ -190,11 +190,11 @@ type ConfigShow struct {
 
 // ConfigShowEnv reads the config of env (the runtime token when one is set) and
 // lists its settings without any secret.
-func (a *App) ConfigShowEnv(repoFlag, env string) (*ConfigShow, error) {
+func (a *App) ConfigShowEnv(target *Target, env string) (*ConfigShow, error) {
 	if err := CheckEnv(env); err != nil {
 		return nil, err
 	}
-	w, err := a.Workspace(repoFlag)
+	w, err := target.Get()
 	if err != nil {
 		return nil, err
 	}

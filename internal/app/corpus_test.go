@@ -66,7 +66,7 @@ func runHostile(t *testing.T, kind string, data []byte) error {
 	m := newMachine(t)
 	storeURL := fileStoreURL(t)
 	a, _ := setup(t, m, storeURL)
-	e, err := a.app.OpenEnv("", "dev")
+	e, err := a.app.OpenEnv(a.app.Resolve(""), "dev")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,15 +94,15 @@ func runHostile(t *testing.T, kind string, data []byte) error {
 		}
 		putObject(t, a, e.VersionKey(ts), sealed)
 		putObject(t, a, e.LatestKey(), []byte(ts))
-		_, err = a.app.Pull(bg, "", "dev", PullOptions{})
+		_, err = a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{})
 		return err
 	case "latest":
 		putObject(t, a, e.LatestKey(), data)
-		_, err := a.app.Pull(bg, "", "dev", PullOptions{})
+		_, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{})
 		return err
 	case "pin":
 		os.WriteFile(filepath.Join(a.dir, ".vsync"), data, 0o644)
-		_, err := a.app.Status(bg, "", false)
+		_, err := a.app.Status(bg, a.app.Resolve(""), false)
 		return err
 	case "config":
 		ep := strings.TrimSuffix(storeURL, "#team")
@@ -114,7 +114,7 @@ func runHostile(t *testing.T, kind string, data []byte) error {
 		if err := os.WriteFile(e.ConfigPath("dev"), b.Bytes(), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := a.app.Pull(bg, "", "dev", PullOptions{})
+		_, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{})
 		return err
 	case "share":
 		var payload map[string]any
@@ -124,7 +124,7 @@ func runHostile(t *testing.T, kind string, data []byte) error {
 		p := writeFile(t, m.home, "x.share", tsShare(t, "pp", payload))
 		m2 := newMachine(t)
 		c := m2.newClone("c")
-		_, err := c.app.Import(bg, "", "dev", p, "pp", ImportOptions{NoHooks: true})
+		_, err := c.app.Import(bg, c.app.Resolve(""), "dev", p, "pp", ImportOptions{NoHooks: true})
 		if n := len(m2.kc.Accounts()); n != 0 {
 			t.Fatalf("a refused import wrote %d keychain entries", n)
 		}

@@ -56,7 +56,7 @@ const LocalLabel = "local"
 // Diff compares the vault with the version it last synced (or with latest), or
 // two versions, file by file and, for dotenv files, key by key. It reads the
 // store and the vault and changes nothing.
-func (a *App) Diff(ctx context.Context, repoFlag, env string, o DiffOptions) (*DiffResult, error) {
+func (a *App) Diff(ctx context.Context, target *Target, env string, o DiffOptions) (*DiffResult, error) {
 	for _, ts := range []string{o.From, o.To} {
 		if ts != "" && !rqem.ValidTS(ts) {
 			return nil, fail.New(fail.Usage, "timestamps look like 20260131-235959; `git vsync versions "+env+"` lists them", "invalid version %q", ts)
@@ -68,7 +68,7 @@ func (a *App) Diff(ctx context.Context, repoFlag, env string, o DiffOptions) (*D
 	if o.Remote && o.From != "" {
 		return nil, fail.New(fail.Usage, "leave out --remote to compare two versions", "--remote compares the vault with latest; it takes no versions")
 	}
-	e, err := a.OpenEnv(repoFlag, env)
+	e, err := a.OpenEnv(target, env)
 	if err != nil {
 		return nil, err
 	}

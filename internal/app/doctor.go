@@ -44,7 +44,7 @@ type DoctorReport struct {
 // SPEC §5.2), whether the latest version opens with this machine's key, the vault
 // (present, ignored by git) and the hooks. It writes only a probe object, which it
 // deletes again, and never changes the vault.
-func (a *App) Doctor(ctx context.Context, repoFlag, only string) (*DoctorReport, error) {
+func (a *App) Doctor(ctx context.Context, target *Target, only string) (*DoctorReport, error) {
 	rep := &DoctorReport{Checks: []Check{}}
 	add := func(c Check) {
 		rep.Checks = append(rep.Checks, c)
@@ -52,7 +52,7 @@ func (a *App) Doctor(ctx context.Context, repoFlag, only string) (*DoctorReport,
 			rep.Code = int(c.code)
 		}
 	}
-	w, err := a.Workspace(repoFlag)
+	w, err := target.Get()
 	if err != nil {
 		return nil, err
 	}

@@ -40,11 +40,11 @@ type EnvHandle struct {
 
 // OpenEnv loads the disk half of env and opens its store. It does no network I/O
 // and does not touch the key or the vault (see LockVault).
-func (a *App) OpenEnv(repoFlag, env string) (*EnvHandle, error) {
+func (a *App) OpenEnv(target *Target, env string) (*EnvHandle, error) {
 	if err := CheckEnv(env); err != nil {
 		return nil, err
 	}
-	w, err := a.Workspace(repoFlag)
+	w, err := target.Get()
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +127,8 @@ func (a *App) openEnvIn(w *Workspace, env string) (*EnvHandle, error) {
 
 // OpenLocked is OpenEnv followed by LockVault, for the commands that change the
 // vault or the sync state. Call release when done.
-func (a *App) OpenLocked(ctx context.Context, repoFlag, env string) (e *EnvHandle, release func(), err error) {
-	e, err = a.OpenEnv(repoFlag, env)
+func (a *App) OpenLocked(ctx context.Context, target *Target, env string) (e *EnvHandle, release func(), err error) {
+	e, err = a.OpenEnv(target, env)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -62,7 +62,7 @@ const maxInlineFile = 1 << 20
 // SyncPlan reads the env's keys from the version this clone last synced (or the
 // vault as it is with FromLocal), saves routing flags into the config, and plans
 // every target. Nothing is written to any target.
-func (a *App) SyncPlan(ctx context.Context, repoFlag, env string, o SyncOptions) (*SyncRun, error) {
+func (a *App) SyncPlan(ctx context.Context, target *Target, env string, o SyncOptions) (*SyncRun, error) {
 	if err := o.Audit.Check(); err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (a *App) SyncPlan(ctx context.Context, repoFlag, env string, o SyncOptions)
 			return nil, fail.New(fail.Usage, "use key names or globs such as 'STRIPE_*'", "bad key pattern %q", g)
 		}
 	}
-	e, release, err := a.OpenLocked(ctx, repoFlag, env)
+	e, release, err := a.OpenLocked(ctx, target, env)
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ func planCounts(p *fanout.Plan) map[fanout.Action]int {
 func TestSyncUseCase(t *testing.T) {
 	m := newMachine(t)
 	c := m.newClone("a")
-	if _, err := c.app.Init(bg, "", "prod", InitOptions{Store: "file://" + filepath.ToSlash(t.TempDir()) + "#team", NoHooks: true}); err != nil {
+	if _, err := c.app.Init(bg, c.app.Resolve(""), "prod", InitOptions{Store: "file://" + filepath.ToSlash(t.TempDir()) + "#team", NoHooks: true}); err != nil {
 		t.Fatal(err)
 	}
 	c.write("prod", ".env.prod", "API_TOKEN=tok-1111-secret\nDB_URL=\"postgres://u:pw-secret@db/x\"\nexport CERT_FILE=tls/cert.pem\n")
@@ -43,13 +43,13 @@ func TestSyncUseCase(t *testing.T) {
 		Routing: map[string]string{"vault.addr": vs.URL, "vault.secretPath": "web/prod", "gh.repo": "acme/web"},
 		HTTP:    fanouttest.Client(vs.Server, gh.Server),
 	}
-	_, err := c.app.SyncPlan(bg, "", "prod", o)
+	_, err := c.app.SyncPlan(bg, c.app.Resolve(""), "prod", o)
 	wantCode(t, err, fail.Refused, "never synced")
 
-	if _, err := c.app.Push(bg, "", "prod", PushOptions{}); err != nil {
+	if _, err := c.app.Push(bg, c.app.Resolve(""), "prod", PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	run, err := c.app.SyncPlan(bg, "", "prod", o)
+	run, err := c.app.SyncPlan(bg, c.app.Resolve(""), "prod", o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestSyncUseCase(t *testing.T) {
 	if got := gh.Values()["DB_URL"]; got != "postgres://u:pw-secret@db/x" {
 		t.Fatalf("GitHub DB_URL = %q", got)
 	}
-	e, err := c.app.OpenEnv("", "prod")
+	e, err := c.app.OpenEnv(c.app.Resolve(""), "prod")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestSyncUseCase(t *testing.T) {
 
 	// Routing from the config alone; nothing changed: nothing is written.
 	o.Routing = nil
-	run, err = c.app.SyncPlan(bg, "", "prod", o)
+	run, err = c.app.SyncPlan(bg, c.app.Resolve(""), "prod", o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,10 +106,10 @@ func TestSyncUseCase(t *testing.T) {
 
 	// An edit not pushed is not what the team sees: refused unless --from-local.
 	c.write("prod", ".env.prod", "API_TOKEN=tok-2222-secret\nDB_URL=\"postgres://u:pw-secret@db/x\"\nexport CERT_FILE=tls/cert.pem\n")
-	_, err = c.app.SyncPlan(bg, "", "prod", o)
+	_, err = c.app.SyncPlan(bg, c.app.Resolve(""), "prod", o)
 	wantCode(t, err, fail.Refused, "changes since version")
 	o.FromLocal, o.Targets, o.Only = true, []string{"gh"}, []string{"API_*"}
-	run, err = c.app.SyncPlan(bg, "", "prod", o)
+	run, err = c.app.SyncPlan(bg, c.app.Resolve(""), "prod", o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,11 +133,11 @@ func TestSyncUseCase(t *testing.T) {
 func TestSyncRefusesInvalidBeforeWriting(t *testing.T) {
 	m := newMachine(t)
 	c := m.newClone("a")
-	if _, err := c.app.Init(bg, "", "prod", InitOptions{Store: "file://" + filepath.ToSlash(t.TempDir()) + "#team", NoHooks: true}); err != nil {
+	if _, err := c.app.Init(bg, c.app.Resolve(""), "prod", InitOptions{Store: "file://" + filepath.ToSlash(t.TempDir()) + "#team", NoHooks: true}); err != nil {
 		t.Fatal(err)
 	}
 	c.write("prod", ".env.prod", "GOOD=fine-value\nbad.name=x\n")
-	if _, err := c.app.Push(bg, "", "prod", PushOptions{}); err != nil {
+	if _, err := c.app.Push(bg, c.app.Resolve(""), "prod", PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	gh := fanouttest.NewGitHub(t, "acme/web", "prod")
@@ -146,7 +146,7 @@ func TestSyncRefusesInvalidBeforeWriting(t *testing.T) {
 	m.env["GITHUB_API_URL"], m.env["GH_TOKEN"] = gh.URL, gh.Token
 	o := SyncOptions{Targets: []string{"vault", "gh"}, HTTP: fanouttest.Client(vs.Server, gh.Server),
 		Routing: map[string]string{"vault.addr": vs.URL, "vault.secretPath": "p", "gh.repo": "acme/web"}}
-	run, err := c.app.SyncPlan(bg, "", "prod", o)
+	run, err := c.app.SyncPlan(bg, c.app.Resolve(""), "prod", o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestSyncRefusesInvalidBeforeWriting(t *testing.T) {
 		t.Fatalf("writes before the refusal: vault %d, gh %d", vs.Writes(), gh.Writes())
 	}
 	o.Exclude = []string{"bad.*"}
-	if run, err = c.app.SyncPlan(bg, "", "prod", o); err == nil {
+	if run, err = c.app.SyncPlan(bg, c.app.Resolve(""), "prod", o); err == nil {
 		_, err = c.app.SyncApply(bg, run)
 	}
 	if err != nil || gh.Values()["GOOD"] != "fine-value" {

@@ -26,7 +26,7 @@ func faultyStore(t *testing.T, m *machine) (string, *testenv.FaultProxy) {
 func directBucket(t *testing.T, c *clone, proxyURL string) map[string]string {
 	t.Helper()
 	srv := testenv.Versitygw(t)
-	e, err := c.app.OpenEnv("", "dev")
+	e, err := c.app.OpenEnv(c.app.Resolve(""), "dev")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestPushLostSwapAnswerKeepsVersion(t *testing.T) {
 				}()
 			}
 			start := time.Now()
-			res, err := a.app.Push(ctx, "", "dev", PushOptions{Audit: AuditOptions{Disabled: true}})
+			res, err := a.app.Push(ctx, a.app.Resolve(""), "dev", PushOptions{Audit: AuditOptions{Disabled: true}})
 			took := time.Since(start)
 			proxy.Set()
 			if took > 40*time.Second {
@@ -94,7 +94,7 @@ func TestPushLostSwapAnswerKeepsVersion(t *testing.T) {
 					t.Fatalf("latest=%q, pushed %s, objects %v", after[latestKey], res.TS, keys(after))
 				}
 				// The push was recorded: the next push has nothing to do.
-				again, err := a.app.Push(bg, "", "dev", PushOptions{Audit: AuditOptions{Disabled: true}})
+				again, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{Audit: AuditOptions{Disabled: true}})
 				if err != nil || !again.Unchanged {
 					t.Fatalf("second push: %+v %v", again, err)
 				}
@@ -115,12 +115,12 @@ func TestPushLostSwapAnswerKeepsVersion(t *testing.T) {
 				}
 				// The store is back (here: reached past the proxy). The next push
 				// recognises the earlier one by its bytes and needs no --force.
-				e, _ := a.app.OpenEnv("", "dev")
+				e, _ := a.app.OpenEnv(a.app.Resolve(""), "dev")
 				e.Config.S3.Endpoint = strings.Replace(e.Config.S3.Endpoint, proxy.URL, testenv.Versitygw(t).Endpoint, 1)
 				if err := e.Config.Save(e.ConfigPath("dev")); err != nil {
 					t.Fatal(err)
 				}
-				again, err := a.app.Push(bg, "", "dev", PushOptions{Audit: AuditOptions{Disabled: true}})
+				again, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{Audit: AuditOptions{Disabled: true}})
 				if err != nil || !again.Unchanged || again.TS != lt {
 					t.Fatalf("push after an unknown outcome: %+v %v", again, err)
 				}
@@ -150,7 +150,7 @@ func TestRacingPushersLosersGetRefused(t *testing.T) {
 	clones := []*clone{a}
 	for i := 1; i < n; i++ {
 		c := m.newClone("c" + string(rune('a'+i%26)) + string(rune('a'+i/26)))
-		if _, err := c.app.Pull(bg, "", "dev", PullOptions{Audit: AuditOptions{Disabled: true}}); err != nil {
+		if _, err := c.app.Pull(bg, c.app.Resolve(""), "dev", PullOptions{Audit: AuditOptions{Disabled: true}}); err != nil {
 			t.Fatal(err)
 		}
 		clones = append(clones, c)
@@ -164,7 +164,7 @@ func TestRacingPushersLosersGetRefused(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = c.app.Push(bg, "", "dev", PushOptions{Audit: AuditOptions{Disabled: true}})
+				_, errs[i] = c.app.Push(bg, c.app.Resolve(""), "dev", PushOptions{Audit: AuditOptions{Disabled: true}})
 			}()
 		}
 		wg.Wait()
@@ -184,7 +184,7 @@ func TestRacingPushersLosersGetRefused(t *testing.T) {
 			t.Fatalf("round %d: bucket grew by %d objects, want 1", round, len(after)-len(before))
 		}
 		for _, c := range clones {
-			if _, err := c.app.Pull(bg, "", "dev", PullOptions{Force: true, Audit: AuditOptions{Disabled: true}}); err != nil {
+			if _, err := c.app.Pull(bg, c.app.Resolve(""), "dev", PullOptions{Force: true, Audit: AuditOptions{Disabled: true}}); err != nil {
 				t.Fatal(err)
 			}
 		}

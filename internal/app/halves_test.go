@@ -163,7 +163,7 @@ func TestHalvesInitRollsBack(t *testing.T) {
 			m, c, kc, repoName := halvesMachine(t)
 			before := configTree(t, m)
 			inject(t, fault, kc, func(string) bool { return true })
-			_, err := c.app.Init(bg, "", "dev", InitOptions{Store: fileStoreURL(t), NoHooks: true})
+			_, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{Store: fileStoreURL(t), NoHooks: true})
 			wantInjected(t, err, "init")
 			kc.unchanged(t)
 			if _, err := kc.Keychain.Get(bg, keychain.Account(repoName, "dev")); !errors.Is(err, keychain.ErrNotFound) {
@@ -178,7 +178,7 @@ func TestHalvesInitRollsBack(t *testing.T) {
 // ones an import or keystore import with --force would replace.
 func withHalves(t *testing.T, c *clone, kc *watchedKeychain) {
 	t.Helper()
-	if _, err := c.app.Init(bg, "", "dev", InitOptions{Store: fileStoreURL(t), NoHooks: true}); err != nil {
+	if _, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{Store: fileStoreURL(t), NoHooks: true}); err != nil {
 		t.Fatal(err)
 	}
 	kc.watch()
@@ -192,7 +192,7 @@ func otherMachine(t *testing.T, repoName string) *clone {
 	if err := os.WriteFile(filepath.Join(a.dir, ".vsync"), []byte("repo="+repoName+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.app.Init(bg, "", "dev", InitOptions{Store: fileStoreURL(t), NoHooks: true}); err != nil {
+	if _, err := a.app.Init(bg, a.app.Resolve(""), "dev", InitOptions{Store: fileStoreURL(t), NoHooks: true}); err != nil {
 		t.Fatal(err)
 	}
 	return a
@@ -205,13 +205,13 @@ func TestHalvesImportRollsBack(t *testing.T) {
 			withHalves(t, c, kc)
 			a := otherMachine(t, repoName)
 			share := filepath.Join(a.home, "dev.share")
-			if _, err := a.app.Export(bg, "", "dev", ExportOptions{Passphrase: "long enough passphrase", Out: share, AllowLocalStore: true}); err != nil {
+			if _, err := a.app.Export(bg, a.app.Resolve(""), "dev", ExportOptions{Passphrase: "long enough passphrase", Out: share, AllowLocalStore: true}); err != nil {
 				t.Fatal(err)
 			}
 			before := configTree(t, m)
 			// The old key is kept aside first; the new key's write fails.
 			inject(t, fault, kc, func(acct string) bool { return !strings.Contains(acct, "#") })
-			_, err := c.app.Import(bg, "", "dev", share, "long enough passphrase", ImportOptions{Force: true, NoHooks: true})
+			_, err := c.app.Import(bg, c.app.Resolve(""), "dev", share, "long enough passphrase", ImportOptions{Force: true, NoHooks: true})
 			wantInjected(t, err, "import")
 			kc.unchanged(t)
 			sameTree(t, configTree(t, m), before)
@@ -225,7 +225,7 @@ func TestHalvesRotateRollsBack(t *testing.T) {
 			m, c, kc, _ := halvesMachine(t)
 			withHalves(t, c, kc)
 			c.write("dev", ".env.dev", "A=1\n")
-			if _, err := c.app.Push(bg, "", "dev", PushOptions{}); err != nil {
+			if _, err := c.app.Push(bg, c.app.Resolve(""), "dev", PushOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			kc.watch()
@@ -233,7 +233,7 @@ func TestHalvesRotateRollsBack(t *testing.T) {
 			// The old key is kept aside first; parking the new one fails.
 			first := true
 			inject(t, fault, kc, func(string) bool { f := !first; first = false; return f })
-			_, err := c.app.Rotate(bg, "", "dev", RotateOptions{})
+			_, err := c.app.Rotate(bg, c.app.Resolve(""), "dev", RotateOptions{})
 			wantInjected(t, err, "rotate")
 			kc.unchanged(t)
 			sameTree(t, configTree(t, m), before)

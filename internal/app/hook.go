@@ -323,7 +323,7 @@ func (p *envProbe) storeProblem(timeout time.Duration) string {
 // 1) act: each env whose store has a newer version and whose vault is clean is
 // pulled; everything else is at most a one-line warning. It never fails, never
 // prompts and prints no secret.
-func (a *App) HookPostCheckout(ctx context.Context, repoFlag string, args []string) {
+func (a *App) HookPostCheckout(ctx context.Context, target *Target, args []string) {
 	if a.Getenv(SkipHooksEnv) == "1" {
 		return
 	}
@@ -337,43 +337,43 @@ func (a *App) HookPostCheckout(ctx context.Context, repoFlag string, args []stri
 	if strings.TrimSpace(flag) != "1" {
 		return
 	}
-	a.syncAfterGit(ctx, repoFlag, "post-checkout")
+	a.syncAfterGit(ctx, target, "post-checkout")
 }
 
 // HookPostMerge runs after `git merge` and `git pull` (args: git's squash flag).
 // The work tree moved as after a branch checkout, so it does what post-checkout
 // does then.
-func (a *App) HookPostMerge(ctx context.Context, repoFlag string, args []string) {
+func (a *App) HookPostMerge(ctx context.Context, target *Target, args []string) {
 	if a.Getenv(SkipHooksEnv) == "1" {
 		return
 	}
-	a.syncAfterGit(ctx, repoFlag, "post-merge")
+	a.syncAfterGit(ctx, target, "post-merge")
 }
 
 // HookPostRewrite runs after `git rebase` (and `git pull --rebase`) with "rebase",
 // and after `git commit --amend` with "amend", which moves no branch to other
 // code and does nothing. stdin (the rewritten commits) is not read.
-func (a *App) HookPostRewrite(ctx context.Context, repoFlag string, args []string) {
+func (a *App) HookPostRewrite(ctx context.Context, target *Target, args []string) {
 	if a.Getenv(SkipHooksEnv) == "1" {
 		return
 	}
 	if len(args) > 0 && strings.TrimSpace(args[0]) != "rebase" {
 		return
 	}
-	a.syncAfterGit(ctx, repoFlag, "post-rewrite")
+	a.syncAfterGit(ctx, target, "post-rewrite")
 }
 
 // syncAfterGit is the work of the hooks that run after git changed the work tree
 // (SPEC §8, post-checkout): each env whose store has a newer version and whose
 // vault is clean is pulled; everything else is at most a one-line warning. It
 // never fails, never prompts and prints no secret. trigger names the hook.
-func (a *App) syncAfterGit(ctx context.Context, repoFlag, trigger string) {
+func (a *App) syncAfterGit(ctx context.Context, target *Target, trigger string) {
 	defer func() {
 		if r := recover(); r != nil {
 			a.warnf("internal error in the %s hook (a bug; please report it); git's own work is done", trigger)
 		}
 	}()
-	w, err := a.Workspace(repoFlag)
+	w, err := target.Get()
 	if err != nil {
 		if fail.CodeOf(err) != fail.NotSetUp {
 			a.warnf("%s: %s", trigger, oneLine(err))
@@ -447,19 +447,18 @@ func (a *App) postCheckoutEnv(ctx context.Context, p *envProbe, s hookSettings, 
 // holds the ref lines. It refuses (exit 1) while an env's vault has changes not
 // in the store or the store has a version this clone has not pulled; git config
 // vsync.prePush (warn|off|strict) tunes it. It never prompts and prints no secret.
-func (a *App) HookPrePush(ctx context.Context, repoFlag string, args []string, stdin io.Reader) error {
+func (a *App) HookPrePush(ctx context.Context, target *Target, args []string, stdin io.Reader) error {
 	if a.Getenv(SkipHooksEnv) == "1" {
 		return nil
 	}
-	r, _ := a.hookRepo() // not a repository: the defaults, and Workspace says why below
-	s := a.readHookSettings(ctx, r)
+	s := a.readHookSettings(ctx, target.Repo) // nil outside a repository: the defaults; target.Get says why below
 	if s.prePush == PrePushOff {
 		return nil
 	}
 	if !a.pushNeedsCheck(stdin) {
 		return nil
 	}
-	w, err := a.Workspace(repoFlag)
+	w, err := target.Get()
 	if err != nil {
 		if fail.CodeOf(err) == fail.NotSetUp {
 			return nil

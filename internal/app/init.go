@@ -72,11 +72,11 @@ func DefaultStoreDir(getenv func(string) string) (string, error) {
 
 // Init creates both halves of (repo, env), the vault folder and the pin. It never
 // replaces an existing half.
-func (a *App) Init(ctx context.Context, repoFlag, env string, o InitOptions) (*InitResult, error) {
+func (a *App) Init(ctx context.Context, target *Target, env string, o InitOptions) (*InitResult, error) {
 	if err := CheckEnv(env); err != nil {
 		return nil, err
 	}
-	w, err := a.Workspace(repoFlag)
+	w, err := target.Get()
 	if err != nil {
 		return nil, err
 	}

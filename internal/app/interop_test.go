@@ -82,11 +82,11 @@ func TestConfigWritersTypeScriptReadable(t *testing.T) {
 
 	// init: the default store, a file:// store.
 	c := m.newClone("a")
-	if _, err := c.app.Init(bg, "", "dflt", InitOptions{NoHooks: true}); err != nil {
+	if _, err := c.app.Init(bg, c.app.Resolve(""), "dflt", InitOptions{NoHooks: true}); err != nil {
 		t.Fatal(err)
 	}
 	wantSSL(t, tsReadable(t, cfgPath("dflt")), true)
-	if _, err := c.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: "file://" + filepath.ToSlash(t.TempDir()) + "#team"}); err != nil {
+	if _, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{NoHooks: true, Store: "file://" + filepath.ToSlash(t.TempDir()) + "#team"}); err != nil {
 		t.Fatal(err)
 	}
 	wantSSL(t, tsReadable(t, cfgPath("dev")), true)
@@ -117,10 +117,10 @@ func TestConfigWritersTypeScriptReadable(t *testing.T) {
 
 	// export: the config inside the share.
 	c.write("dev", ".env.dev", "A=1\n")
-	if _, err := c.app.Push(bg, "", "dev", PushOptions{}); err != nil {
+	if _, err := c.app.Push(bg, c.app.Resolve(""), "dev", PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.app.Export(bg, "", "dev", ExportOptions{Passphrase: "long enough passphrase", Out: filepath.Join(m.home, "x.share")})
+	res, err := c.app.Export(bg, c.app.Resolve(""), "dev", ExportOptions{Passphrase: "long enough passphrase", Out: filepath.Join(m.home, "x.share")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,24 +135,24 @@ func TestConfigWritersTypeScriptReadable(t *testing.T) {
 	share := writeFile(t, m.home, "old.share", tsShare(t, "pass phrase 1", map[string]any{
 		"version": 2, "repo": "acme_web", "env": "stage", "config": noSSL, "key": tsKey,
 	}))
-	if _, err := c.app.Import(bg, "", "stage", share, "pass phrase 1", ImportOptions{NoHooks: true}); err != nil {
+	if _, err := c.app.Import(bg, c.app.Resolve(""), "stage", share, "pass phrase 1", ImportOptions{NoHooks: true}); err != nil {
 		t.Fatal(err)
 	}
 	wantSSL(t, tsReadable(t, cfgPath("stage")), true)
 
 	// rotate.
-	if _, err := c.app.Rotate(bg, "", "dev", RotateOptions{}); err != nil {
+	if _, err := c.app.Rotate(bg, c.app.Resolve(""), "dev", RotateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	wantSSL(t, tsReadable(t, cfgPath("dev")), true)
 
 	// config set: a new endpoint re-derives useSsl; dropping the static keys (the AWS
 	// chain then supplies credentials) still leaves the strings the reader requires.
-	if _, err := c.app.ConfigSet("", "stage", ConfigChange{Key: "s3.endpoint", Value: "http://127.0.0.1:9"}); err != nil {
+	if _, err := c.app.ConfigSet(c.app.Resolve(""), "stage", ConfigChange{Key: "s3.endpoint", Value: "http://127.0.0.1:9"}); err != nil {
 		t.Fatal(err)
 	}
 	wantSSL(t, tsReadable(t, cfgPath("stage")), false)
-	if _, err := c.app.ConfigSet("", "stage", ConfigChange{Key: "s3.accessKeyId", Unset: true}); err != nil {
+	if _, err := c.app.ConfigSet(c.app.Resolve(""), "stage", ConfigChange{Key: "s3.accessKeyId", Unset: true}); err != nil {
 		t.Fatal(err)
 	}
 	wantSSL(t, tsReadable(t, cfgPath("stage")), false)
@@ -164,7 +164,7 @@ func TestConfigInitHTTPStoreUseSSL(t *testing.T) {
 	srv := testenv.Versitygw(t)
 	m.env["AWS_ACCESS_KEY_ID"], m.env["AWS_SECRET_ACCESS_KEY"] = srv.AccessKey, srv.SecretKey
 	c := m.newClone("a")
-	if _, err := c.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: srv.Endpoint + "/" + srv.NewBucket(t)}); err != nil {
+	if _, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{NoHooks: true, Store: srv.Endpoint + "/" + srv.NewBucket(t)}); err != nil {
 		t.Fatal(err)
 	}
 	s3 := tsReadable(t, filepath.Join(m.home, "config", "vsync", "acme_web", "env_dev"))
@@ -178,7 +178,7 @@ func TestConfigInitHTTPStoreUseSSL(t *testing.T) {
 func TestBundleTimesAndUnchangedByContent(t *testing.T) {
 	m := newMachine(t)
 	a := m.newClone("a")
-	if _, err := a.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: "file://" + filepath.ToSlash(t.TempDir()) + "#team"}); err != nil {
+	if _, err := a.app.Init(bg, a.app.Resolve(""), "dev", InitOptions{NoHooks: true, Store: "file://" + filepath.ToSlash(t.TempDir()) + "#team"}); err != nil {
 		t.Fatal(err)
 	}
 	a.write("dev", ".env.dev", "A=1\n")
@@ -187,13 +187,13 @@ func TestBundleTimesAndUnchangedByContent(t *testing.T) {
 	for _, p := range []string{".env.dev", "tls/server.crt"} {
 		os.Chtimes(filepath.Join(a.vault("dev"), filepath.FromSlash(p)), t0, t0)
 	}
-	first, err := a.app.Push(bg, "", "dev", PushOptions{})
+	first, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	b := m.newClone("b")
-	if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+	if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{".env.dev", "tls/server.crt"} {
@@ -208,18 +208,18 @@ func TestBundleTimesAndUnchangedByContent(t *testing.T) {
 	os.Chtimes(filepath.Join(a.vault("dev"), ".env.dev"), t1, t1)
 	os.Chtimes(filepath.Join(b.vault("dev"), "tls", "server.crt"), t1, t1)
 	for _, c := range []*clone{a, b} {
-		res, err := c.app.Push(bg, "", "dev", PushOptions{})
+		res, err := c.app.Push(bg, c.app.Resolve(""), "dev", PushOptions{})
 		if err != nil || !res.Unchanged || res.TS != first.TS {
 			t.Fatalf("push after a time-only change: %+v %v", res, err)
 		}
 	}
-	vs, err := a.app.Versions(bg, "", "dev")
+	vs, err := a.app.Versions(bg, a.app.Resolve(""), "dev")
 	if err != nil || len(vs) != 1 {
 		t.Fatalf("versions %v %v", vs, err)
 	}
 	// A content change of the same size is one.
 	a.write("dev", ".env.dev", "A=2\n")
-	if res, err := a.app.Push(bg, "", "dev", PushOptions{}); err != nil || res.Unchanged {
+	if res, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{}); err != nil || res.Unchanged {
 		t.Fatalf("push after an edit: %+v %v", res, err)
 	}
 }
@@ -263,11 +263,11 @@ func TestAdoptTypeScriptLedger(t *testing.T) {
 		}
 	}
 	writeLedger(t, m, "dev", ts, "pull", b.vault("dev"))
-	if rep, err := b.app.Status(bg, "", false); err != nil || len(rep.Envs) != 1 || rep.Envs[0].LedgerTS != ts || rep.Envs[0].LocalTS != nil {
+	if rep, err := b.app.Status(bg, b.app.Resolve(""), false); err != nil || len(rep.Envs) != 1 || rep.Envs[0].LedgerTS != ts || rep.Envs[0].LocalTS != nil {
 		t.Fatalf("status before adoption: %+v %v", rep, err)
 	}
 	b.log.Reset()
-	res, err := b.app.Push(bg, "", "dev", PushOptions{})
+	res, err := b.app.Push(bg, b.app.Resolve(""), "dev", PushOptions{})
 	if err != nil || !res.Unchanged || res.TS != ts {
 		t.Fatalf("push on the adopted clone: %+v %v", res, err)
 	}
@@ -277,17 +277,17 @@ func TestAdoptTypeScriptLedger(t *testing.T) {
 	if st, _ := state.Load(filepath.Join(b.dir, ".git", "vsync"), "dev"); st == nil || st.TS != ts || st.Op != "pull" || st.KeyFP == "" {
 		t.Fatalf("adopted state %+v", st)
 	}
-	if rep, err := b.app.Status(bg, "", false); err != nil || rep.Envs[0].LedgerTS != "" || rep.Envs[0].LocalTS == nil || *rep.Envs[0].LocalTS != ts {
+	if rep, err := b.app.Status(bg, b.app.Resolve(""), false); err != nil || rep.Envs[0].LedgerTS != "" || rep.Envs[0].LocalTS == nil || *rep.Envs[0].LocalTS != ts {
 		t.Fatalf("status after adoption: %+v %v", rep, err)
 	}
 	// Another teammate pushes; b pulls it without --force, and the adoption is not
 	// reported again.
 	a.write("dev", ".env.dev", "API_TOKEN=next\n")
-	next, err := a.app.Push(bg, "", "dev", PushOptions{})
+	next, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil || res.TS != next.TS {
+	if res, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil || res.TS != next.TS {
 		t.Fatalf("pull on the adopted clone: %+v %v", res, err)
 	}
 	if got := tree(t, b.vault("dev"))[".env.dev"]; got != "API_TOKEN=next\n" {
@@ -308,12 +308,12 @@ func TestAdoptTypeScriptLedgerRefusals(t *testing.T) {
 	b.write("dev", "tls/server.crt", "CERT")
 	lp := writeLedger(t, m, "dev", ts, "pull", b.vault("dev"))
 	before := bucketAll(t, a)
-	_, err := b.app.Push(bg, "", "dev", PushOptions{})
+	_, err := b.app.Push(bg, b.app.Resolve(""), "dev", PushOptions{})
 	wantCode(t, err, fail.Refused, "never synced")
 	if !strings.Contains(b.log.String(), "differs from version "+ts) || strings.Contains(b.log.String(), "adopted") {
 		t.Fatalf("log:\n%s", b.log)
 	}
-	_, err = b.app.Pull(bg, "", "dev", PullOptions{})
+	_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
 	wantCode(t, err, fail.Refused, "local changes")
 	sameTree(t, bucketAll(t, a), before)
 	if st, _ := state.Load(filepath.Join(b.dir, ".git", "vsync"), "dev"); st != nil {
@@ -328,7 +328,7 @@ func TestAdoptTypeScriptLedgerRefusals(t *testing.T) {
 		"other sizes":     `{"v":1,"last_sync_ts":"` + ts + `","last_sync_op":"pull","files":{".env.dev":{"mtime_ms":1,"size":5}}}`,
 	} {
 		os.WriteFile(lp, []byte(body), 0o600)
-		_, err := b.app.Push(bg, "", "dev", PushOptions{})
+		_, err := b.app.Push(bg, b.app.Resolve(""), "dev", PushOptions{})
 		wantCode(t, err, fail.Refused, "never synced")
 		if st, _ := state.Load(filepath.Join(b.dir, ".git", "vsync"), "dev"); st != nil {
 			t.Fatalf("%s: state written", name)
@@ -353,18 +353,18 @@ func TestInitMigrateFrom(t *testing.T) {
 		}
 	}
 	// Missing file, a symlink, an existing vault file: refused, nothing written.
-	_, err := c.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: ".env.dev"})
+	_, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: ".env.dev"})
 	wantCode(t, err, fail.Usage, "cannot read")
 	nothingWritten("missing")
 	os.WriteFile(filepath.Join(c.dir, "real.env"), []byte("A=1\n"), 0o644)
 	os.Symlink("real.env", filepath.Join(c.dir, ".env.dev"))
-	_, err = c.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: ".env.dev"})
+	_, err = c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: ".env.dev"})
 	wantCode(t, err, fail.Usage, "not a regular file")
 	nothingWritten("symlink")
 	os.Remove(filepath.Join(c.dir, ".env.dev"))
 	os.WriteFile(filepath.Join(c.dir, ".env.dev"), []byte("API_TOKEN=old-tool\n"), 0o644)
 	c.write("dev", ".env.dev", "already here\n")
-	_, err = c.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: ".env.dev"})
+	_, err = c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: ".env.dev"})
 	wantCode(t, err, fail.Refused, "already has")
 	nothingWritten("existing")
 	os.RemoveAll(c.vault("dev"))
@@ -372,7 +372,7 @@ func TestInitMigrateFrom(t *testing.T) {
 	// Tracked by git: moved, with a warning about the history.
 	gitRun(t, c.dir, "add", ".env.dev")
 	gitRun(t, c.dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "oops")
-	res, err := c.app.Init(bg, "", "dev", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: ".env.dev"})
+	res, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: ".env.dev"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +393,7 @@ func TestInitMigrateFrom(t *testing.T) {
 	// A folder: its .env.<env>, no warning when untracked.
 	os.MkdirAll(filepath.Join(c.dir, "old"), 0o700)
 	os.WriteFile(filepath.Join(c.dir, "old", ".env.prod"), []byte("P=1\n"), 0o600)
-	res, err = c.app.Init(bg, "", "prod", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: "old"})
+	res, err = c.app.Init(bg, c.app.Resolve(""), "prod", InitOptions{NoHooks: true, Store: storeURL, MigrateFrom: "old"})
 	if err != nil || len(res.Warnings) != 0 || tree(t, c.vault("prod"))[".env.prod"] != "P=1\n" {
 		t.Fatalf("%+v %v", res, err)
 	}

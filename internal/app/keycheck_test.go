@@ -17,29 +17,29 @@ func TestWrongKeyNeverPublishes(t *testing.T) {
 
 	m.env["VSYNC_KEY"] = "not-a-key"
 	a.write("dev", ".env.dev", "EDIT=1\n")
-	_, err := a.app.Push(bg, "", "dev", PushOptions{})
+	_, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 	wantCode(t, err, fail.NotSetUp, "VSYNC_KEY does not hold a key")
-	_, err = a.app.Pull(bg, "", "dev", PullOptions{Force: true})
+	_, err = a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{Force: true})
 	wantCode(t, err, fail.NotSetUp, "VSYNC_KEY does not hold a key")
-	rep, err := a.app.Status(bg, "", false)
+	rep, err := a.app.Status(bg, a.app.Resolve(""), false)
 	if err != nil || len(rep.Envs) != 1 || rep.Envs[0].Key || rep.Envs[0].KeyError == "" {
 		t.Fatalf("status with a malformed key: %+v %v", rep, err)
 	}
 
 	other, _ := keychain.NewKey()
 	m.env["VSYNC_KEY"] = other
-	_, err = a.app.Push(bg, "", "dev", PushOptions{})
+	_, err = a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 	wantCode(t, err, fail.Integrity, "is not the one that opened version "+ts)
 	sameTree(t, bucketAll(t, a), before)
 
 	delete(m.env, "VSYNC_KEY")
-	if _, err := a.app.Push(bg, "", "dev", PushOptions{}); err != nil {
+	if _, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{}); err != nil {
 		t.Fatalf("the right key is refused: %v", err)
 	}
 	// --force publishes with the other key on purpose.
 	m.env["VSYNC_KEY"] = other
 	a.write("dev", ".env.dev", "EDIT=2\n")
-	if _, err := a.app.Push(bg, "", "dev", PushOptions{Force: true}); err != nil {
+	if _, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{Force: true}); err != nil {
 		t.Fatalf("--force: %v", err)
 	}
 }

@@ -49,7 +49,7 @@ func (a *App) KeystoreList(ctx context.Context) ([]KeystoreEntry, error) {
 		return nil, err
 	}
 	var here *Workspace
-	if w, err := a.Workspace(""); err == nil {
+	if w, err := a.Resolve("").Get(); err == nil { // the clone it runs in, whatever --repo says
 		here = w
 	}
 	out := []KeystoreEntry{}

@@ -39,7 +39,7 @@ func TestKeystoreExportReadByIndependentReader(t *testing.T) {
 	m := newMachine(t)
 	c := m.newClone("a")
 	for _, env := range []string{"dev", "prod"} {
-		if _, err := c.app.Init(bg, "", env, InitOptions{NoHooks: true, Store: "file://" + filepath.ToSlash(t.TempDir()) + "#team"}); err != nil {
+		if _, err := c.app.Init(bg, c.app.Resolve(""), env, InitOptions{NoHooks: true, Store: "file://" + filepath.ToSlash(t.TempDir()) + "#team"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -202,7 +202,7 @@ func TestKeystoreRoundTrip(t *testing.T) {
 	if err != nil || strings.Join(res.Added, ",") != "acme_web/dev" {
 		t.Fatalf("%+v %v", res, err)
 	}
-	if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+	if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	sameTree(t, tree(t, b.vault("dev")), tree(t, a.vault("dev")))

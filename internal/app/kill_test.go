@@ -20,7 +20,7 @@ func TestPullKillHelper(t *testing.T) {
 		return // only a helper process
 	}
 	a := &App{Dir: os.Getenv("VSYNC_KILL_DIR"), Getenv: os.Getenv, Keychain: &keychain.Memory{}, Log: io.Discard, Now: time.Now}
-	if _, err := a.Pull(bg, "", "dev", PullOptions{Force: true, Audit: AuditOptions{Disabled: true}}); err != nil {
+	if _, err := a.Pull(bg, a.Resolve(""), "dev", PullOptions{Force: true, Audit: AuditOptions{Disabled: true}}); err != nil {
 		fmt.Println("helper pull:", err)
 		os.Exit(1)
 	}
@@ -35,7 +35,7 @@ func TestPullSurvivesKill(t *testing.T) {
 	for i := 0; i < 300; i++ {
 		a.write("dev", fmt.Sprintf("d%d/f%03d", i%7, i), fmt.Sprintf("v1 %d %0900d", i, i))
 	}
-	v1, err := a.app.Push(bg, "", "dev", PushOptions{})
+	v1, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestPullSurvivesKill(t *testing.T) {
 	for i := 300; i < 450; i++ {
 		a.write("dev", fmt.Sprintf("e%d/g%03d", i%5, i), fmt.Sprintf("v2 %d %0900d", i, i))
 	}
-	if _, err := a.app.Push(bg, "", "dev", PushOptions{}); err != nil {
+	if _, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	treeV2 := tree(t, a.vault("dev"))
@@ -59,7 +59,7 @@ func TestPullSurvivesKill(t *testing.T) {
 	m.env["VSYNC_KEY_DEV"] = key
 	reset := func() {
 		t.Helper()
-		if _, err := b.app.Pull(bg, "", "dev", PullOptions{At: v1.TS, Force: true}); err != nil {
+		if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{At: v1.TS, Force: true}); err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(tree(t, b.vault("dev")), treeV1) {
@@ -95,7 +95,7 @@ func TestPullSurvivesKill(t *testing.T) {
 		reset()
 		run(time.Duration(rand.Int64N(int64(full))))
 		// The next command repairs what the kill left, under the vault lock.
-		e, err := b.app.OpenEnv("", "dev")
+		e, err := b.app.OpenEnv(b.app.Resolve(""), "dev")
 		if err != nil {
 			t.Fatal(err)
 		}

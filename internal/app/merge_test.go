@@ -14,17 +14,17 @@ import (
 func twoTeammates(t *testing.T, m *machine, storeURL, envText string) (a, b *clone) {
 	t.Helper()
 	a = m.newClone("a")
-	if _, err := a.app.Init(bg, "", "dev", InitOptions{Store: storeURL, NoHooks: true}); err != nil {
+	if _, err := a.app.Init(bg, a.app.Resolve(""), "dev", InitOptions{Store: storeURL, NoHooks: true}); err != nil {
 		t.Fatal(err)
 	}
 	a.write("dev", ".env.dev", envText)
 	a.write("dev", "tls/server.crt", "CERT-1")
-	if _, err := a.app.Push(bg, "", "dev", PushOptions{}); err != nil {
+	if _, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	b = teammate(t, m).newClone("b")
 	handShare(t, a, b, false)
-	if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+	if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return a, b
@@ -47,7 +47,7 @@ func TestPullMergeKeyByKey(t *testing.T) {
 		// a: changes API_TOKEN, adds A_ONLY, adds a file; pushes.
 		a.write("dev", ".env.dev", strings.Replace(mergeBase, "tok-base", "tok-a", 1)+"A_ONLY=from-a\n")
 		a.write("dev", "a.txt", "from a")
-		if _, err := a.app.Push(bg, "", "dev", PushOptions{}); err != nil {
+		if _, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		// b: changes DB_PASSWORD, deletes OLD_FLAG, adds a comment, edits the cert.
@@ -55,18 +55,18 @@ func TestPullMergeKeyByKey(t *testing.T) {
 		b.write("dev", ".env.dev", bEnv)
 		b.write("dev", "tls/server.crt", "CERT-B")
 
-		_, err := b.app.Push(bg, "", "dev", PushOptions{})
+		_, err := b.app.Push(bg, b.app.Resolve(""), "dev", PushOptions{})
 		wantCode(t, err, fail.Refused, "has not pulled")
 		if !strings.Contains(fail.HintOf(err), "git vsync pull dev --merge") {
 			t.Fatalf("push hint: %s", fail.HintOf(err))
 		}
-		_, err = b.app.Pull(bg, "", "dev", PullOptions{})
+		_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
 		wantCode(t, err, fail.Refused, "local changes")
 		if !strings.Contains(fail.HintOf(err), "git vsync pull dev --merge") {
 			t.Fatalf("pull hint: %s", fail.HintOf(err))
 		}
 
-		res, err := b.app.Pull(bg, "", "dev", PullOptions{Merge: true})
+		res, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{Merge: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,17 +80,17 @@ func TestPullMergeKeyByKey(t *testing.T) {
 			t.Fatalf("merged vault:\n%q\n%v", got[".env.dev"], got)
 		}
 		// The merge is local changes on top of a's version: status says so, push publishes.
-		if _, err := b.app.Push(bg, "", "dev", PushOptions{}); err != nil {
+		if _, err := b.app.Push(bg, b.app.Resolve(""), "dev", PushOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		if _, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		sameTree(t, tree(t, a.vault("dev")), got)
 
 		// --merge without local edits is a plain pull; with nothing newer it keeps the edits.
 		a.write("dev", "a.txt", "again")
-		res, err = a.app.Pull(bg, "", "dev", PullOptions{Merge: true})
+		res, err = a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{Merge: true})
 		if err != nil || !res.KeptEdits {
 			t.Fatalf("%+v %v", res, err)
 		}
@@ -104,7 +104,7 @@ func TestPullMergeConflict(t *testing.T) {
 		a, b := twoTeammates(t, m, storeURL, mergeBase)
 		a.write("dev", ".env.dev", strings.Replace(mergeBase, "tok-base", "tok-a", 1))
 		a.write("dev", "tls/server.crt", "CERT-A")
-		if _, err := a.app.Push(bg, "", "dev", PushOptions{}); err != nil {
+		if _, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		b.write("dev", ".env.dev", strings.Replace(strings.Replace(mergeBase, "tok-base", "tok-b", 1), "pw-base", "pw-b", 1))
@@ -113,7 +113,7 @@ func TestPullMergeConflict(t *testing.T) {
 		stBefore, _ := os.ReadFile(filepath.Join(b.dir, ".git", "vsync", "dev.state.json"))
 		bucketBefore := bucketAll(t, a)
 
-		_, err := b.app.Pull(bg, "", "dev", PullOptions{Merge: true})
+		_, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{Merge: true})
 		wantCode(t, err, fail.Refused, "both changed .env.dev (API_TOKEN), tls/server.crt; nothing was changed")
 		for _, secret := range []string{"tok-a", "tok-b", "CERT-A", "pw-b"} {
 			if strings.Contains(err.Error(), secret) || strings.Contains(fail.HintOf(err), secret) {
@@ -128,7 +128,7 @@ func TestPullMergeConflict(t *testing.T) {
 		sameTree(t, bucketAll(t, a), bucketBefore)
 
 		// diff --remote names the keys, values only when asked.
-		d, err := b.app.Diff(bg, "", "dev", DiffOptions{Remote: true})
+		d, err := b.app.Diff(bg, b.app.Resolve(""), "dev", DiffOptions{Remote: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,16 +145,16 @@ func TestDiff(t *testing.T) {
 	m := newMachine(t)
 	store := "file://" + filepath.ToSlash(t.TempDir())
 	a := m.newClone("a")
-	if _, err := a.app.Init(bg, "", "dev", InitOptions{Store: store, NoHooks: true}); err != nil {
+	if _, err := a.app.Init(bg, a.app.Resolve(""), "dev", InitOptions{Store: store, NoHooks: true}); err != nil {
 		t.Fatal(err)
 	}
 	a.write("dev", ".env.dev", "A=1\nB=2\n# c\nC=3\n")
 	a.write("dev", "gone.txt", "x")
-	r1, err := a.app.Push(bg, "", "dev", PushOptions{})
+	r1, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := a.app.Diff(bg, "", "dev", DiffOptions{})
+	d, err := a.app.Diff(bg, a.app.Resolve(""), "dev", DiffOptions{})
 	if err != nil || len(d.Files) != 0 || d.From != r1.TS || d.To != LocalLabel {
 		t.Fatalf("clean diff: %+v %v", d, err)
 	}
@@ -162,7 +162,7 @@ func TestDiff(t *testing.T) {
 	os.Remove(filepath.Join(a.vault("dev"), "gone.txt"))
 	a.write("dev", "new/cert.pem", "PEM")
 	a.write("dev", ".env.test", "T=1\n")
-	d, err = a.app.Diff(bg, "", "dev", DiffOptions{})
+	d, err = a.app.Diff(bg, a.app.Resolve(""), "dev", DiffOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,11 +180,11 @@ func TestDiff(t *testing.T) {
 	if got := strings.Join(lines, "|"); got != want {
 		t.Fatalf("diff:\n got %s\nwant %s", got, want)
 	}
-	r2, err := a.app.Push(bg, "", "dev", PushOptions{})
+	r2, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err = a.app.Diff(bg, "", "dev", DiffOptions{From: r1.TS, To: r2.TS, ShowValues: true})
+	d, err = a.app.Diff(bg, a.app.Resolve(""), "dev", DiffOptions{From: r1.TS, To: r2.TS, ShowValues: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,9 +193,9 @@ func TestDiff(t *testing.T) {
 		t.Fatalf("two versions: %+v %+v", d, k)
 	}
 	// --remote when in step: nothing differs.
-	if d, err = a.app.Diff(bg, "", "dev", DiffOptions{Remote: true}); err != nil || len(d.Files) != 0 {
+	if d, err = a.app.Diff(bg, a.app.Resolve(""), "dev", DiffOptions{Remote: true}); err != nil || len(d.Files) != 0 {
 		t.Fatalf("%+v %v", d, err)
 	}
-	_, err = a.app.Diff(bg, "", "dev", DiffOptions{From: "2026", To: r2.TS})
+	_, err = a.app.Diff(bg, a.app.Resolve(""), "dev", DiffOptions{From: "2026", To: r2.TS})
 	wantCode(t, err, fail.Usage, "invalid version")
 }

@@ -43,8 +43,8 @@ type PullResult struct {
 
 // Pull brings a version into the vault (SPEC §5.3): verified before anything local
 // changes, swapped in atomically, the replaced vault backed up.
-func (a *App) Pull(ctx context.Context, repoFlag, env string, o PullOptions) (*PullResult, error) {
-	e, err := a.OpenEnv(repoFlag, env)
+func (a *App) Pull(ctx context.Context, target *Target, env string, o PullOptions) (*PullResult, error) {
+	e, err := a.OpenEnv(target, env)
 	if err != nil {
 		return nil, err
 	}

@@ -46,8 +46,8 @@ const maxSameSecondRetries = 5
 // exclusive create of the version object, then a compare-and-swap of `latest`.
 // Exactly one of several racing pushers wins; the others get exit 3 and leave no
 // trace in the bucket.
-func (a *App) Push(ctx context.Context, repoFlag, env string, o PushOptions) (*PushResult, error) {
-	e, release, err := a.OpenLocked(ctx, repoFlag, env)
+func (a *App) Push(ctx context.Context, target *Target, env string, o PushOptions) (*PushResult, error) {
+	e, release, err := a.OpenLocked(ctx, target, env)
 	if err != nil {
 		return nil, err
 	}

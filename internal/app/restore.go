@@ -22,8 +22,8 @@ type BackupInfo struct {
 
 // Backups lists the local backups of env, newest first. File counts come from
 // decrypting each backup (at most backup.Keep of them, one key derivation).
-func (a *App) Backups(ctx context.Context, repoFlag, env string) ([]BackupInfo, []string, error) {
-	e, err := a.OpenEnv(repoFlag, env)
+func (a *App) Backups(ctx context.Context, target *Target, env string) ([]BackupInfo, []string, error) {
+	e, err := a.OpenEnv(target, env)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -71,8 +71,8 @@ type RestoreResult struct {
 // Restore brings backup id back into the vault of env, atomically, after backing up
 // the current vault. The sync state is left alone, so the restored files count as
 // local changes (push them to publish them).
-func (a *App) Restore(ctx context.Context, repoFlag, env, id string, o AuditOptions) (*RestoreResult, error) {
-	e, release, err := a.OpenLocked(ctx, repoFlag, env)
+func (a *App) Restore(ctx context.Context, target *Target, env, id string, o AuditOptions) (*RestoreResult, error) {
+	e, release, err := a.OpenLocked(ctx, target, env)
 	if err != nil {
 		return nil, err
 	}

@@ -51,9 +51,9 @@ type RotateResult struct {
 // is kept in the keychain first, and the new key is stored (keychain entry
 // "#<new fingerprint>", listed in previousKeys) before the store is written, so
 // whatever step a crash stops at, every version stays readable on this machine.
-func (a *App) Rotate(ctx context.Context, repoFlag, env string, o RotateOptions) (*RotateResult, error) {
+func (a *App) Rotate(ctx context.Context, target *Target, env string, o RotateOptions) (*RotateResult, error) {
 	// Rotate records a new version in this clone's sync state.
-	e, release, err := a.OpenLocked(ctx, repoFlag, env)
+	e, release, err := a.OpenLocked(ctx, target, env)
 	if err != nil {
 		return nil, err
 	}

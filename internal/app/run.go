@@ -139,11 +139,11 @@ func isVsyncSecretVar(k string) bool {
 // private temp folder removed when the command ends. Signals git-vsync receives
 // are passed on to the command, and its exit code is returned (128+N when a
 // signal N ended it).
-func (a *App) Run(ctx context.Context, repoFlag, env string, argv []string, o RunOptions) (int, error) {
+func (a *App) Run(ctx context.Context, target *Target, env string, argv []string, o RunOptions) (int, error) {
 	if len(argv) == 0 {
 		return 0, fail.New(fail.Usage, "put the command after --: `git vsync run "+env+" -- npm start`", "no command to run")
 	}
-	s, err := a.LoadSecrets(ctx, repoFlag, env, o.SecretsOptions)
+	s, err := a.LoadSecrets(ctx, target, env, o.SecretsOptions)
 	if err != nil {
 		return 0, err
 	}

@@ -49,7 +49,7 @@ func (s *Secrets) Wipe() {
 // Remote/At from a published version, straight from the store into memory. The
 // remote source works outside any checkout when VSYNC_CONFIG(_<ENV>) holds a
 // runtime token: the repository name then comes from the token (or --repo).
-func (a *App) LoadSecrets(ctx context.Context, repoFlag, env string, o SecretsOptions) (*Secrets, error) {
+func (a *App) LoadSecrets(ctx context.Context, target *Target, env string, o SecretsOptions) (*Secrets, error) {
 	if err := CheckEnv(env); err != nil {
 		return nil, err
 	}
@@ -57,9 +57,9 @@ func (a *App) LoadSecrets(ctx context.Context, repoFlag, env string, o SecretsOp
 		return nil, fail.New(fail.Usage, "timestamps look like 20260131-235959; `git vsync versions "+env+"` lists them", "invalid --at %q", o.At)
 	}
 	if o.Remote || o.At != "" {
-		return a.loadPublished(ctx, repoFlag, env, o)
+		return a.loadPublished(ctx, target, env, o)
 	}
-	e, err := a.OpenEnv(repoFlag, env)
+	e, err := a.OpenEnv(target, env)
 	if err != nil {
 		return nil, err
 	}
@@ -140,8 +140,8 @@ type remoteEnv struct {
 
 // openRemote opens the store of env: through the repository when there is one,
 // else from the runtime token alone (CI, servers: no checkout).
-func (a *App) openRemote(repoFlag, env string) (*remoteEnv, error) {
-	w, werr := a.Workspace(repoFlag)
+func (a *App) openRemote(target *Target, env string) (*remoteEnv, error) {
+	w, werr := target.Get()
 	if werr == nil {
 		e, err := a.openEnvIn(w, env)
 		if err != nil {
@@ -156,7 +156,7 @@ func (a *App) openRemote(repoFlag, env string) (*remoteEnv, error) {
 	if value == "" || !errors.Is(werr, git.ErrNotARepo) {
 		return nil, werr
 	}
-	repoName := repoFlag
+	repoName := target.Flag
 	if repoName == "" {
 		// The token names its prefix <repo>/<env>/; configFromToken checks the env part.
 		if t, err := cfgtoken.Decode(value); err == nil {
@@ -189,8 +189,8 @@ func (a *App) openRemote(repoFlag, env string) (*remoteEnv, error) {
 	}}, nil
 }
 
-func (a *App) loadPublished(ctx context.Context, repoFlag, env string, o SecretsOptions) (*Secrets, error) {
-	r, err := a.openRemote(repoFlag, env)
+func (a *App) loadPublished(ctx context.Context, target *Target, env string, o SecretsOptions) (*Secrets, error) {
+	r, err := a.openRemote(target, env)
 	if err != nil {
 		return nil, err
 	}

@@ -137,8 +137,8 @@ func CheckExportPassphrase(p string) error {
 }
 
 // Export writes both halves of env into a passphrase-sealed .share file (SPEC §4.5).
-func (a *App) Export(ctx context.Context, repoFlag, env string, o ExportOptions) (*ExportResult, error) {
-	e, err := a.OpenEnv(repoFlag, env)
+func (a *App) Export(ctx context.Context, target *Target, env string, o ExportOptions) (*ExportResult, error) {
+	e, err := a.OpenEnv(target, env)
 	if err != nil {
 		return nil, err
 	}
@@ -430,16 +430,16 @@ func shareError(err error, file string) error {
 // Import sets up env from a teammate's .share file (SPEC §4.5). Everything is
 // decrypted and validated before anything is written; different existing halves
 // are only replaced with Force, and then kept aside.
-func (a *App) Import(ctx context.Context, repoFlag, env, file, passphrase string, o ImportOptions) (*ImportResult, error) {
+func (a *App) Import(ctx context.Context, target *Target, env, file, passphrase string, o ImportOptions) (*ImportResult, error) {
 	if err := CheckEnv(env); err != nil {
 		return nil, err
 	}
 	if passphrase == "" {
 		return nil, fail.New(fail.Usage, "give the passphrase your teammate sent", "the passphrase is empty")
 	}
-	r, err := repo.Open(a.Dir, a.Getenv)
-	if err != nil {
-		return nil, err
+	r := target.Repo
+	if r == nil {
+		return nil, target.Err
 	}
 	root, err := config.Root(a.Getenv)
 	if err != nil {
@@ -456,7 +456,7 @@ func (a *App) Import(ctx context.Context, repoFlag, env, file, passphrase string
 	if o.Announce != nil {
 		o.Announce(st.String(), sh.Repo, sh.Env)
 	}
-	id, err := r.Identity(repoFlag)
+	id, err := target.Identity()
 	switch {
 	case err != nil && fail.CodeOf(err) == fail.NotSetUp:
 		// No flag, pin or origin: the share says which repository this is.

@@ -144,7 +144,7 @@ func TestShareImportTypeScriptFormat(t *testing.T) {
 	share := writeFile(t, m.home, "ts.share", tsShare(t, "pass phrase 1", map[string]any{
 		"version": 2, "repo": "acme_web", "env": "development", "config": tsConfig(t.TempDir()), "key": tsKey,
 	}))
-	res, err := c.app.Import(bg, "", "dev", share, "pass phrase 1", ImportOptions{NoHooks: true})
+	res, err := c.app.Import(bg, c.app.Resolve(""), "dev", share, "pass phrase 1", ImportOptions{NoHooks: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestShareImportTypeScriptFormat(t *testing.T) {
 		t.Fatalf("pin %q", pin)
 	}
 	// The same share again: nothing to do.
-	res, err = c.app.Import(bg, "", "dev", share, "pass phrase 1", ImportOptions{NoHooks: true})
+	res, err = c.app.Import(bg, c.app.Resolve(""), "dev", share, "pass phrase 1", ImportOptions{NoHooks: true})
 	if err != nil || !res.Unchanged {
 		t.Fatalf("re-import: %+v %v", res, err)
 	}
@@ -180,7 +180,7 @@ func TestShareExportReadByIndependentReader(t *testing.T) {
 	if err != nil || pass != "long enough passphrase" {
 		t.Fatalf("passphrase %q %v", pass, err)
 	}
-	res, err := a.app.Export(bg, "", "dev", ExportOptions{Passphrase: pass})
+	res, err := a.app.Export(bg, a.app.Resolve(""), "dev", ExportOptions{Passphrase: pass})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,28 +198,28 @@ func TestShareExportReadByIndependentReader(t *testing.T) {
 		t.Fatalf("payload version/repo/env/key wrong: %v %v %v", p["version"], p["repo"], p["env"])
 	}
 	cfg := p["config"].(map[string]any)
-	e, _ := a.app.OpenEnv("", "dev")
+	e, _ := a.app.OpenEnv(a.app.Resolve(""), "dev")
 	if cfg["version"] != float64(1) || cfg["encryption"].(map[string]any)["salt"] != e.Config.Salt {
 		t.Fatalf("config in share: %v", cfg)
 	}
 	// Never over an existing file without --force.
-	_, err = a.app.Export(bg, "", "dev", ExportOptions{Passphrase: pass})
+	_, err = a.app.Export(bg, a.app.Resolve(""), "dev", ExportOptions{Passphrase: pass})
 	wantCode(t, err, fail.Refused, "already exists")
-	res2, err := a.app.Export(bg, "", "dev", ExportOptions{Force: true})
+	res2, err := a.app.Export(bg, a.app.Resolve(""), "dev", ExportOptions{Force: true})
 	if err != nil || len(res2.Passphrase) != 14 {
 		t.Fatalf("forced export with generated passphrase: %+v %v", res2, err)
 	}
 	// Short passphrases are refused.
-	_, err = a.app.Export(bg, "", "dev", ExportOptions{Passphrase: "short", Out: "x.share"})
+	_, err = a.app.Export(bg, a.app.Resolve(""), "dev", ExportOptions{Passphrase: "short", Out: "x.share"})
 	wantCode(t, err, fail.Usage, "at least 8")
 
 	// A teammate on another machine imports it and pulls.
 	m2 := newMachine(t)
 	b := m2.newClone("b")
-	if _, err := b.app.Import(bg, "", "dev", res2.Path, res2.Passphrase, ImportOptions{NoHooks: true}); err != nil {
+	if _, err := b.app.Import(bg, b.app.Resolve(""), "dev", res2.Path, res2.Passphrase, ImportOptions{NoHooks: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+	if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	sameTree(t, tree(t, b.vault("dev")), tree(t, a.vault("dev")))
@@ -267,7 +267,7 @@ func TestShareBadInputWritesNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := m.bareClone(strings.ReplaceAll(tc.name, " ", "-"))
 			p := writeFile(t, m.home, "x.share", tc.data)
-			_, err := c.app.Import(bg, "", "dev", p, tc.pass, ImportOptions{NoHooks: true})
+			_, err := c.app.Import(bg, c.app.Resolve(""), "dev", p, tc.pass, ImportOptions{NoHooks: true})
 			wantCode(t, err, tc.code, "")
 			if strings.Contains(err.Error(), tsKey) || strings.Contains(err.Error(), "right passphrase") {
 				t.Fatal("error quotes a secret")
@@ -285,7 +285,7 @@ func TestShareBadInputWritesNothing(t *testing.T) {
 	}
 	// A missing file is a usage error.
 	c := m.bareClone("missing")
-	_, err := c.app.Import(bg, "", "dev", filepath.Join(m.home, "nope.share"), "x", ImportOptions{})
+	_, err := c.app.Import(bg, c.app.Resolve(""), "dev", filepath.Join(m.home, "nope.share"), "x", ImportOptions{})
 	wantCode(t, err, fail.Usage, "")
 }
 
@@ -295,13 +295,13 @@ func TestShareImportIdentity(t *testing.T) {
 	// A clone whose origin names another repository refuses.
 	c := m.bareClone("other")
 	gitRun(t, c.dir, "remote", "add", "origin", "https://github.com/other/thing.git")
-	_, err := c.app.Import(bg, "", "dev", share, "passphrase", ImportOptions{NoHooks: true})
+	_, err := c.app.Import(bg, c.app.Resolve(""), "dev", share, "passphrase", ImportOptions{NoHooks: true})
 	wantCode(t, err, fail.Refused, "is for repository acme_web")
 	if !strings.Contains(fail.HintOf(err), "--repo acme_web") {
 		t.Fatalf("hint %q", fail.HintOf(err))
 	}
 	// --repo naming the share's repository works.
-	if _, err := c.app.Import(bg, "acme_web", "dev", share, "passphrase", ImportOptions{NoHooks: true}); err != nil {
+	if _, err := c.app.Import(bg, c.app.Resolve("acme_web"), "dev", share, "passphrase", ImportOptions{NoHooks: true}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -314,13 +314,13 @@ func TestShareImportForceKeepsOldHalves(t *testing.T) {
 	oldCfg, _ := os.ReadFile(cfgPath)
 	share := writeFile(t, m.home, "new.share", tsShare(t, "passphrase", map[string]any{"version": 2, "repo": "acme_web", "env": "dev", "config": tsConfig(t.TempDir()), "key": tsKey}))
 
-	_, err := a.app.Import(bg, "", "dev", share, "passphrase", ImportOptions{NoHooks: true})
+	_, err := a.app.Import(bg, a.app.Resolve(""), "dev", share, "passphrase", ImportOptions{NoHooks: true})
 	wantCode(t, err, fail.Refused, "different key")
 	if k, _ := m.kc.Get(bg, "acme_web/dev"); k != oldKey {
 		t.Fatal("refused import changed the key")
 	}
 
-	res, err := a.app.Import(bg, "", "dev", share, "passphrase", ImportOptions{Force: true, NoHooks: true})
+	res, err := a.app.Import(bg, a.app.Resolve(""), "dev", share, "passphrase", ImportOptions{Force: true, NoHooks: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,13 +421,13 @@ func TestShareImportStoreFirst(t *testing.T) {
 	m := newMachine(t)
 	a, _ := setup(t, m, fileStoreURL(t))
 	out := filepath.Join(m.home, "dev.share")
-	if _, err := a.app.Export(bg, "", "dev", ExportOptions{Out: out, Passphrase: "right passphrase"}); err != nil {
+	if _, err := a.app.Export(bg, a.app.Resolve(""), "dev", ExportOptions{Out: out, Passphrase: "right passphrase"}); err != nil {
 		t.Fatal(err)
 	}
 	m2 := newMachine(t)
 	b := m2.newClone("b")
 	var told string
-	res, err := b.app.Import(bg, "", "dev", out, "right passphrase", ImportOptions{NoHooks: true, Verify: true,
+	res, err := b.app.Import(bg, b.app.Resolve(""), "dev", out, "right passphrase", ImportOptions{NoHooks: true, Verify: true,
 		Announce: func(store, repo, env string) { told = store + " " + repo + "/" + env }})
 	if err != nil || res.Unchanged {
 		t.Fatalf("import --verify: %+v %v", res, err)
@@ -438,14 +438,14 @@ func TestShareImportStoreFirst(t *testing.T) {
 
 	// --verify with a share whose key does not open the store's versions: nothing written.
 	otherKey, _ := keychain.NewKey()
-	e, _ := a.app.OpenEnv("", "dev")
+	e, _ := a.app.OpenEnv(a.app.Resolve(""), "dev")
 	cfg, _ := e.Config.JSON()
 	var cfgMap map[string]any
 	json.Unmarshal(cfg, &cfgMap)
 	wrong := writeFile(t, m.home, "wrong.share", tsShare(t, "pp", map[string]any{"version": 2, "repo": "acme_web", "env": "dev", "config": cfgMap, "key": otherKey}))
 	m3 := newMachine(t)
 	c := m3.newClone("c")
-	_, err = c.app.Import(bg, "", "dev", wrong, "pp", ImportOptions{NoHooks: true, Verify: true})
+	_, err = c.app.Import(bg, c.app.Resolve(""), "dev", wrong, "pp", ImportOptions{NoHooks: true, Verify: true})
 	wantCode(t, err, fail.Integrity, "--verify")
 	if n := len(m3.kc.Accounts()); n != 0 {
 		t.Fatalf("a refused --verify wrote the key")
@@ -464,7 +464,7 @@ func TestShareImportStoreFirst(t *testing.T) {
 		p := writeFile(t, m.home, "h.share", tsShare(t, "pp", map[string]any{"version": 2, "repo": "acme_web", "env": "dev", "config": cfg, "key": tsKey}))
 		mm := newMachine(t)
 		cl := mm.newClone("h")
-		if _, err := cl.app.Import(bg, "", "dev", p, "pp", ImportOptions{NoHooks: true, Audit: AuditOptions{Disabled: true}}); err != nil {
+		if _, err := cl.app.Import(bg, cl.app.Resolve(""), "dev", p, "pp", ImportOptions{NoHooks: true, Audit: AuditOptions{Disabled: true}}); err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
 	}

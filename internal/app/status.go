@@ -57,8 +57,8 @@ type EnvStatus struct {
 
 // Status reports the identity and the halves of every env with a config, and the
 // vault against the last sync. Only with remote does it ask the stores for `latest`.
-func (a *App) Status(ctx context.Context, repoFlag string, remote bool) (*StatusReport, error) {
-	w, err := a.Workspace(repoFlag)
+func (a *App) Status(ctx context.Context, target *Target, remote bool) (*StatusReport, error) {
+	w, err := target.Get()
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func TestStreamingBundles(t *testing.T) {
 		a, _ := setup(t, m, storeURL)
 		writeRandom(t, a, "big.bin", 1<<20+13)
 		writeRandom(t, a, "d/mid.bin", 200<<10)
-		res, err := a.app.Push(bg, "", "dev", PushOptions{})
+		res, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestStreamingBundles(t *testing.T) {
 		want := tree(t, a.vault("dev"))
 
 		// The stored bundle is a plain RQE1 envelope of RQEM0001(ts, zip).
-		e, _ := a.app.OpenEnv("", "dev")
+		e, _ := a.app.OpenEnv(a.app.Resolve(""), "dev")
 		key, _, _, err := e.Key(bg)
 		if err != nil {
 			t.Fatal(err)
@@ -87,7 +87,7 @@ func TestStreamingBundles(t *testing.T) {
 		}
 
 		b := m.newClone("b")
-		if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		sameTree(t, tree(t, b.vault("dev")), want)
@@ -98,17 +98,17 @@ func TestStreamingBundles(t *testing.T) {
 		bad[len(bad)/2] ^= 1
 		putObject(t, a, e.VersionKey(res.TS), bad)
 		b.write("dev", "local.txt", "edit")
-		_, err = b.app.Pull(bg, "", "dev", PullOptions{At: res.TS, Force: true})
+		_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{At: res.TS, Force: true})
 		wantCode(t, err, fail.Integrity, "does not open")
 		noTempLeft(t, b, "a refused pull")
 		putObject(t, a, e.VersionKey(res.TS), body)
 
 		// Pull --force backs the large vault up (streamed into the backup file).
-		if _, err := b.app.Pull(bg, "", "dev", PullOptions{At: res.TS, Force: true}); err != nil {
+		if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{At: res.TS, Force: true}); err != nil {
 			t.Fatal(err)
 		}
 		sameTree(t, tree(t, b.vault("dev")), want)
-		eb, _ := b.app.OpenEnv("", "dev")
+		eb, _ := b.app.OpenEnv(b.app.Resolve(""), "dev")
 		bs, err := backup.List(eb.backupRoot(), eb.ID.Name, "dev")
 		if err != nil || len(bs) == 0 {
 			t.Fatalf("no backup: %v", err)
@@ -118,11 +118,11 @@ func TestStreamingBundles(t *testing.T) {
 		} else if entries, err := bundle.List(data, bundle.DefaultLimits); err != nil || len(entries) != len(want)+1 {
 			t.Fatalf("backup lists %d entries (%v), want %d", len(entries), err, len(want)+1)
 		}
-		infos, _, err := b.app.Backups(bg, "", "dev")
+		infos, _, err := b.app.Backups(bg, b.app.Resolve(""), "dev")
 		if err != nil || len(infos) == 0 || !infos[0].Readable || infos[0].Files != 5 {
 			t.Fatalf("backups: %+v %v", infos, err)
 		}
-		r, err := b.app.Restore(bg, "", "dev", bs[0].ID, AuditOptions{})
+		r, err := b.app.Restore(bg, b.app.Resolve(""), "dev", bs[0].ID, AuditOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,22 +132,22 @@ func TestStreamingBundles(t *testing.T) {
 		noTempLeft(t, b, "restore")
 
 		// Rotate re-seals the large latest under the new key.
-		rot, err := a.app.Rotate(bg, "", "dev", RotateOptions{})
+		rot, err := a.app.Rotate(bg, a.app.Resolve(""), "dev", RotateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		noTempLeft(t, a, "rotate")
 		c := m.newClone("c")
-		if _, err := c.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		if _, err := c.app.Pull(bg, c.app.Resolve(""), "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		sameTree(t, tree(t, c.vault("dev")), want)
-		if st, _ := c.app.OpenEnv("", "dev"); st != nil {
+		if st, _ := c.app.OpenEnv(c.app.Resolve(""), "dev"); st != nil {
 			if s, _ := st.State(); s == nil || s.TS != rot.TS {
 				t.Fatalf("pulled %v, rotate made %s", s, rot.TS)
 			}
 		}
-		if _, err := a.app.Rotate(bg, "", "dev", RotateOptions{PurgeOld: true}); err != nil {
+		if _, err := a.app.Rotate(bg, a.app.Resolve(""), "dev", RotateOptions{PurgeOld: true}); err != nil {
 			t.Fatal(err)
 		}
 		noTempLeft(t, a, "rotate --purge-old")
@@ -155,7 +155,7 @@ func TestStreamingBundles(t *testing.T) {
 		// A push that loses the race to latest removes its temp file too.
 		latest, etag, _ := e.Latest(bg)
 		a.write("dev", ".env.dev", "X=1\n")
-		ea, _ := a.app.OpenEnv("", "dev")
+		ea, _ := a.app.OpenEnv(a.app.Resolve(""), "dev")
 		ka, _, _, _ := ea.Key(bg)
 		_, _, err = a.app.publish(bg, ea, ka, []byte("zip"), latest, etag+"x", "push")
 		wantCode(t, err, fail.Refused, "remote advanced")
@@ -175,7 +175,7 @@ func TestPushSameSecondReseals(t *testing.T) {
 		taken := rqem.FormatTS(now)
 		putObject(t, a, "acme_web/dev/versions/"+taken+".enc", []byte("someone else's"))
 		writeRandom(t, a, "big.bin", 300<<10)
-		res, err := a.app.Push(bg, "", "dev", PushOptions{})
+		res, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +183,7 @@ func TestPushSameSecondReseals(t *testing.T) {
 			t.Fatalf("pushed as %s, want %s", res.TS, want)
 		}
 		noTempLeft(t, a, "a resealed push")
-		e, _ := a.app.OpenEnv("", "dev")
+		e, _ := a.app.OpenEnv(a.app.Resolve(""), "dev")
 		key, _, _, _ := e.Key(bg)
 		body, _, err := e.Store.Get(bg, e.VersionKey(res.TS))
 		if err != nil {
@@ -200,7 +200,7 @@ func TestPushSameSecondReseals(t *testing.T) {
 			t.Fatalf("push says %d bytes, the bundle has %d", res.Bytes, len(body))
 		}
 		b := m.newClone("b")
-		if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		sameTree(t, tree(t, b.vault("dev")), tree(t, a.vault("dev")))
@@ -221,7 +221,7 @@ func TestStaleTempFilesSwept(t *testing.T) {
 	long := time.Now().Add(-2 * staleTemp)
 	os.Chtimes(old, long, long)
 	a.write("dev", ".env.dev", "Y=2\n")
-	if _, err := a.app.Push(bg, "", "dev", PushOptions{}); err != nil {
+	if _, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if left := tempLeft(t, a); len(left) != 1 || left[0] != filepath.Base(fresh) {

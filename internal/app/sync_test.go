@@ -26,12 +26,12 @@ import (
 func setup(t *testing.T, m *machine, storeURL string) (a *clone, ts string) {
 	t.Helper()
 	a = m.newClone("a")
-	if _, err := a.app.Init(bg, "", "dev", InitOptions{Store: storeURL}); err != nil {
+	if _, err := a.app.Init(bg, a.app.Resolve(""), "dev", InitOptions{Store: storeURL}); err != nil {
 		t.Fatal(err)
 	}
 	a.write("dev", ".env.dev", "API_TOKEN=s3cr3t-value\n")
 	a.write("dev", "tls/server.crt", "CERT")
-	res, err := a.app.Push(bg, "", "dev", PushOptions{})
+	res, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func bucketAll(t *testing.T, c *clone) map[string]string {
 
 func listBucket(t *testing.T, c *clone, withAudit bool) map[string]string {
 	t.Helper()
-	e, err := c.app.OpenEnv("", "dev")
+	e, err := c.app.OpenEnv(c.app.Resolve(""), "dev")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func storeObjects(t *testing.T, st store.Store, withAudit bool) map[string]strin
 
 func putObject(t *testing.T, c *clone, key string, body []byte) {
 	t.Helper()
-	e, err := c.app.OpenEnv("", "dev")
+	e, err := c.app.OpenEnv(c.app.Resolve(""), "dev")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 		}
 
 		b := m.newClone("b")
-		res, err := b.app.Pull(bg, "", "dev", PullOptions{})
+		res, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 
 		// Up to date: nothing downloaded, no key needed.
 		m.kc.Err = errors.New("keychain must not be asked")
-		res, err = b.app.Pull(bg, "", "dev", PullOptions{})
+		res, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
 		m.kc.Err = nil
 		if err != nil || !res.UpToDate {
 			t.Fatalf("second pull: %+v %v", res, err)
@@ -140,25 +140,25 @@ func TestPushPullRoundTrip(t *testing.T) {
 		b.write("dev", "empty/", "")
 		os.Remove(filepath.Join(b.vault("dev"), "empty"))
 		os.Mkdir(filepath.Join(b.vault("dev"), "empty"), 0o700)
-		res2, err := b.app.Push(bg, "", "dev", PushOptions{})
+		res2, err := b.app.Push(bg, b.app.Resolve(""), "dev", PushOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if res2.TS <= ts {
 			t.Fatalf("new ts %s not after %s", res2.TS, ts)
 		}
-		if _, err := a.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		if _, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		sameTree(t, tree(t, a.vault("dev")), map[string]string{".env.dev": "API_TOKEN=rotated\n", "empty/": ""})
 
 		// versions lists both, newest first, with latest and local marks.
-		vs, err := a.app.Versions(bg, "", "dev")
+		vs, err := a.app.Versions(bg, a.app.Resolve(""), "dev")
 		if err != nil || len(vs) != 2 || vs[0].TS != res2.TS || !vs[0].Latest || !vs[0].Local || vs[1].Latest || vs[1].Size == 0 {
 			t.Fatalf("versions %+v %v", vs, err)
 		}
 		// pull --at brings the old one back without moving latest.
-		if _, err := a.app.Pull(bg, "", "dev", PullOptions{At: ts}); err != nil {
+		if _, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{At: ts}); err != nil {
 			t.Fatal(err)
 		}
 		original := map[string]string{".env.dev": "API_TOKEN=s3cr3t-value\n", "tls/": "", "tls/server.crt": "CERT"}
@@ -168,11 +168,11 @@ func TestPushPullRoundTrip(t *testing.T) {
 		}
 		// Pushing the old version again makes it the newest (no --force needed:
 		// this clone has seen the latest version).
-		res3, err := a.app.Push(bg, "", "dev", PushOptions{})
+		res3, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		sameTree(t, tree(t, b.vault("dev")), original)
@@ -191,7 +191,7 @@ func TestPushRefusals(t *testing.T) {
 		// b never synced and the store has a version: refused.
 		b.write("dev", ".env.dev", "MINE=1\n")
 		before := bucketAll(t, a)
-		_, err := b.app.Push(bg, "", "dev", PushOptions{})
+		_, err := b.app.Push(bg, b.app.Resolve(""), "dev", PushOptions{})
 		wantCode(t, err, fail.Refused, "has version")
 		if !strings.Contains(fail.HintOf(err), "git vsync pull dev") {
 			t.Fatalf("hint %q", fail.HintOf(err))
@@ -200,28 +200,28 @@ func TestPushRefusals(t *testing.T) {
 
 		// A missing vault is never pushed.
 		c := m.newClone("c")
-		if _, err := c.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		if _, err := c.app.Pull(bg, c.app.Resolve(""), "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		before = bucketAll(t, a)
 		os.RemoveAll(c.vault("dev"))
-		_, err = c.app.Push(bg, "", "dev", PushOptions{})
+		_, err = c.app.Push(bg, c.app.Resolve(""), "dev", PushOptions{})
 		wantCode(t, err, fail.Refused, "does not exist")
 		sameTree(t, bucketAll(t, a), before)
 
 		// A symlink in the vault is refused, naming it.
-		if _, err := c.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		if _, err := c.app.Pull(bg, c.app.Resolve(""), "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		before = bucketAll(t, a)
 		os.Symlink("/etc/passwd", filepath.Join(c.vault("dev"), "link"))
-		_, err = c.app.Push(bg, "", "dev", PushOptions{})
+		_, err = c.app.Push(bg, c.app.Resolve(""), "dev", PushOptions{})
 		wantCode(t, err, fail.Refused, "link")
 		sameTree(t, bucketAll(t, a), before)
 		os.Remove(filepath.Join(c.vault("dev"), "link"))
 
 		// --force publishes over the unseen version, which stays in versions/.
-		res, err := b.app.Push(bg, "", "dev", PushOptions{Force: true})
+		res, err := b.app.Push(bg, b.app.Resolve(""), "dev", PushOptions{Force: true})
 		if err != nil || !res.Forced {
 			t.Fatalf("force push: %+v %v", res, err)
 		}
@@ -244,7 +244,7 @@ func TestConcurrentPushes(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, m *machine, storeURL string) {
 		a, _ := setup(t, m, storeURL)
 		b := m.newClone("b")
-		if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		clones := []*clone{a, b}
@@ -258,7 +258,7 @@ func TestConcurrentPushes(t *testing.T) {
 				wg.Add(1)
 				go func(i int, c *clone) {
 					defer wg.Done()
-					results[i], errs[i] = c.app.Push(bg, "", "dev", PushOptions{})
+					results[i], errs[i] = c.app.Push(bg, c.app.Resolve(""), "dev", PushOptions{})
 				}(i, c)
 			}
 			wg.Wait()
@@ -290,7 +290,7 @@ func TestConcurrentPushes(t *testing.T) {
 			if got := tree(t, loser.vault("dev"))[".env.dev"]; !strings.Contains(got, "BY="+string(rune('0'+1-winner))) {
 				t.Fatalf("round %d: loser's edit vanished: %q", round, got)
 			}
-			if _, err := loser.app.Pull(bg, "", "dev", PullOptions{Force: true}); err != nil {
+			if _, err := loser.app.Pull(bg, loser.app.Resolve(""), "dev", PullOptions{Force: true}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -302,11 +302,11 @@ func TestPullRefusals(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, m *machine, storeURL string) {
 		a, ts1 := setup(t, m, storeURL)
 		b := m.newClone("b")
-		if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		a.write("dev", ".env.dev", "V=2\n")
-		res2, err := a.app.Push(bg, "", "dev", PushOptions{})
+		res2, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -316,7 +316,7 @@ func TestPullRefusals(t *testing.T) {
 		b.write("dev", ".env.dev", "LOCAL EDIT\n")
 		before := tree(t, b.vault("dev"))
 		objsBefore := bucketAll(t, a)
-		_, err = b.app.Pull(bg, "", "dev", PullOptions{})
+		_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
 		wantCode(t, err, fail.Refused, "local changes")
 		sameTree(t, tree(t, b.vault("dev")), before)
 		sameTree(t, bucketAll(t, a), objsBefore)
@@ -328,7 +328,7 @@ func TestPullRefusals(t *testing.T) {
 		bad[len(bad)/2] ^= 1
 		putObject(t, a, "acme_web/dev/versions/"+ts2+".enc", bad)
 		objsBefore = bucketAll(t, a)
-		_, err = b.app.Pull(bg, "", "dev", PullOptions{Force: true})
+		_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{Force: true})
 		wantCode(t, err, fail.Integrity, "does not open")
 		sameTree(t, tree(t, b.vault("dev")), before)
 		sameTree(t, bucketAll(t, a), objsBefore)
@@ -336,7 +336,7 @@ func TestPullRefusals(t *testing.T) {
 
 		// A bundle sealed for another timestamp (replayed under a new name): exit 6.
 		putObject(t, a, "acme_web/dev/versions/"+ts2+".enc", []byte(objs["acme_web/dev/versions/"+ts1+".enc"]))
-		_, err = b.app.Pull(bg, "", "dev", PullOptions{Force: true})
+		_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{Force: true})
 		wantCode(t, err, fail.Integrity, "corrupt")
 		sameTree(t, tree(t, b.vault("dev")), before)
 		putObject(t, a, "acme_web/dev/versions/"+ts2+".enc", good)
@@ -345,7 +345,7 @@ func TestPullRefusals(t *testing.T) {
 		other, _ := keychain.NewKey()
 		m.env["VSYNC_KEY_DEV"] = other
 		objsBefore = bucketAll(t, a)
-		_, err = b.app.Pull(bg, "", "dev", PullOptions{Force: true})
+		_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{Force: true})
 		delete(m.env, "VSYNC_KEY_DEV")
 		wantCode(t, err, fail.Integrity, "does not open")
 		sameTree(t, bucketAll(t, a), objsBefore)
@@ -355,7 +355,7 @@ func TestPullRefusals(t *testing.T) {
 		sameTree(t, tree(t, b.vault("dev")), before)
 
 		// Forced pull replaces the edit and keeps an encrypted backup.
-		res, err := b.app.Pull(bg, "", "dev", PullOptions{Force: true})
+		res, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{Force: true})
 		if err != nil || res.Backup == "" || len(res.Discarded) == 0 {
 			t.Fatalf("forced pull %+v %v", res, err)
 		}
@@ -368,34 +368,34 @@ func TestPullRefusals(t *testing.T) {
 		putObject(t, a, "acme_web/dev/latest", []byte(ts1))
 		before = tree(t, b.vault("dev"))
 		objsBefore = bucketAll(t, a)
-		_, err = b.app.Pull(bg, "", "dev", PullOptions{})
+		_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
 		wantCode(t, err, fail.Refused, "went back")
 		sameTree(t, bucketAll(t, a), objsBefore)
 		if !strings.Contains(fail.HintOf(err), "--at "+ts1) {
 			t.Fatalf("hint %q", fail.HintOf(err))
 		}
 		sameTree(t, tree(t, b.vault("dev")), before)
-		if _, err := b.app.Pull(bg, "", "dev", PullOptions{At: ts1}); err != nil {
+		if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{At: ts1}); err != nil {
 			t.Fatal(err)
 		}
 		putObject(t, a, "acme_web/dev/latest", []byte(ts2))
 
 		// Garbage in latest: exit 6.
 		putObject(t, a, "acme_web/dev/latest", []byte("<html>oops</html>"))
-		_, err = b.app.Pull(bg, "", "dev", PullOptions{})
+		_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
 		wantCode(t, err, fail.Integrity, "corrupt")
 		putObject(t, a, "acme_web/dev/latest", []byte(ts2))
 
 		// latest names a version that is missing: exit 6.
 		putObject(t, a, "acme_web/dev/latest", []byte("20300101-000000"))
-		_, err = b.app.Pull(bg, "", "dev", PullOptions{})
+		_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
 		wantCode(t, err, fail.Integrity, "missing")
 		putObject(t, a, "acme_web/dev/latest", []byte(ts2))
 
 		// --at of an unknown version: usage error.
-		_, err = b.app.Pull(bg, "", "dev", PullOptions{At: "20000101-000000"})
+		_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{At: "20000101-000000"})
 		wantCode(t, err, fail.Usage, "no version")
-		_, err = b.app.Pull(bg, "", "dev", PullOptions{At: "yesterday"})
+		_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{At: "yesterday"})
 		wantCode(t, err, fail.Usage, "invalid --at")
 	})
 }
@@ -446,7 +446,7 @@ func hostileZips(t *testing.T) map[string][]byte {
 func TestPullRefusesHostileArchives(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, m *machine, storeURL string) {
 		a, _ := setup(t, m, storeURL)
-		e, err := a.app.OpenEnv("", "dev")
+		e, err := a.app.OpenEnv(a.app.Resolve(""), "dev")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -466,7 +466,7 @@ func TestPullRefusesHostileArchives(t *testing.T) {
 				putObject(t, a, "acme_web/dev/latest", []byte(ts))
 				objsBefore := bucketAll(t, a)
 				backupsBefore, _ := backup.List(e.ConfigRoot, "acme_web", "dev")
-				_, err = a.app.Pull(bg, "", "dev", PullOptions{})
+				_, err = a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{})
 				wantCode(t, err, fail.Integrity, "")
 				if after, _ := backup.List(e.ConfigRoot, "acme_web", "dev"); len(after) != len(backupsBefore) {
 					t.Fatalf("a refused pull wrote a backup (%d → %d)", len(backupsBefore), len(after))
@@ -497,15 +497,15 @@ func TestStoreDownAndDenied(t *testing.T) {
 
 	cfgPath := filepath.Join(m.home, "config", "vsync", "acme_web", "env_dev")
 	good, _ := os.ReadFile(cfgPath)
-	e, _ := a.app.OpenEnv("", "dev")
+	e, _ := a.app.OpenEnv(a.app.Resolve(""), "dev")
 
 	e.Config.S3.Endpoint = testenv.DownEndpoint(t)
 	if err := e.Config.Save(cfgPath); err != nil {
 		t.Fatal(err)
 	}
-	_, err := a.app.Push(bg, "", "dev", PushOptions{})
+	_, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 	wantCode(t, err, fail.Unreachable, "")
-	_, err = a.app.Pull(bg, "", "dev", PullOptions{Force: true})
+	_, err = a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{Force: true})
 	wantCode(t, err, fail.Unreachable, "")
 	sameTree(t, tree(t, a.vault("dev")), before)
 
@@ -514,12 +514,12 @@ func TestStoreDownAndDenied(t *testing.T) {
 	if err := e.Config.Save(cfgPath); err != nil {
 		t.Fatal(err)
 	}
-	_, err = a.app.Push(bg, "", "dev", PushOptions{})
+	_, err = a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 	wantCode(t, err, fail.Unreachable, "")
 	if strings.Contains(err.Error(), "wrong-secret") {
 		t.Fatalf("error leaks the secret: %v", err)
 	}
-	_, err = a.app.Pull(bg, "", "dev", PullOptions{Force: true})
+	_, err = a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{Force: true})
 	wantCode(t, err, fail.Unreachable, "")
 	sameTree(t, tree(t, a.vault("dev")), before)
 	if err := os.WriteFile(cfgPath, good, 0o600); err != nil {
@@ -536,7 +536,7 @@ func TestInteropWithInfoZip(t *testing.T) {
 	zipCmd := testenv.NeedCommand(t, "zip")
 	m := newMachine(t)
 	a, ts := setup(t, m, "file://"+filepath.ToSlash(t.TempDir())+"#team")
-	e, _ := a.app.OpenEnv("", "dev")
+	e, _ := a.app.OpenEnv(a.app.Resolve(""), "dev")
 	key, _, _, err := e.Key(bg)
 	if err != nil {
 		t.Fatal(err)
@@ -576,7 +576,7 @@ func TestInteropWithInfoZip(t *testing.T) {
 	sealed, _ := rqe1.Seal(key, rqem.Seal(ts2, tsZip))
 	putObject(t, a, e.VersionKey(ts2), sealed)
 	putObject(t, a, e.LatestKey(), []byte(ts2))
-	if _, err := a.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+	if _, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	sameTree(t, tree(t, a.vault("dev")), tree(t, filepath.Join(src, "infra", "vault", "dev")))
@@ -588,10 +588,10 @@ func TestSameSizeEditRightAfterPull(t *testing.T) {
 	m := newMachine(t)
 	setup(t, m, "file://"+filepath.ToSlash(t.TempDir())+"#team")
 	b := m.newClone("b")
-	if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+	if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	e, err := b.app.OpenEnv("", "dev")
+	e, err := b.app.OpenEnv(b.app.Resolve(""), "dev")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -614,7 +614,7 @@ func TestSameSizeEditRightAfterPull(t *testing.T) {
 	if _, changes, _ := e.Changes(st); len(changes) != 1 || changes[0] != "~.env.dev" {
 		t.Fatalf("same-size edit unseen: %v", changes)
 	}
-	_, err = b.app.Pull(bg, "", "dev", PullOptions{})
+	_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
 	wantCode(t, err, fail.Refused, "local changes")
 }
 
@@ -628,14 +628,14 @@ func TestPushWarnsPastSpecEntries(t *testing.T) {
 	a, _ := setup(t, m, backends[0].store(t, m)) // root, .env.dev, tls/, tls/server.crt: 4 entries
 	a.log.Reset()
 	a.write("dev", ".env.dev", "API_TOKEN=2\n")
-	if _, err := a.app.Push(bg, "", "dev", PushOptions{}); err != nil {
+	if _, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(a.log.String(), "TypeScript tool refuses") {
 		t.Fatalf("warned at 4 entries with a limit of 4: %s", a.log)
 	}
 	a.write("dev", "b", "B")
-	res, err := a.app.Push(bg, "", "dev", PushOptions{})
+	res, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 	if err != nil || res.TS == "" {
 		t.Fatalf("push past the spec's entry limit: %+v %v", res, err)
 	}

@@ -25,11 +25,11 @@ func teammate(t *testing.T, m *machine) *machine {
 func handShare(t *testing.T, c, d *clone, force bool) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "dev.share")
-	res, err := c.app.Export(bg, "", "dev", ExportOptions{Out: out})
+	res, err := c.app.Export(bg, c.app.Resolve(""), "dev", ExportOptions{Out: out})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.app.Import(bg, "", "dev", out, res.Passphrase, ImportOptions{Force: force, NoHooks: true}); err != nil {
+	if _, err := d.app.Import(bg, d.app.Resolve(""), "dev", out, res.Passphrase, ImportOptions{Force: force, NoHooks: true}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -42,7 +42,7 @@ func TestInitRefusesEnvTheStoreHolds(t *testing.T) {
 		a, ts := setup(t, m, storeURL)
 		before := bucketAll(t, a)
 		b := teammate(t, m).newClone("b")
-		_, err := b.app.Init(bg, "", "dev", InitOptions{Store: storeURL, NoHooks: true})
+		_, err := b.app.Init(bg, b.app.Resolve(""), "dev", InitOptions{Store: storeURL, NoHooks: true})
 		wantCode(t, err, fail.Refused, "already holds acme_web/dev (latest version "+ts+")")
 		if h := fail.HintOf(err); !strings.Contains(h, "git vsync import dev FILE.share") || !strings.Contains(h, "--force-new-key") {
 			t.Fatalf("hint: %s", h)
@@ -57,14 +57,14 @@ func TestInitRefusesEnvTheStoreHolds(t *testing.T) {
 
 		// The way the hint names works: import a share, pull.
 		handShare(t, a, b, false)
-		if _, err := b.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		sameTree(t, tree(t, b.vault("dev")), tree(t, a.vault("dev")))
 
 		// --force-new-key on a third machine: a new key, a warning for teammates.
 		c := teammate(t, m).newClone("c")
-		res, err := c.app.Init(bg, "", "dev", InitOptions{Store: storeURL, NoHooks: true, ForceNewKey: true})
+		res, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{Store: storeURL, NoHooks: true, ForceNewKey: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,16 +72,16 @@ func TestInitRefusesEnvTheStoreHolds(t *testing.T) {
 			t.Fatalf("force-new-key result: %+v", res)
 		}
 		c.write("dev", ".env.dev", "API_TOKEN=restart\n")
-		if _, err := c.app.Push(bg, "", "dev", PushOptions{Force: true}); err != nil {
+		if _, err := c.app.Push(bg, c.app.Resolve(""), "dev", PushOptions{Force: true}); err != nil {
 			t.Fatal(err)
 		}
 		// a's post-checkout hook, pull and doctor now give the one complete command.
 		a.log.Reset()
-		a.app.HookPostCheckout(bg, "", []string{"0", "0", "1"})
+		a.app.HookPostCheckout(bg, a.app.Resolve(""), []string{"0", "0", "1"})
 		if !strings.Contains(a.log.String(), "git vsync import dev FILE.share --force") {
 			t.Fatalf("post-checkout said: %s", a.log.String())
 		}
-		doc, err := a.app.Doctor(bg, "", "dev")
+		doc, err := a.app.Doctor(bg, a.app.Resolve(""), "dev")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,13 +92,13 @@ func TestInitRefusesEnvTheStoreHolds(t *testing.T) {
 		if !found {
 			t.Fatalf("doctor: %+v", doc.Checks)
 		}
-		_, err = a.app.Pull(bg, "", "dev", PullOptions{})
+		_, err = a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{})
 		wantCode(t, err, fail.Integrity, "does not open with this machine's key")
 		if !strings.Contains(fail.HintOf(err), "git vsync import dev FILE.share --force") {
 			t.Fatalf("hint: %s", fail.HintOf(err))
 		}
 		handShare(t, c, a, true)
-		if _, err := a.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		if _, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if got := tree(t, a.vault("dev"))[".env.dev"]; got != "API_TOKEN=restart\n" {
@@ -113,7 +113,7 @@ func TestInitRefusesEnvTheStoreHolds(t *testing.T) {
 func TestLostConfigRecovery(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, m *machine, storeURL string) {
 		a, _ := setup(t, m, storeURL)
-		token, err := a.app.CIToken("", "dev")
+		token, err := a.app.CIToken(a.app.Resolve(""), "dev")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,11 +122,11 @@ func TestLostConfigRecovery(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, run := range map[string]func() error{
-			"pull":     func() error { _, err := a.app.Pull(bg, "", "dev", PullOptions{}); return err },
-			"push":     func() error { _, err := a.app.Push(bg, "", "dev", PushOptions{}); return err },
-			"versions": func() error { _, err := a.app.Versions(bg, "", "dev"); return err },
+			"pull":     func() error { _, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{}); return err },
+			"push":     func() error { _, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{}); return err },
+			"versions": func() error { _, err := a.app.Versions(bg, a.app.Resolve(""), "dev"); return err },
 			"init": func() error {
-				_, err := a.app.Init(bg, "", "dev", InitOptions{Store: storeURL, NoHooks: true})
+				_, err := a.app.Init(bg, a.app.Resolve(""), "dev", InitOptions{Store: storeURL, NoHooks: true})
 				return err
 			},
 		} {
@@ -137,14 +137,14 @@ func TestLostConfigRecovery(t *testing.T) {
 				t.Fatalf("%s hint: %s", name, h)
 			}
 		}
-		st, err := a.app.Status(bg, "", false)
+		st, err := a.app.Status(bg, a.app.Resolve(""), false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(st.Envs) != 1 || st.Envs[0].Env != "dev" || !strings.Contains(st.Envs[0].ConfigHint, "--adopt-key") {
 			t.Fatalf("status: %+v", st.Envs)
 		}
-		doc, err := a.app.Doctor(bg, "", "")
+		doc, err := a.app.Doctor(bg, a.app.Resolve(""), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +153,7 @@ func TestLostConfigRecovery(t *testing.T) {
 		}
 
 		// --adopt-key without the salt: refused, nothing written.
-		_, err = a.app.Init(bg, "", "dev", InitOptions{Store: storeURL, NoHooks: true, AdoptKey: true})
+		_, err = a.app.Init(bg, a.app.Resolve(""), "dev", InitOptions{Store: storeURL, NoHooks: true, AdoptKey: true})
 		wantCode(t, err, fail.Integrity, "does not open the latest version")
 		if !strings.Contains(fail.HintOf(err), "VSYNC_CONFIG") {
 			t.Fatalf("hint: %s", fail.HintOf(err))
@@ -163,7 +163,7 @@ func TestLostConfigRecovery(t *testing.T) {
 		}
 		// With the CI token: the config is written around the key; pull works.
 		m.env["VSYNC_CONFIG"] = token
-		res, err := a.app.Init(bg, "", "dev", InitOptions{NoHooks: true, AdoptKey: true})
+		res, err := a.app.Init(bg, a.app.Resolve(""), "dev", InitOptions{NoHooks: true, AdoptKey: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +174,7 @@ func TestLostConfigRecovery(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(cfgRoot, "acme_web", "env_dev")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.app.Pull(bg, "", "dev", PullOptions{}); err != nil {
+		if _, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -187,11 +187,11 @@ func TestTypoEnvListsEnvs(t *testing.T) {
 	a := m.newClone("a")
 	store := "file://" + filepath.ToSlash(t.TempDir())
 	for _, env := range []string{"dev", "staging"} {
-		if _, err := a.app.Init(bg, "", env, InitOptions{Store: store, NoHooks: true}); err != nil {
+		if _, err := a.app.Init(bg, a.app.Resolve(""), env, InitOptions{Store: store, NoHooks: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, err := a.app.Pull(bg, "", "stagng", PullOptions{})
+	_, err := a.app.Pull(bg, a.app.Resolve(""), "stagng", PullOptions{})
 	wantCode(t, err, fail.NotSetUp, `no env "stagng" for acme_web on this machine (set up here: dev, staging)`)
 	h := fail.HintOf(err)
 	if !strings.Contains(h, "did you mean staging?") || strings.Contains(h, "init stagng") {

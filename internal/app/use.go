@@ -36,8 +36,8 @@ func (a *App) useLink(top, link string) string {
 }
 
 // UseShow says where ./.env (or link) points, without changing anything.
-func (a *App) UseShow(repoFlag, link string) (*UseResult, error) {
-	w, err := a.Workspace(repoFlag)
+func (a *App) UseShow(target *Target, link string) (*UseResult, error) {
+	w, err := target.Get()
 	if err != nil {
 		return nil, err
 	}
@@ -71,8 +71,8 @@ func linkIgnored(r *repo.Repo, link string) bool {
 
 // Use points link (default ./.env at the worktree top) at <vault>/.env.<env> with a
 // relative symlink. It replaces an older symlink but never a regular file.
-func (a *App) Use(repoFlag, env, link string) (*UseResult, error) {
-	e, err := a.OpenEnv(repoFlag, env)
+func (a *App) Use(t *Target, env, link string) (*UseResult, error) {
+	e, err := a.OpenEnv(t, env)
 	if err != nil {
 		return nil, err
 	}

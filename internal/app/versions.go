@@ -20,8 +20,8 @@ type Version struct {
 }
 
 // Versions lists every version of env in the store, newest first.
-func (a *App) Versions(ctx context.Context, repoFlag, env string) ([]Version, error) {
-	e, err := a.OpenEnv(repoFlag, env)
+func (a *App) Versions(ctx context.Context, target *Target, env string) ([]Version, error) {
+	e, err := a.OpenEnv(target, env)
 	if err != nil {
 		return nil, err
 	}

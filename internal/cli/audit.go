@@ -86,7 +86,7 @@ func (c *AuditCmd) Run(ctx *Ctx) error {
 		}
 		f.Since = t
 	}
-	l, err := ctx.App.ReadAuditLog(ctx, ctx.Repo, c.Env)
+	l, err := ctx.App.ReadAuditLog(ctx, ctx.Target(), c.Env)
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func (c *AuditCmd) Run(ctx *Ctx) error {
 }
 
 func (c *AuditCmd) verify(ctx *Ctx) error {
-	v, err := ctx.App.VerifyAuditLog(ctx, ctx.Repo, c.Env)
+	v, err := ctx.App.VerifyAuditLog(ctx, ctx.Target(), c.Env)
 	if v == nil {
 		return err
 	}

@@ -58,6 +58,18 @@ type Ctx struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+
+	target *app.Target
+}
+
+// Target is the workspace the command works on (the repository around the
+// working folder and its identity from --repo, the pin or origin), resolved on
+// first use and then passed to every use case: never resolved twice.
+func (c *Ctx) Target() *app.Target {
+	if c.target == nil {
+		c.target = c.App.Resolve(c.Repo)
+	}
+	return c.target
 }
 
 // Warnf prints a warning line on stderr.

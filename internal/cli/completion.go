@@ -105,7 +105,7 @@ func (c *CompleteCmd) Run(ctx *Ctx, kctx *kong.Context) error {
 		words = words[1:]
 	}
 	names := func() (envs, profiles []string) {
-		return ctx.App.CompletionNames(repoFlagIn(words))
+		return ctx.App.CompletionNames(ctx.App.Resolve(repoFlagIn(words)))
 	}
 	for _, cand := range completeWords(kctx.Model.Node, words, names) {
 		fmt.Fprintln(ctx.Stdout, cand)

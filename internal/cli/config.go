@@ -100,7 +100,7 @@ func (c *ConfigCmd) value(ctx *Ctx) (string, error) {
 }
 
 func (c *ConfigCmd) apply(ctx *Ctx, ch app.ConfigChange) error {
-	res, err := ctx.App.ConfigSet(ctx.Repo, c.Env, ch)
+	res, err := ctx.App.ConfigSet(ctx.Target(), c.Env, ch)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (c *ConfigCmd) apply(ctx *Ctx, ch app.ConfigChange) error {
 }
 
 func (c *ConfigCmd) show(ctx *Ctx) error {
-	s, err := ctx.App.ConfigShowEnv(ctx.Repo, c.Env)
+	s, err := ctx.App.ConfigShowEnv(ctx.Target(), c.Env)
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func (c *DiffCmd) Run(ctx *Ctx) error {
 	default:
 		return fail.New(fail.Usage, "name two versions to compare, or none to compare the vault", "diff takes two versions or none, not %d", len(c.Versions))
 	}
-	res, err := ctx.App.Diff(ctx, ctx.Repo, c.Env, o)
+	res, err := ctx.App.Diff(ctx, ctx.Target(), c.Env, o)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ Examples:
 
 // Run checks.
 func (c *DoctorCmd) Run(ctx *Ctx) error {
-	rep, err := ctx.App.Doctor(ctx, ctx.Repo, c.Env)
+	rep, err := ctx.App.Doctor(ctx, ctx.Target(), c.Env)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ Examples:
 
 // Run prints.
 func (c *EnvCmd) Run(ctx *Ctx) error {
-	s, err := ctx.App.LoadSecrets(ctx, ctx.Repo, c.Env, c.options())
+	s, err := ctx.App.LoadSecrets(ctx, ctx.Target(), c.Env, c.options())
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ Examples:
 
 // Run prints the value.
 func (c *GetCmd) Run(ctx *Ctx) error {
-	s, err := ctx.App.LoadSecrets(ctx, ctx.Repo, c.Env, c.options())
+	s, err := ctx.App.LoadSecrets(ctx, ctx.Target(), c.Env, c.options())
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func (c *ExportCmd) Run(ctx *Ctx) error {
 		}
 		o.Passphrase = p
 	}
-	res, err := ctx.App.Export(ctx, ctx.Repo, c.Env, o)
+	res, err := ctx.App.Export(ctx, ctx.Target(), c.Env, o)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (c *ExportCmd) ciToken(ctx *Ctx) error {
 			return err
 		}
 	}
-	res, err := ctx.App.MintCIToken(ctx, ctx.Repo, c.Env, cr)
+	res, err := ctx.App.MintCIToken(ctx, ctx.Target(), c.Env, cr)
 	if err != nil {
 		return err
 	}

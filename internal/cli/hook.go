@@ -37,16 +37,16 @@ Examples:
 func (c *HookCmd) Run(ctx *Ctx) error {
 	switch c.Name {
 	case "post-checkout":
-		ctx.App.HookPostCheckout(ctx, ctx.Repo, c.Args)
+		ctx.App.HookPostCheckout(ctx, ctx.Target(), c.Args)
 		return nil
 	case "post-merge":
-		ctx.App.HookPostMerge(ctx, ctx.Repo, c.Args)
+		ctx.App.HookPostMerge(ctx, ctx.Target(), c.Args)
 		return nil
 	case "post-rewrite":
-		ctx.App.HookPostRewrite(ctx, ctx.Repo, c.Args)
+		ctx.App.HookPostRewrite(ctx, ctx.Target(), c.Args)
 		return nil
 	case "pre-push":
-		return ctx.App.HookPrePush(ctx, ctx.Repo, c.Args, ctx.Stdin)
+		return ctx.App.HookPrePush(ctx, ctx.Target(), c.Args, ctx.Stdin)
 	}
 	return fail.New(fail.Usage, "the hooks are post-checkout, post-merge, post-rewrite and pre-push", "unknown hook %q", c.Name)
 }

@@ -61,7 +61,7 @@ func (c *ImportCmd) Run(ctx *Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := ctx.App.Import(ctx, ctx.Repo, c.Env, c.File, pass, app.ImportOptions{Force: c.Force, NoHooks: c.NoHooks, Audit: auditOpts, Verify: c.Verify,
+	res, err := ctx.App.Import(ctx, ctx.Target(), c.Env, c.File, pass, app.ImportOptions{Force: c.Force, NoHooks: c.NoHooks, Audit: auditOpts, Verify: c.Verify,
 		Announce: func(store, repo, env string) {
 			ctx.Infof("share of %s/%s; its store: %s", repo, env, store)
 		}})

@@ -65,7 +65,7 @@ func (c *InitCmd) Run(ctx *Ctx) error {
 		on := c.Audit == "on"
 		o.Audit = &on
 	}
-	res, err := ctx.App.Init(ctx, ctx.Repo, c.Env, o)
+	res, err := ctx.App.Init(ctx, ctx.Target(), c.Env, o)
 	if err != nil {
 		return err
 	}

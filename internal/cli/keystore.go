@@ -122,7 +122,7 @@ func (c *KeystoreExportCmd) Run(ctx *Ctx) error {
 		repoName, env, ok := strings.Cut(v, "/")
 		if !ok {
 			env = v
-			w, err := ctx.App.Workspace(ctx.Repo)
+			w, err := ctx.Target().Get()
 			if err != nil {
 				return fail.Wrap(fail.Usage, err, "name it as REPO/ENV, or pass --repo R", "which repository is env %q of", v)
 			}

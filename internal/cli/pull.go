@@ -48,7 +48,7 @@ func (c *PullCmd) Run(ctx *Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := ctx.App.Pull(ctx, ctx.Repo, c.Env, app.PullOptions{At: c.At, Force: c.Force, Merge: c.Merge, Audit: auditOpts})
+	res, err := ctx.App.Pull(ctx, ctx.Target(), c.Env, app.PullOptions{At: c.At, Force: c.Force, Merge: c.Merge, Audit: auditOpts})
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func (c *PushCmd) Run(ctx *Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := ctx.App.Push(ctx, ctx.Repo, c.Env, app.PushOptions{Force: c.Force, Audit: auditOpts})
+	res, err := ctx.App.Push(ctx, ctx.Target(), c.Env, app.PushOptions{Force: c.Force, Audit: auditOpts})
 	if err != nil {
 		return err
 	}

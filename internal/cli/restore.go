@@ -35,7 +35,7 @@ func (c *RestoreCmd) Run(ctx *Ctx) error {
 	if c.ID == "" {
 		return c.list(ctx)
 	}
-	res, err := ctx.App.Restore(ctx, ctx.Repo, c.Env, c.ID, app.AuditOptions{})
+	res, err := ctx.App.Restore(ctx, ctx.Target(), c.Env, c.ID, app.AuditOptions{})
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func (c *RestoreCmd) Run(ctx *Ctx) error {
 }
 
 func (c *RestoreCmd) list(ctx *Ctx) error {
-	bs, warnings, err := ctx.App.Backups(ctx, ctx.Repo, c.Env)
+	bs, warnings, err := ctx.App.Backups(ctx, ctx.Target(), c.Env)
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func (c *RotateCmd) Run(ctx *Ctx) error {
 			return yes, err
 		}
 	}
-	res, err := ctx.App.Rotate(ctx, ctx.Repo, c.Env, o)
+	res, err := ctx.App.Rotate(ctx, ctx.Target(), c.Env, o)
 	if res != nil {
 		for _, w := range res.Warnings {
 			ctx.Warnf("%s", w)

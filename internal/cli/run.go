@@ -61,7 +61,7 @@ func (c *RunCmd) Run(ctx *Ctx) error {
 	if len(argv) > 0 && argv[0] == "--" {
 		argv = argv[1:] // kong's passthrough keeps the separator
 	}
-	code, err := ctx.App.Run(ctx, ctx.Repo, c.Env, argv, app.RunOptions{
+	code, err := ctx.App.Run(ctx, ctx.Target(), c.Env, argv, app.RunOptions{
 		SecretsOptions: app.SecretsOptions{Remote: c.Remote, At: c.At, Files: c.FilesDir},
 		Pristine:       c.Pristine, Only: c.Only, Exclude: c.Exclude, FilesDir: c.FilesDir,
 		Stdin: ctx.Stdin, Stdout: ctx.Stdout, Stderr: ctx.Stderr,

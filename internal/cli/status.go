@@ -38,7 +38,7 @@ Examples:
 
 // Run prints the status.
 func (s *StatusCmd) Run(c *Ctx) error {
-	rep, err := c.App.Status(c, c.Repo, s.Remote)
+	rep, err := c.App.Status(c, c.Target(), s.Remote)
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func (c *SyncCmd) Run(ctx *Ctx) error {
 			"vault.addr": c.VaultAddr, "vault.mount": c.VaultMount, "vault.secretPath": c.VaultPath,
 		},
 	}
-	run, err := ctx.App.SyncPlan(ctx, ctx.Repo, c.Env, o)
+	run, err := ctx.App.SyncPlan(ctx, ctx.Target(), c.Env, o)
 	if err != nil {
 		return err
 	}

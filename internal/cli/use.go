@@ -23,7 +23,7 @@ Examples:
 // Run links, or shows the link.
 func (c *UseCmd) Run(ctx *Ctx) error {
 	if c.Env == "" {
-		res, err := ctx.App.UseShow(ctx.Repo, c.Link)
+		res, err := ctx.App.UseShow(ctx.Target(), c.Link)
 		if err != nil {
 			return err
 		}
@@ -41,7 +41,7 @@ func (c *UseCmd) Run(ctx *Ctx) error {
 		warnLinkTracked(ctx, res.Ignored, res.Link)
 		return nil
 	}
-	res, err := ctx.App.Use(ctx.Repo, c.Env, c.Link)
+	res, err := ctx.App.Use(ctx.Target(), c.Env, c.Link)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ Examples:
 
 // Run lists.
 func (c *VersionsCmd) Run(ctx *Ctx) error {
-	vs, err := ctx.App.Versions(ctx, ctx.Repo, c.Env)
+	vs, err := ctx.App.Versions(ctx, ctx.Target(), c.Env)
 	if err != nil {
 		return err
 	}
