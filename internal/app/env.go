@@ -324,6 +324,17 @@ func (e *EnvHandle) vaultStateFiles() ([]state.File, error) {
 // Changes compares the vault with the last sync. A vault that never synced counts
 // as changed when it holds anything. A missing vault has no changes.
 func (e *EnvHandle) Changes(st *state.State) (cur []vault.File, changed []string, err error) {
+	return e.changes(st, func(known map[string]vault.Known, racy time.Time) ([]vault.File, error) {
+		return vault.ScanKnown(e.VaultDir, known, racy)
+	})
+}
+
+// changesListed is Changes over a listing of the vault started before st was read.
+func (e *EnvHandle) changesListed(l *vault.Listing, st *state.State) (cur []vault.File, changed []string, err error) {
+	return e.changes(st, l.ScanKnown)
+}
+
+func (e *EnvHandle) changes(st *state.State, scan func(map[string]vault.Known, time.Time) ([]vault.File, error)) (cur []vault.File, changed []string, err error) {
 	var old []vault.File
 	known := map[string]vault.Known{}
 	var racy time.Time
@@ -336,7 +347,7 @@ func (e *EnvHandle) Changes(st *state.State) (cur []vault.File, changed []string
 	}
 	// Files whose on-disk state is as recorded are not read again: an up-to-date
 	// check of a large vault costs a directory walk, not a hash of every byte.
-	cur, err = vault.ScanKnown(e.VaultDir, known, racy)
+	cur, err = scan(known, racy)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}

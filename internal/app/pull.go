@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/backup"
@@ -231,9 +229,17 @@ func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int6
 		b         *backup.Backup
 		backupErr error
 	)
+	// A pull dates the files it unpacks a few seconds back (they are new, no tool
+	// has seen them yet; older archive times are kept), so that the stats it
+	// records are trusted at the next check instead of every file being hashed:
+	// any later edit moves the modification and change times forward.
+	var past time.Time
+	if next != nil {
+		past = a.Now().Add(-2 * racyWindow)
+	}
 	err := vault.Replace(e.VaultDir, func(stage string) error {
 		var err error
-		files, err = bundle.ExtractAt(zip, size, stage, bundle.DefaultLimits)
+		files, err = bundle.ExtractDatedAt(zip, size, stage, bundle.DefaultLimits, past)
 		if err != nil {
 			return err
 		}
@@ -248,10 +254,15 @@ func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int6
 		if err := vault.CopyLocalOnly(e.VaultDir, stage); err != nil {
 			return err
 		}
-		if files, err = vault.Visible(stage, files); err != nil || next == nil {
+		if next == nil {
+			files, err = vault.Visible(stage, files)
 			return err
 		}
-		stats, statTime := recordStats(stage, files, a.Now())
+		statTime := a.Now().UTC()
+		var stats map[string]string
+		if files, stats, err = vault.VisibleStats(stage, files); err != nil {
+			return err
+		}
 		next.Files, next.StatTime = stateFiles(files, stats), statTime
 		return state.SavePending(e.Repo.StateDir(), next)
 	})
@@ -265,30 +276,6 @@ func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int6
 		return nil, nil, fail.Wrap(fail.CodeOf(err), err, fail.HintOf(err), "replace the vault (it is unchanged)")
 	}
 	return files, b, nil
-}
-
-// recordStats dates the files just unpacked into dir that carry a recent (or no,
-// or a future) time from the archive a few seconds back (they are new, no tool has
-// seen them yet) and returns their stat keys and the moment they were taken, so the
-// next up-to-date check can trust the stats instead of hashing: any later edit
-// moves the modification and change times forward. Older archive times are kept.
-// Without stats (an error, or a platform without them) checks simply hash.
-func recordStats(dir string, files []vault.File, now time.Time) (map[string]string, time.Time) {
-	past := now.Add(-2 * racyWindow)
-	for _, f := range files {
-		if f.Dir {
-			continue
-		}
-		p := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if fi, err := os.Lstat(p); err != nil || !fi.ModTime().Before(past) {
-			_ = os.Chtimes(p, past, past)
-		}
-	}
-	stats, err := vault.Stats(dir)
-	if err != nil {
-		return nil, time.Time{}
-	}
-	return stats, now.UTC()
 }
 
 // backupVault seals the current vault into the backups folder; nil when the vault is

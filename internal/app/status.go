@@ -76,8 +76,18 @@ func (a *App) Status(ctx context.Context, target *Target, remote bool) (*StatusR
 	envs = addTokenEnv(envs, a.Getenv)
 	envs = addSyncedEnvs(envs, w)
 	res := a.Resolver()
+	type keyFound struct {
+		src string
+		err error
+	}
 	for _, env := range envs {
 		es := EnvStatus{Env: env, Vault: w.Repo.VaultDir(config.DefaultVault(env))}
+		// The keychain (a D-Bus round trip) is asked while the vault is checked.
+		key := make(chan keyFound, 1)
+		go func() {
+			_, src, err := res.Lookup(ctx, w.ID.Name, env)
+			key <- keyFound{src, err}
+		}()
 		if e, err := a.openEnvIn(w, env); err != nil {
 			if errors.Is(err, config.ErrNotFound) {
 				es.ConfigMissing = true
@@ -95,13 +105,13 @@ func (a *App) Status(ctx context.Context, target *Target, remote bool) (*StatusR
 		if fi, err := os.Stat(es.Vault); err == nil && fi.IsDir() {
 			es.VaultExists = true
 		}
-		_, keySrc, err := res.Lookup(ctx, w.ID.Name, env)
+		k := <-key
 		switch {
-		case err == nil:
+		case k.err == nil:
 			es.Key = true
-			es.KeySource = &keySrc
-		case !errors.Is(err, keychain.ErrNotFound):
-			es.KeyError = err.Error()
+			es.KeySource = &k.src
+		case !errors.Is(k.err, keychain.ErrNotFound):
+			es.KeyError = k.err.Error()
 		}
 		rep.Envs = append(rep.Envs, es)
 	}
@@ -115,6 +125,8 @@ func StoreLabel(c *config.File) string {
 
 // syncStatus fills the local/remote versions and the clean flag of one env.
 func (a *App) syncStatus(ctx context.Context, e *EnvHandle, remote bool, es *EnvStatus) {
+	// The vault is walked while the sync state is read and decoded.
+	listing := vault.StartListing(e.VaultDir)
 	st, err := e.StateSettled()
 	if err == nil && st != nil {
 		es.LocalTS = &st.TS
@@ -125,7 +137,7 @@ func (a *App) syncStatus(ctx context.Context, e *EnvHandle, remote bool, es *Env
 		}
 	}
 	if err == nil {
-		if _, changes, err := e.Changes(st); err == nil {
+		if _, changes, err := e.changesListed(listing, st); err == nil {
 			clean := len(changes) == 0
 			es.Clean = &clean
 			es.Changed = changes

@@ -475,6 +475,15 @@ func Extract(data []byte, destDir string, lim Limits) ([]vault.File, error) {
 // ExtractAt is Extract of the size bytes of an archive read through r, which must
 // not change while it is read.
 func ExtractAt(r io.ReaderAt, size int64, destDir string, lim Limits) ([]vault.File, error) {
+	return ExtractDatedAt(r, size, destDir, lim, time.Time{})
+}
+
+// ExtractDatedAt is ExtractAt that dates every file at notAfter whose archive time
+// is missing or not before it (zero notAfter: none is). A pull passes a moment a
+// few seconds back, so that the stats it records right after are trusted at the
+// next check (see vault.ScanKnown) without a second pass over the files to date
+// them.
+func ExtractDatedAt(r io.ReaderAt, size int64, destDir string, lim Limits, notAfter time.Time) ([]vault.File, error) {
 	lim = lim.effective()
 	_, entries, err := plan(r, size, lim)
 	if err != nil {
@@ -500,7 +509,7 @@ func ExtractAt(r io.ReaderAt, size int64, destDir string, lim Limits) ([]vault.F
 			return nil, fail.New(fail.Failure, "unpack into a new or empty folder", "cannot unpack into %q: the folder is not empty", destDir)
 		}
 	}
-	files, err := unpack(entries, destDir, lim)
+	files, err := unpack(entries, destDir, lim, notAfter)
 	if err != nil {
 		if created {
 			os.RemoveAll(destDir)
@@ -546,7 +555,7 @@ func layout(entries []planned) ([]string, map[string]*planned) {
 	return paths, kind
 }
 
-func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error) {
+func unpack(entries []planned, destDir string, lim Limits, notAfter time.Time) ([]vault.File, error) {
 	// Every folder to create: explicit entries and the parents of every entry.
 	paths, kind := layout(entries)
 	out := make([]vault.File, 0, len(paths))
@@ -580,6 +589,9 @@ func unpack(entries []planned, destDir string, lim Limits) ([]vault.File, error)
 		var mod time.Time
 		if m := e.f.Modified; !m.IsZero() && m.After(zipEpoch) {
 			mod = m
+		}
+		if !notAfter.IsZero() && (mod.IsZero() || !mod.Before(notAfter)) {
+			mod = notAfter
 		}
 		var n int64
 		if sz := e.f.UncompressedSize64; sz >= writerMin && sz <= memFileMax {

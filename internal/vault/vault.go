@@ -15,8 +15,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
@@ -79,6 +82,8 @@ func listEntries(dir string) ([]entry, error) {
 		return nil, err
 	}
 	var out []entry
+	var files []int             // indexes in out of the regular files
+	var paths []string          // their paths, for statFiles
 	hollow := map[string]bool{} // folders that hold a local-only entry
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -118,18 +123,16 @@ func listEntries(dir string) ([]entry, error) {
 		}
 		f := entry{File: File{Path: rel, Dir: d.IsDir()}}
 		if !f.Dir {
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			f.Size = info.Size()
-			f.stat = statKey(info)
-			f.mod = info.ModTime()
+			files = append(files, len(out))
+			paths = append(paths, p)
 		}
 		out = append(out, f)
 		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := statFiles(out, files, paths); err != nil {
 		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
@@ -139,6 +142,56 @@ func listEntries(dir string) ([]entry, error) {
 // dropHollow leaves out the folders that hold local-only entries and nothing
 // else that is listed: a pull that keeps a local-only file in a folder the
 // version does not have must not make that folder look like an edit.
+// statFiles fills size, stat key and modification time of the entries es[files[i]]
+// from an lstat of paths[i]. Large vaults are stated by a few goroutines: the
+// lstats are most of an up-to-date check (~4 µs each here), and the kernel runs
+// them in parallel. The error of the first file in listing order wins.
+func statFiles(es []entry, files []int, paths []string) error {
+	stat := func(i int) error {
+		info, err := os.Lstat(paths[i])
+		if err != nil {
+			return err
+		}
+		e := &es[files[i]]
+		e.Size = info.Size()
+		e.stat = statKey(info)
+		e.mod = info.ModTime()
+		return nil
+	}
+	workers := min(4, runtime.GOMAXPROCS(0), len(files)/128)
+	if workers < 2 {
+		for i := range files {
+			if err := stat(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, len(files))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(files) {
+					return
+				}
+				errs[i] = stat(i)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func dropHollow(es []entry, hollow map[string]bool) []entry {
 	if len(hollow) == 0 {
 		return es
@@ -167,13 +220,24 @@ func dropHollow(es []entry, hollow map[string]bool) []entry {
 // Visible returns the entries of files that the vault at dir lists (List's
 // rules: local-only entries and folders holding only them left out).
 func Visible(dir string, files []File) ([]File, error) {
+	out, _, err := VisibleStats(dir, files)
+	return out, err
+}
+
+// VisibleStats is Visible that also returns the stat keys Stats gives, from the
+// same walk.
+func VisibleStats(dir string, files []File) ([]File, map[string]string, error) {
 	es, err := listEntries(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	seen := make(map[string]bool, len(es))
+	stats := make(map[string]string, len(es))
 	for _, e := range es {
 		seen[e.Path] = true
+		if e.stat != "" {
+			stats[e.Path] = e.stat
+		}
 	}
 	out := make([]File, 0, len(files))
 	for _, f := range files {
@@ -181,7 +245,7 @@ func Visible(dir string, files []File) ([]File, error) {
 			out = append(out, f)
 		}
 	}
-	return out, nil
+	return out, stats, nil
 }
 
 // Scan is List plus the size and SHA-256 of every file, computed while streaming the
@@ -202,6 +266,36 @@ type Known struct {
 // clock tick as the recorded stat would not show in it (git's "racily clean").
 func ScanKnown(dir string, known map[string]Known, racy time.Time) ([]File, error) {
 	es, err := listEntries(dir)
+	return scanKnown(dir, es, err, known, racy)
+}
+
+// Listing is a walk of a vault folder running in the background (StartListing),
+// so that the caller reads the sync state meanwhile: on two cores an up-to-date
+// check then costs the longer of the two instead of their sum.
+type Listing struct {
+	dir  string
+	done chan struct{}
+	es   []entry
+	err  error
+}
+
+// StartListing starts listing the vault folder dir like List does.
+func StartListing(dir string) *Listing {
+	l := &Listing{dir: dir, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		l.es, l.err = listEntries(dir)
+	}()
+	return l
+}
+
+// ScanKnown is the package's ScanKnown over the listing: it waits for the walk.
+func (l *Listing) ScanKnown(known map[string]Known, racy time.Time) ([]File, error) {
+	<-l.done
+	return scanKnown(l.dir, l.es, l.err, known, racy)
+}
+
+func scanKnown(dir string, es []entry, err error, known map[string]Known, racy time.Time) ([]File, error) {
 	if err != nil || len(es) == 0 {
 		return nil, err
 	}

@@ -1,0 +1,67 @@
+package vault
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestListManyFiles: a vault large enough to be stated by several goroutines lists
+// every file with its own size and stat key, in path order, and a background
+// listing (StartListing) scans exactly like ScanKnown.
+func TestListManyFiles(t *testing.T) {
+	dir := t.TempDir()
+	const n = 700
+	for i := 0; i < n; i++ {
+		sub := filepath.Join(dir, fmt.Sprintf("d%d", i%7))
+		if err := os.MkdirAll(sub, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%04d", i)), []byte(strings.Repeat("x", i)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, err := listEntries(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != n+7 {
+		t.Fatalf("%d entries, want %d", len(es), n+7)
+	}
+	seen := map[string]bool{}
+	for i, e := range es {
+		if i > 0 && es[i-1].Path >= e.Path {
+			t.Fatalf("not in path order: %q then %q", es[i-1].Path, e.Path)
+		}
+		if e.Dir {
+			continue
+		}
+		var k int
+		fmt.Sscanf(filepath.Base(e.Path), "f%04d", &k)
+		if e.Size != int64(k) || e.mod.IsZero() {
+			t.Fatalf("%s: size %d, want %d (mod %v)", e.Path, e.Size, k, e.mod)
+		}
+		if e.stat != "" && seen[e.stat] {
+			t.Fatalf("%s: stat key %q seen twice", e.Path, e.stat)
+		}
+		seen[e.stat] = true
+	}
+	racy := time.Now().Add(time.Hour)
+	want, err := ScanKnown(dir, nil, racy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := StartListing(dir).ScanKnown(nil, racy)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("background listing differs: %v", err)
+	}
+	if _, err := StartListing(filepath.Join(dir, "missing")).ScanKnown(nil, racy); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing vault: %v", err)
+	}
+}
