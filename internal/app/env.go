@@ -322,16 +322,27 @@ func (e *EnvHandle) vaultStateFiles() ([]state.File, error) {
 }
 
 // Changes compares the vault with the last sync. A vault that never synced counts
-// as changed when it holds anything. A missing vault has no changes.
+// as changed when it holds anything. A missing vault has no changes. In cur, the
+// files the last sync did not have carry no hash (they are added whatever they
+// hold; hashedVault reads them too).
 func (e *EnvHandle) Changes(st *state.State) (cur []vault.File, changed []string, err error) {
 	return e.changes(st, func(known map[string]vault.Known, racy time.Time) ([]vault.File, error) {
-		return vault.ScanKnown(e.VaultDir, known, racy)
+		return vault.ScanForChanges(e.VaultDir, known, racy)
 	})
 }
 
 // changesListed is Changes over a listing of the vault started before st was read.
 func (e *EnvHandle) changesListed(l *vault.Listing, st *state.State) (cur []vault.File, changed []string, err error) {
-	return e.changes(st, l.ScanKnown)
+	return e.changes(st, l.ScanForChanges)
+}
+
+// hashedVault is the vault as Changes sees it, with the hash of every file (files
+// the last sync did not have are read too).
+func (e *EnvHandle) hashedVault(st *state.State) ([]vault.File, error) {
+	cur, _, err := e.changes(st, func(known map[string]vault.Known, racy time.Time) ([]vault.File, error) {
+		return vault.ScanKnown(e.VaultDir, known, racy)
+	})
+	return cur, err
 }
 
 func (e *EnvHandle) changes(st *state.State, scan func(map[string]vault.Known, time.Time) ([]vault.File, error)) (cur []vault.File, changed []string, err error) {

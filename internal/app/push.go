@@ -134,7 +134,10 @@ func (a *App) Push(ctx context.Context, target *Target, env string, o PushOption
 			"check the key in "+keySrc+" (a key for another env or repository?); `git vsync pull "+env+"` shows whether it opens the store's versions; `git vsync push "+env+" --force` publishes with this key anyway",
 			"the key from %s is not the one that opened version %s in this clone; refusing to publish a version the team cannot open", keySrc, st.TS)
 	}
-	listing, err := vault.List(e.VaultDir)
+	// The stats are taken before the files are read, so a file edited meanwhile
+	// shows as changed at the next check instead of hiding behind a fresh stat.
+	statTime := a.Now().UTC()
+	listing, stats, err := vault.ListStats(e.VaultDir)
 	if err != nil {
 		return nil, err
 	}
@@ -148,13 +151,6 @@ func (a *App) Push(ctx context.Context, target *Target, env string, o PushOption
 	// vault is never held in memory.
 	ts := nextTS(a.Now(), latest)
 	var files []vault.File
-	// The stats are taken before the files are read, so a file edited meanwhile
-	// shows as changed at the next check instead of hiding behind a fresh stat.
-	statTime := a.Now().UTC()
-	stats, err := vault.Stats(e.VaultDir)
-	if err != nil {
-		return nil, err
-	}
 	sealed, err := e.sealBundle(aesKey, ts, func(w io.Writer) error {
 		files, err = bundle.WriteScan(w, e.VaultDir, e.VaultRel)
 		return err

@@ -40,7 +40,7 @@ func emptySnapshot(label string) *snapshot { return newSnapshot(label, nil, nil)
 // localSnapshot is the vault as it is now (hashes trusted from st where the stat
 // is unchanged, like Changes).
 func (e *EnvHandle) localSnapshot(st *state.State) (*snapshot, error) {
-	cur, _, err := e.Changes(st)
+	cur, err := e.hashedVault(st)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package vault
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -53,15 +55,46 @@ func TestListManyFiles(t *testing.T) {
 		seen[e.stat] = true
 	}
 	racy := time.Now().Add(time.Hour)
-	want, err := ScanKnown(dir, nil, racy)
+	want, err := ScanForChanges(dir, nil, racy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := StartListing(dir).ScanKnown(nil, racy)
+	got, err := StartListing(dir).ScanForChanges(nil, racy)
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("background listing differs: %v", err)
 	}
-	if _, err := StartListing(filepath.Join(dir, "missing")).ScanKnown(nil, racy); !errors.Is(err, fs.ErrNotExist) {
+	for _, f := range got {
+		if f.SHA256 != "" {
+			t.Fatalf("%s: a file the last sync did not list was read", f.Path)
+		}
+	}
+	// Known files whose stat is not trusted are read; the others are not.
+	known := map[string]Known{"d0/f0000": {SHA256: "stale", Stat: "other"}, "d1/f0001": {SHA256: "kept", Stat: es[indexOf(es, "d1/f0001")].stat}}
+	got, err = ScanForChanges(dir, known, racy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range got {
+		want := map[string]string{"d0/f0000": sha256Hex(""), "d1/f0001": "kept"}[f.Path]
+		if f.SHA256 != want {
+			t.Fatalf("%s: hash %q, want %q", f.Path, f.SHA256, want)
+		}
+	}
+	if _, err := StartListing(filepath.Join(dir, "missing")).ScanForChanges(nil, racy); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("missing vault: %v", err)
 	}
+}
+
+func indexOf(es []entry, p string) int {
+	for i, e := range es {
+		if e.Path == p {
+			return i
+		}
+	}
+	return -1
+}
+
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
 }

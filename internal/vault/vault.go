@@ -266,7 +266,36 @@ type Known struct {
 // clock tick as the recorded stat would not show in it (git's "racily clean").
 func ScanKnown(dir string, known map[string]Known, racy time.Time) ([]File, error) {
 	es, err := listEntries(dir)
-	return scanKnown(dir, es, err, known, racy)
+	return scanKnown(dir, es, err, known, racy, true)
+}
+
+// ScanForChanges is ScanKnown that leaves SHA256 empty for the files known does
+// not list: a file the last sync did not have is added whatever it holds, so
+// reading it would only cost time (a first push of a large vault read every file
+// twice). Diff against the synced listing gives the same answer.
+func ScanForChanges(dir string, known map[string]Known, racy time.Time) ([]File, error) {
+	es, err := listEntries(dir)
+	return scanKnown(dir, es, err, known, racy, false)
+}
+
+// ListStats is List and Stats from one walk.
+func ListStats(dir string) ([]File, map[string]string, error) {
+	es, err := listEntries(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	files := make([]File, len(es))
+	stats := make(map[string]string, len(es))
+	for i, e := range es {
+		files[i] = e.File
+		if e.stat != "" {
+			stats[e.Path] = e.stat
+		}
+	}
+	if len(files) == 0 {
+		files = nil
+	}
+	return files, stats, nil
 }
 
 // Listing is a walk of a vault folder running in the background (StartListing),
@@ -289,13 +318,14 @@ func StartListing(dir string) *Listing {
 	return l
 }
 
-// ScanKnown is the package's ScanKnown over the listing: it waits for the walk.
-func (l *Listing) ScanKnown(known map[string]Known, racy time.Time) ([]File, error) {
+// ScanForChanges is the package's ScanForChanges over the listing: it waits for
+// the walk.
+func (l *Listing) ScanForChanges(known map[string]Known, racy time.Time) ([]File, error) {
 	<-l.done
-	return scanKnown(l.dir, l.es, l.err, known, racy)
+	return scanKnown(l.dir, l.es, l.err, known, racy, false)
 }
 
-func scanKnown(dir string, es []entry, err error, known map[string]Known, racy time.Time) ([]File, error) {
+func scanKnown(dir string, es []entry, err error, known map[string]Known, racy time.Time, hashNew bool) ([]File, error) {
 	if err != nil || len(es) == 0 {
 		return nil, err
 	}
@@ -306,9 +336,12 @@ func scanKnown(dir string, es []entry, err error, known map[string]Known, racy t
 		if files[i].Dir {
 			continue
 		}
-		if k, ok := known[files[i].Path]; ok && k.Stat != "" && k.Stat == es[i].stat &&
-			k.SHA256 != "" && es[i].mod.Before(racy) {
+		k, ok := known[files[i].Path]
+		if ok && k.Stat != "" && k.Stat == es[i].stat && k.SHA256 != "" && es[i].mod.Before(racy) {
 			files[i].SHA256 = k.SHA256
+			continue
+		}
+		if !ok && !hashNew {
 			continue
 		}
 		f, err := Open(dir, files[i].Path)
