@@ -208,12 +208,12 @@ func wrongKeyError(err error, env, ts string) error {
 
 // installZip makes the archive's content the vault: unpacked in full into the stage
 // beside the vault (every entry checked before anything is written, every file's
-// content checked as it is written), then the current vault backed up, then the
-// stage swapped in atomically. The archive is read once: the backup waits for the
-// unpacking, so a bundle refused at unpacking never costs a backup (a hook retrying
-// on every checkout would evict good ones) and the vault is untouched until the
-// swap. It returns the files written and the backup (nil when the vault was missing
-// or empty).
+// content checked as it is written) while the current vault is backed up, then the
+// stage swapped in atomically. The archive is read once: the backup is kept only
+// once the unpacking succeeded, so a bundle refused at unpacking never costs a
+// backup (a hook retrying on every checkout would evict good ones), and the vault
+// is untouched until the swap. It returns the files written and the backup (nil
+// when the vault was missing or empty).
 //
 // With next, the sync state the swap reaches is recorded as pending (state.SavePending)
 // once the new vault is complete and before it is swapped in; the caller commits it.
@@ -238,15 +238,26 @@ func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int6
 		past = a.Now().Add(-2 * racyWindow)
 	}
 	err := vault.Replace(e.VaultDir, func(stage string) error {
+		// The vault is backed up while the archive is unpacked (each keeps a core
+		// busy), but the backup file is only put in place once the whole archive
+		// unpacked: a refused archive never costs a backup.
+		unpacked, backedUp := make(chan error, 1), make(chan error, 1)
+		go func() {
+			var err error
+			b, err = a.backupVaultWhen(e, aesKey, unpacked)
+			backedUp <- err
+		}()
 		var err error
 		files, err = bundle.ExtractDatedAt(zip, size, stage, bundle.DefaultLimits, past)
+		unpacked <- err
+		backupErr = <-backedUp
 		if err != nil {
+			b, backupErr = nil, nil
 			return err
 		}
 		if done != nil {
 			done()
 		}
-		b, backupErr = a.backupVault(e, aesKey)
 		if backupErr != nil {
 			return backupErr
 		}
@@ -281,6 +292,15 @@ func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int6
 // backupVault seals the current vault into the backups folder; nil when the vault is
 // missing or empty (nothing to lose).
 func (a *App) backupVault(e *EnvHandle, aesKey []byte) (*backup.Backup, error) {
+	return a.backupVaultWhen(e, aesKey, nil)
+}
+
+// errAbandoned ends a backup whose replacement never came.
+var errAbandoned = errors.New("backup abandoned: the new vault could not be made")
+
+// backupVaultWhen is backupVault that, when ok is not nil, waits for ok once the
+// backup is written (to its temp file) and keeps it only when ok yields nil.
+func (a *App) backupVaultWhen(e *EnvHandle, aesKey []byte, ok <-chan error) (*backup.Backup, error) {
 	files, err := vault.List(e.VaultDir)
 	if err != nil || len(files) == 0 {
 		return nil, nil
@@ -288,8 +308,13 @@ func (a *App) backupVault(e *EnvHandle, aesKey []byte) (*backup.Backup, error) {
 	// The zip is sealed while it is written, straight into the backup file.
 	var zipErr error
 	b, err := backup.SaveFrom(e.backupRoot(), e.ID.Name, e.Name, aesKey, a.Now(), func(w io.Writer) error {
-		zipErr = bundle.Write(w, e.VaultDir, e.VaultRel)
-		return zipErr
+		if zipErr = bundle.Write(w, e.VaultDir, e.VaultRel); zipErr != nil {
+			return zipErr
+		}
+		if ok != nil && <-ok != nil {
+			return errAbandoned
+		}
+		return nil
 	})
 	if zipErr != nil {
 		return nil, fail.Wrap(fail.CodeOf(zipErr), zipErr, fail.HintOf(zipErr), "back up the vault before replacing it")
