@@ -466,10 +466,16 @@ func TestPullRefusesHostileArchives(t *testing.T) {
 				putObject(t, a, "acme_web/dev/latest", []byte(ts))
 				objsBefore := bucketAll(t, a)
 				backupsBefore, _ := backup.List(e.ConfigRoot, "acme_web", "dev")
+				backupDir := backup.Dir(e.backupRoot(), "acme_web", "dev")
+				filesBefore, _ := os.ReadDir(backupDir)
 				_, err = a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{})
 				wantCode(t, err, fail.Integrity, "")
 				if after, _ := backup.List(e.ConfigRoot, "acme_web", "dev"); len(after) != len(backupsBefore) {
 					t.Fatalf("a refused pull wrote a backup (%d → %d)", len(backupsBefore), len(after))
+				}
+				// The backup made meanwhile is dropped, temp file included.
+				if after, _ := os.ReadDir(backupDir); len(after) != len(filesBefore) {
+					t.Fatalf("a refused pull left files in the backups folder (%d → %d)", len(filesBefore), len(after))
 				}
 				sameTree(t, bucketAll(t, a), objsBefore)
 				sameTree(t, tree(t, a.vault("dev")), before)
