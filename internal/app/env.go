@@ -347,9 +347,11 @@ func (e *EnvHandle) hashedVault(st *state.State) ([]vault.File, error) {
 
 func (e *EnvHandle) changes(st *state.State, scan func(map[string]vault.Known, time.Time) ([]vault.File, error)) (cur []vault.File, changed []string, err error) {
 	var old []vault.File
-	known := map[string]vault.Known{}
+	var known map[string]vault.Known
 	var racy time.Time
 	if st != nil {
+		old = make([]vault.File, 0, len(st.Files))
+		known = make(map[string]vault.Known, len(st.Files))
 		for _, f := range st.Files {
 			old = append(old, vault.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Dir: f.Dir})
 			known[f.Path] = vault.Known{SHA256: f.SHA256, Stat: f.Stat}

@@ -146,7 +146,7 @@ func (a *App) syncStatus(ctx context.Context, e *EnvHandle, remote bool, es *Env
 	if es.Changed == nil {
 		es.Changed = []string{}
 	}
-	if es.LocalOnly, _ = vault.LocalOnly(e.VaultDir); es.LocalOnly == nil {
+	if es.LocalOnly = listing.LocalOnly(); es.LocalOnly == nil {
 		es.LocalOnly = []string{}
 	}
 	if remote {

@@ -98,3 +98,24 @@ func sha256Hex(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
 }
+
+// TestListingLocalOnly: the background listing names the local-only entries as
+// LocalOnly does, from its one walk.
+func TestListingLocalOnly(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"a.local", "sub/b.local", "sub/keep", ".env.dev.local", "keep"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := LocalOnly(dir)
+	if err != nil || len(want) != 3 {
+		t.Fatalf("LocalOnly: %v %v", want, err)
+	}
+	if got := StartListing(dir).LocalOnly(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("listing: %v, want %v", got, want)
+	}
+}

@@ -77,11 +77,18 @@ func Stats(dir string) (map[string]string, error) {
 }
 
 func listEntries(dir string) ([]entry, error) {
+	es, _, err := walkVault(dir)
+	return es, err
+}
+
+// walkVault is listEntries that also returns the local-only entries (LocalOnly).
+func walkVault(dir string) ([]entry, []string, error) {
 	ig, err := LoadIgnore(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []entry
+	var local []string
 	var files []int             // indexes in out of the regular files
 	var paths []string          // their paths, for statFiles
 	hollow := map[string]bool{} // folders that hold a local-only entry
@@ -99,6 +106,7 @@ func listEntries(dir string) ([]entry, error) {
 		rel = filepath.ToSlash(rel)
 		if p != dir && ig.Match(rel, d.IsDir()) {
 			// Local-only (.vsyncignore): never listed, so never pushed nor an edit.
+			local = append(local, rel)
 			for q := path.Dir(rel); q != "."; q = path.Dir(q) {
 				hollow[q] = true
 			}
@@ -130,13 +138,13 @@ func listEntries(dir string) ([]entry, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := statFiles(out, files, paths); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return dropHollow(out, hollow), nil
+	return dropHollow(out, hollow), local, nil
 }
 
 // dropHollow leaves out the folders that hold local-only entries and nothing
@@ -302,10 +310,11 @@ func ListStats(dir string) ([]File, map[string]string, error) {
 // so that the caller reads the sync state meanwhile: on two cores an up-to-date
 // check then costs the longer of the two instead of their sum.
 type Listing struct {
-	dir  string
-	done chan struct{}
-	es   []entry
-	err  error
+	dir   string
+	done  chan struct{}
+	es    []entry
+	local []string
+	err   error
 }
 
 // StartListing starts listing the vault folder dir like List does.
@@ -313,9 +322,16 @@ func StartListing(dir string) *Listing {
 	l := &Listing{dir: dir, done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
-		l.es, l.err = listEntries(dir)
+		l.es, l.local, l.err = walkVault(dir)
 	}()
 	return l
+}
+
+// LocalOnly is LocalOnly of the listed folder, from the same walk: nil when the
+// walk failed.
+func (l *Listing) LocalOnly() []string {
+	<-l.done
+	return l.local
 }
 
 // ScanForChanges is the package's ScanForChanges over the listing: it waits for
