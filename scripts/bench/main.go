@@ -508,11 +508,13 @@ func printTable(wr io.Writer) {
 
 var sections = []struct{ id, title, text string }{
 	{"small", "Small vault (a dotenv and two small files)",
-		"Floor: one PBKDF2-SHA256 derivation of 600,000 iterations, timed in the bench process. Goal for push and pull: CPU (user + system of the whole process) ≤ that derivation's CPU + 25 ms."},
+		"Floor: one PBKDF2-SHA256 derivation of 600,000 iterations, timed in the bench process. Goal for push and pull: CPU (user + system of the whole process) ≤ that derivation's CPU + 25 ms. " +
+			"Where the rest goes (CPU profiles, `GODEBUG=inittrace=1`): the start of the process (`--version` below: runtime and package initialisation, about half of it the AWS SDK's service packages, go-git and the Azure SDK, which Go initialises whether a command uses them or not), kong building the command-line model (~5 ms), one `git check-ignore` before a vault is written, and the keychain's D-Bus round trip; the command's own work on a small vault is a few milliseconds."},
 	{"hooks", "post-checkout hook with every env up to date",
 		"Floor: the start of a git-vsync process (`git-vsync --version`, timed alternately with the hook) + one round trip to the store (a GET on a new connection; none for the file store) + the 15 ms of local work SPEC §12 allows."},
 	{"large", "Large vault (incompressible files)",
-		"Floor: `tar c | tar x` of the same tree followed by `sync`. Goal for push and pull: ≤ 1.5× the floor."},
+		"Floor: `tar c | tar x` of the same tree followed by `sync`. Goal for push and pull: ≤ 1.5× the floor. " +
+			"`pull --force` and `restore` write the data twice — the sealed backup of the vault they replace, and the new vault — where the floor writes it once; the backup is made on the other core while the archive is unpacked, and kept only once the unpacking succeeded. Peak RSS is the whole process's (bundles stream through temporary files, so it does not grow with the vault). The file system's speed on this shared machine varies between runs by 2× and more (the floors show it)."},
 	{"scale", "Scaling (file store, small files)",
 		"Floor: `tar c | tar x` of the same tree followed by `sync`. Files of 2 KiB in folders of 100. Goals: status up to date ≤ 50 ms up to 2,000 files; from one size to the next, push, pull and status take at most 1.25× the previous size's time scaled by the file count (linear). Bundles hold up to 100,000 entries (docs/design.md, \"Bundle limits\"; the TypeScript tool keeps SPEC §4.4's 10,000)."},
 }
