@@ -238,5 +238,5 @@ func keepOldConfig(cfgPath string, data []byte, key string, now time.Time) (p st
 		}
 		p = fmt.Sprintf("%s-%d", base, i)
 	}
-	return p, true, writeNew(p, data, false)
+	return p, true, atomicfile.WriteNew(p, data, 0o600)
 }

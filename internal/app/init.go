@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/config"
 	"github.com/git-vsync/git-vsync/internal/envelope/sls1"
 	"github.com/git-vsync/git-vsync/internal/fail"
@@ -301,19 +302,11 @@ func storeConfig(raw, region string, getenv func(string) string) (config.S3, err
 
 // writePinIfAbsent writes .vsync with the identity in use when there is none.
 func writePinIfAbsent(w *Workspace) (bool, error) {
-	p := filepath.Join(w.Repo.Top, repo.PinFile)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	err := atomicfile.WriteNew(filepath.Join(w.Repo.Top, repo.PinFile), repo.FormatPin(w.ID.Name), 0o644)
 	if errors.Is(err, os.ErrExist) {
 		return false, nil
 	}
-	if err != nil {
-		return false, err
-	}
-	if _, err := f.Write(repo.FormatPin(w.ID.Name)); err != nil {
-		f.Close()
-		return false, err
-	}
-	return true, f.Close()
+	return err == nil, err
 }
 
 // ensureIgnored adds the vault folder to the repository's .gitignore unless git

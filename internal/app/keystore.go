@@ -234,7 +234,11 @@ func writeNewFile(out string, data []byte, force bool) error {
 			return fail.New(fail.Refused, "choose another name with --out, or pass --force to replace it", "%s already exists", out)
 		}
 	}
-	if err := writeNew(out, data, force); err != nil {
+	write := atomicfile.WriteNew
+	if force {
+		write = atomicfile.Write
+	}
+	if err := write(out, data, 0o600); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return fail.New(fail.Refused, "choose another name with --out, or pass --force to replace it", "%s already exists", out)
 		}

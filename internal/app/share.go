@@ -249,48 +249,6 @@ func shareConfigJSON(c *config.File) ([]byte, error) {
 	return cp.JSON()
 }
 
-// writeNew writes path atomically with mode 0600. Unless replace is set it never
-// replaces an existing file (os.ErrExist), also when one appears meanwhile.
-func writeNew(path string, data []byte, replace bool) error {
-	if replace {
-		return atomicfile.Write(path, data, 0o600)
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	defer os.Remove(name)
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	// A hard link fails when the target exists: an exclusive, atomic publish.
-	if err := os.Link(name, path); err != nil {
-		if _, serr := os.Lstat(path); serr == nil {
-			return os.ErrExist
-		}
-		// File systems without hard links: check, then rename (a small window).
-		if err := os.Rename(name, path); err != nil {
-			return err
-		}
-	}
-	atomicfile.SyncDir(dir)
-	return nil
-}
-
 // ImportOptions are the flags of `import`.
 type ImportOptions struct {
 	Force   bool // replace different halves (the old ones are kept aside)

@@ -68,3 +68,43 @@ func SyncDir(dir string) {
 		d.Close()
 	}
 }
+
+// WriteNew creates path with data, atomically, and never replaces a file: when
+// path exists, also when it appears meanwhile, it returns an error matching
+// os.ErrExist and leaves it alone. The temp file is published with a hard link
+// (which fails on an existing target); on a file system without hard links it
+// checks, then renames, which leaves a small window.
+func WriteNew(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	defer os.Remove(name)
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(name, path); err != nil {
+		if _, serr := os.Lstat(path); serr == nil {
+			return os.ErrExist
+		}
+		if err := os.Rename(name, path); err != nil {
+			return err
+		}
+	}
+	SyncDir(dir)
+	return nil
+}
