@@ -137,7 +137,7 @@ func (a *App) doctorEnv(ctx context.Context, w *Workspace, env string, add func(
 	}
 	add(Check{Env: env, Name: "store", Level: CheckOK, Detail: fmt.Sprintf("%s (%s)", detail, time.Since(start).Round(time.Millisecond))})
 
-	switch err := store.ProbeConditional(ctx, e.Store, e.Prefix()+"conditional-write-probe"); {
+	switch err := store.ProbeConditional(ctx, e.Store, e.Layout().Probe()); {
 	case errors.Is(err, store.ErrConditionalIgnored):
 		add(Check{Env: env, Name: "conditional writes", Level: CheckWarn, Detail: "IGNORED by this store: concurrent pushes could overwrite each other",
 			Hint: "use a store that honours If-None-Match / If-Match (AWS S3, MinIO, versitygw, R2)"})

@@ -145,8 +145,7 @@ func (a *App) Init(ctx context.Context, target *Target, env string, o InitOption
 		}
 	}
 	// The store is checked before anything is written, so a typo costs nothing.
-	probeKey := w.ID.Name + "/" + env + "/conditional-write-probe"
-	switch err := store.ProbeConditional(ctx, st, probeKey); {
+	switch err := store.ProbeConditional(ctx, st, store.EnvLayout(w.ID.Name, env).Probe()); {
 	case errors.Is(err, store.ErrConditionalIgnored):
 		res.Warnings = append(res.Warnings, "this store IGNORES conditional writes: two teammates pushing at once could overwrite each other. Use a store that honours If-Match/If-None-Match.")
 	case err != nil:

@@ -217,7 +217,7 @@ func (a *App) purgeOld(ctx context.Context, e *EnvHandle, aesKey []byte, res *Ro
 	}
 	var old []string
 	for _, in := range infos {
-		ts, ok := strings.CutSuffix(strings.TrimPrefix(in.Key, e.Layout().Versions()), ".enc")
+		ts, ok := e.Layout().VersionOf(in.Key)
 		if !ok || !rqem.ValidTS(ts) {
 			continue
 		}

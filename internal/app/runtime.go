@@ -8,6 +8,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/keychain"
+	"github.com/git-vsync/git-vsync/internal/store"
 )
 
 // Where an env's config came from, as status reports it.
@@ -46,7 +47,7 @@ func configFromToken(varName, value, repoName, env string) (*config.File, error)
 	if t.Env != "" && t.Env != env {
 		return nil, fail.New(fail.NotSetUp, hint, "%s holds the config of env %q, not %q", varName, t.Env, env)
 	}
-	if want := repoName + "/" + env + "/"; t.Prefix != "" && t.Prefix != want {
+	if want := store.EnvLayout(repoName, env).Prefix; t.Prefix != "" && t.Prefix != want {
 		return nil, fail.New(fail.NotSetUp, hint+" (or pass --repo if this repository's identity is wrong)",
 			"%s is for bucket prefix %q, but this repository's env is %q", varName, t.Prefix, want)
 	}

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
@@ -39,8 +38,7 @@ func (a *App) Versions(ctx context.Context, target *Target, env string) ([]Versi
 	}
 	out := []Version{}
 	for _, in := range infos {
-		name := strings.TrimPrefix(in.Key, e.Layout().Versions())
-		ts, ok := strings.CutSuffix(name, ".enc")
+		ts, ok := e.Layout().VersionOf(in.Key)
 		if !ok || !rqem.ValidTS(ts) {
 			continue
 		}

@@ -1,5 +1,7 @@
 package store
 
+import "strings"
+
 // Layout is the bucket layout of one env (SPEC §5.1), the one place that knows it:
 // every key of the env lives below the prefix "<repo>/<env>/".
 type Layout struct {
@@ -17,6 +19,20 @@ func (l Layout) Versions() string { return l.Prefix + "versions/" }
 
 // Version is the key of the bundle of ts.
 func (l Layout) Version(ts string) string { return l.Versions() + ts + ".enc" }
+
+// VersionOf is the inverse of Version: the ts of a bundle key, ok false for any
+// other key (the caller still checks that ts is a valid timestamp).
+func (l Layout) VersionOf(key string) (ts string, ok bool) {
+	rest, ok := strings.CutPrefix(key, l.Versions())
+	if !ok {
+		return "", false
+	}
+	ts, ok = strings.CutSuffix(rest, ".enc")
+	return ts, ok && ts != "" && !strings.Contains(ts, "/")
+}
+
+// Probe is the key init and doctor write to test conditional writes (and delete).
+func (l Layout) Probe() string { return l.Prefix + "conditional-write-probe" }
 
 // Audit is the key of the audit log.
 func (l Layout) Audit() string { return l.Prefix + "audit.csv" }

@@ -125,3 +125,22 @@ func TestErrorCodes(t *testing.T) {
 		t.Errorf("kindCodes has %d rows: add the new kind to this test", len(kindCodes))
 	}
 }
+
+// TestLayoutVersionOf: VersionOf reads back exactly the keys Version writes.
+func TestLayoutVersionOf(t *testing.T) {
+	l := EnvLayout("acme_web", "dev")
+	if ts, ok := l.VersionOf(l.Version("20260102T030405Z")); !ok || ts != "20260102T030405Z" {
+		t.Errorf("VersionOf(Version) = %q, %v", ts, ok)
+	}
+	for _, key := range []string{
+		l.Latest(), l.Audit(), l.Probe(), l.Versions() + ".enc", l.Versions() + "a/b.enc",
+		l.Versions() + "x.zip", EnvLayout("acme_web", "prod").Version("20260102T030405Z"),
+	} {
+		if ts, ok := l.VersionOf(key); ok {
+			t.Errorf("VersionOf(%q) = %q, want no version", key, ts)
+		}
+	}
+	if p := l.Probe(); !strings.HasPrefix(p, l.Prefix) {
+		t.Errorf("probe key %q outside the env", p)
+	}
+}
