@@ -28,11 +28,12 @@ test: ## the whole suite with the real git, versitygw and gnome-keyring (scripts
 test-deps: ## install what the tests need (apt packages, versitygw); needs root
 	scripts/install-test-deps.sh
 
-vet: ## go vet, gofmt, go.mod tidy, staticcheck, and cross-builds
+vet: ## go vet, gofmt, go.mod tidy, staticcheck, deadcode (scripts/deadcode.sh), and cross-builds
 	$(GO) vet ./...
 	@out=$$(gofmt -l cmd internal hooks 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod is not tidy: run go mod tidy"; exit 1; }
 	@sc="$$($(GO) env GOPATH)/bin/staticcheck"; [ -x "$$sc" ] || { echo "staticcheck missing: run make test-deps"; exit 1; }; "$$sc" ./...
+	scripts/deadcode.sh
 	$(MAKE) cross
 
 cross: ## compile every package (the product, scripts/bench) for linux, darwin and windows with CGO_ENABLED=0

@@ -32,6 +32,12 @@ if ! "$gobin/staticcheck" -version 2>/dev/null | grep -q "^staticcheck ${STATICC
 	echo "install-test-deps: go install staticcheck@${STATICCHECK_VERSION}" >&2
 	GOFLAGS=-mod=mod go install "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}"
 fi
+# deadcode, pinned: `make vet` fails on product functions cmd/git-vsync never reaches.
+DEADCODE_VERSION=v0.52.0
+if ! go version -m "$gobin/deadcode" 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+golang.org/x/tools[[:space:]]+${DEADCODE_VERSION}[[:space:]]"; then
+	echo "install-test-deps: go install deadcode@${DEADCODE_VERSION}" >&2
+	GOFLAGS=-mod=mod go install "golang.org/x/tools/cmd/deadcode@${DEADCODE_VERSION}"
+fi
 # moto_server: a local AWS API for the AWS fan-out tests (internal/fanout). It comes
 # from PyPI, and this machine image ships it; where it is missing we try pip, and
 # where no package index is reachable the AWS tests skip on a laptop and fail under

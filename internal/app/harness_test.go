@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
-	"github.com/git-vsync/git-vsync/internal/keychain"
+	"github.com/git-vsync/git-vsync/internal/keychain/keychaintest"
 	"github.com/git-vsync/git-vsync/internal/testenv"
 )
 
@@ -23,14 +23,14 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 type machine struct {
 	t    *testing.T
 	home string
-	kc   *keychain.Memory
+	kc   *keychaintest.Memory
 	env  map[string]string
 	mu   sync.Mutex
 }
 
 func newMachine(t *testing.T) *machine {
 	home := t.TempDir()
-	return &machine{t: t, home: home, kc: &keychain.Memory{}, env: map[string]string{
+	return &machine{t: t, home: home, kc: &keychaintest.Memory{}, env: map[string]string{
 		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "XDG_DATA_HOME": filepath.Join(home, "data"),
 	}}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/git-vsync/git-vsync/internal/config"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/state"
 	"github.com/git-vsync/git-vsync/internal/testenv"
@@ -39,7 +39,7 @@ func tsReadable(t *testing.T, path string) map[string]any {
 
 func tsReadableJSON(t *testing.T, js []byte) map[string]any {
 	t.Helper()
-	if err := config.TypeScriptReadable(js); err != nil {
+	if err := typeScriptReadable(js); err != nil {
 		t.Fatalf("the TypeScript tool would refuse %s: %v", js, err)
 	}
 	var doc map[string]any
@@ -51,7 +51,7 @@ func tsReadableJSON(t *testing.T, js []byte) map[string]any {
 
 func TestTypeScriptReadableRefuses(t *testing.T) {
 	good := `{"version":1,"s3":{"endpoint":"","region":"","bucket":"b","accessKeyId":"","secretAccessKey":"","useSsl":true},"encryption":{"salt":"s"}}`
-	if err := config.TypeScriptReadable([]byte(good)); err != nil {
+	if err := typeScriptReadable([]byte(good)); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []string{
@@ -62,7 +62,7 @@ func TestTypeScriptReadableRefuses(t *testing.T) {
 		`{"version":1,"s3":{"endpoint":null,"region":"","bucket":"b","accessKeyId":"","secretAccessKey":"","useSsl":true},"encryption":{"salt":"s"}}`,
 		`{"version":1,"s3":{"endpoint":"","region":"","bucket":"b","accessKeyId":"","secretAccessKey":"","useSsl":true},"encryption":{"salt":1}}`,
 	} {
-		if config.TypeScriptReadable([]byte(bad)) == nil {
+		if typeScriptReadable([]byte(bad)) == nil {
 			t.Errorf("accepted %s", bad)
 		}
 	}
@@ -397,4 +397,37 @@ func TestInitMigrateFrom(t *testing.T) {
 	if err != nil || len(res.Warnings) != 0 || tree(t, c.vault("prod"))[".env.prod"] != "P=1\n" {
 		t.Fatalf("%+v %v", res, err)
 	}
+}
+
+// typeScriptReadable reports why the TypeScript tool (0.13) would refuse the config
+// JSON js, or nil: it requires version 1, the five s3 strings, the s3.useSsl
+// boolean and encryption.salt as a string (SPEC §1.1).
+func typeScriptReadable(js []byte) error {
+	var doc struct {
+		Version    json.RawMessage            `json:"version"`
+		S3         map[string]json.RawMessage `json:"s3"`
+		Encryption map[string]json.RawMessage `json:"encryption"`
+	}
+	if err := json.Unmarshal(js, &doc); err != nil {
+		return fmt.Errorf("not a JSON object")
+	}
+	if string(doc.Version) != "1" {
+		return fmt.Errorf("version is not 1")
+	}
+	is := func(raw json.RawMessage, v any) bool { return raw != nil && json.Unmarshal(raw, v) == nil }
+	for _, k := range []string{"endpoint", "region", "bucket", "accessKeyId", "secretAccessKey"} {
+		var s string
+		if raw := doc.S3[k]; !is(raw, &s) || raw[0] != '"' {
+			return fmt.Errorf("s3.%s missing or not a string", k)
+		}
+	}
+	var b bool
+	if raw := doc.S3["useSsl"]; !is(raw, &b) || (string(raw) != "true" && string(raw) != "false") {
+		return fmt.Errorf("s3.useSsl missing or not a boolean")
+	}
+	var s string
+	if raw := doc.Encryption["salt"]; !is(raw, &s) || raw[0] != '"' {
+		return fmt.Errorf("encryption.salt missing or not a string")
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/keychain"
+	"github.com/git-vsync/git-vsync/internal/keychain/keychaintest"
 )
 
 // TestPullKillHelper is the child process of TestPullSurvivesKill: one forced pull.
@@ -19,7 +20,7 @@ func TestPullKillHelper(t *testing.T) {
 	if os.Getenv("VSYNC_KILL_HELPER") != "1" {
 		return // only a helper process
 	}
-	a := &App{Dir: os.Getenv("VSYNC_KILL_DIR"), Getenv: os.Getenv, Keychain: &keychain.Memory{}, Log: io.Discard, Now: time.Now}
+	a := &App{Dir: os.Getenv("VSYNC_KILL_DIR"), Getenv: os.Getenv, Keychain: &keychaintest.Memory{}, Log: io.Discard, Now: time.Now}
 	if _, err := a.Pull(bg, a.Resolve(""), "dev", PullOptions{Force: true, Audit: AuditOptions{Disabled: true}}); err != nil {
 		fmt.Println("helper pull:", err)
 		os.Exit(1)

@@ -181,23 +181,6 @@ func (a *App) Push(ctx context.Context, target *Target, env string, o PushOption
 	return res, nil
 }
 
-// publish seals zipData under aesKey as the version after latest and swaps the
-// latest pointer from etag (see publishSealed).
-func (a *App) publish(ctx context.Context, e *EnvHandle, aesKey, zipData []byte, latest, etag, action string) (ts, newETag string, err error) {
-	ts = nextTS(a.Now(), latest)
-	sealed, err := e.sealBundle(aesKey, ts, func(w io.Writer) error {
-		if _, err := w.Write(zipData); err != nil {
-			return fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
-		}
-		return nil
-	})
-	if err != nil {
-		return "", "", err
-	}
-	defer sealed.remove()
-	return a.publishSealed(ctx, e, aesKey, sealed, ts, latest, etag, action)
-}
-
 // publishSealed makes the bundle in sealed, sealed under aesKey as version ts,
 // the newest version (SPEC §5.2): created with If-None-Match (resealed as the
 // next second when that one is taken and `latest` has not moved), then `latest`

@@ -2,7 +2,9 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -82,7 +84,7 @@ func TestStreamingBundles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if entries, err := bundle.List(zipData, bundle.DefaultLimits); err != nil || len(entries) != len(want) {
+		if entries, err := bundle.ListAt(bytes.NewReader(zipData), int64(len(zipData)), bundle.DefaultLimits); err != nil || len(entries) != len(want) {
 			t.Fatalf("bundle lists %d entries (%v), the vault has %d", len(entries), err, len(want))
 		}
 
@@ -113,9 +115,11 @@ func TestStreamingBundles(t *testing.T) {
 		if err != nil || len(bs) == 0 {
 			t.Fatalf("no backup: %v", err)
 		}
-		if data, err := backup.Open(bs[0], key); err != nil {
+		if sealed, err := os.ReadFile(bs[0].Path); err != nil {
 			t.Fatal(err)
-		} else if entries, err := bundle.List(data, bundle.DefaultLimits); err != nil || len(entries) != len(want)+1 {
+		} else if data, err := rqe1.Open(key, sealed); err != nil {
+			t.Fatal(err)
+		} else if entries, err := bundle.ListAt(bytes.NewReader(data), int64(len(data)), bundle.DefaultLimits); err != nil || len(entries) != len(want)+1 {
 			t.Fatalf("backup lists %d entries (%v), want %d", len(entries), err, len(want)+1)
 		}
 		infos, _, err := b.app.Backups(bg, b.app.Resolve(""), "dev")
@@ -230,4 +234,21 @@ func TestStaleTempFilesSwept(t *testing.T) {
 	if fi, err := os.Stat(dir); err != nil || (fi.Mode().Perm() != 0o700 && os.PathSeparator == '/') {
 		t.Fatalf("temp folder: %v %v", fi.Mode(), err)
 	}
+}
+
+// publish seals zipData under aesKey as the version after latest and swaps the
+// latest pointer from etag (see publishSealed).
+func (a *App) publish(ctx context.Context, e *EnvHandle, aesKey, zipData []byte, latest, etag, action string) (ts, newETag string, err error) {
+	ts = nextTS(a.Now(), latest)
+	sealed, err := e.sealBundle(aesKey, ts, func(w io.Writer) error {
+		if _, err := w.Write(zipData); err != nil {
+			return fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
+		}
+		return nil
+	})
+	if err != nil {
+		return "", "", err
+	}
+	defer sealed.remove()
+	return a.publishSealed(ctx, e, aesKey, sealed, ts, latest, etag, action)
 }

@@ -89,7 +89,8 @@ func (e *EnvHandle) sealBundle(aesKey []byte, ts string, zip func(w io.Writer) e
 		t.remove()
 		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
 	}
-	if _, err := w.Write([]byte(rqem.Magic + ts)); err != nil {
+	// Seal with no payload is the seal's header; the zip streams after it.
+	if _, err := w.Write(rqem.Seal(ts, nil)); err != nil {
 		t.remove()
 		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
 	}

@@ -51,14 +51,6 @@ func Dir(root, repo, env string) string {
 	return filepath.Join(root, repo, env)
 }
 
-// Save seals zipData with key and stores it as the newest backup, then prunes to Keep.
-func Save(root, repo, env string, key, zipData []byte, now time.Time) (Backup, error) {
-	return SaveFrom(root, repo, env, key, now, func(w io.Writer) error {
-		_, err := w.Write(zipData)
-		return err
-	})
-}
-
 // SaveFrom is Save of the zip that write writes, sealed while it streams into
 // the backup file (a temp file beside it until complete), so a large vault is
 // never held in memory. An error of write is returned as it is.
@@ -137,15 +129,6 @@ func less(a, b string) bool {
 		return len(a) < len(b)
 	}
 	return a < b
-}
-
-// Open decrypts a backup and returns the zip bytes.
-func Open(b Backup, key []byte) ([]byte, error) {
-	data, err := os.ReadFile(b.Path)
-	if err != nil {
-		return nil, err
-	}
-	return rqe1.Open(key, data)
 }
 
 // Reader is an opened backup: its zip, authenticated in full by OpenReader and

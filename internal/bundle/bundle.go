@@ -263,12 +263,6 @@ type Entry struct {
 	Size int64 // declared uncompressed size
 }
 
-// List validates the archive like Extract does and returns its entries below the
-// root, sorted by Path, without unpacking anything. Sizes are as declared.
-func List(data []byte, lim Limits) ([]Entry, error) {
-	return ListAt(bytes.NewReader(data), int64(len(data)), lim)
-}
-
 // ListAt is List of the size bytes of an archive read through r (a file, or a
 // bundle decrypted on demand), which must not change while it is read.
 func ListAt(r io.ReaderAt, size int64, lim Limits) ([]Entry, error) {
@@ -457,19 +451,6 @@ func commonPrefix(a, b string) string {
 		}
 	}
 	return a[:n]
-}
-
-// Extract validates the archive data (see the package comment), then unpacks it below
-// its root into destDir, which must be missing (it is created 0700; its parent must
-// exist) or an empty folder. Files are written 0600, folders 0700; nothing is
-// flushed to disk: the caller does that for the whole tree at once (vault.Replace). Sizes are enforced while decompressing too, so a header that lies about them
-// cannot get past the limits. On any error destDir is left as it was: what was
-// written is removed again (and destDir too if Extract created it).
-//
-// It returns every file and folder written, relative to destDir, as vault.Scan would
-// list them (folders implied by deeper entries included).
-func Extract(data []byte, destDir string, lim Limits) ([]vault.File, error) {
-	return ExtractAt(bytes.NewReader(data), int64(len(data)), destDir, lim)
 }
 
 // ExtractAt is Extract of the size bytes of an archive read through r, which must

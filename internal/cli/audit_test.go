@@ -20,6 +20,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/app"
 	"github.com/git-vsync/git-vsync/internal/audit"
 	"github.com/git-vsync/git-vsync/internal/keychain"
+	"github.com/git-vsync/git-vsync/internal/keychain/keychaintest"
 	"github.com/git-vsync/git-vsync/internal/store"
 	"github.com/git-vsync/git-vsync/internal/testenv"
 )
@@ -33,7 +34,7 @@ type auditWorld struct {
 	t       *testing.T
 	dir     string
 	env     map[string]string
-	chain   *keychain.Memory
+	chain   *keychaintest.Memory
 	repo    string // the identity every clone derives from origin
 	origin  string
 	st      store.Store
@@ -50,7 +51,7 @@ func newAuditWorld(t *testing.T) *auditWorld {
 	dir := t.TempDir()
 	suffix := randLower(t)
 	w := &auditWorld{
-		t: t, dir: dir, chain: &keychain.Memory{}, srv: srv, bucket: bucket, gitPath: gitPath,
+		t: t, dir: dir, chain: &keychaintest.Memory{}, srv: srv, bucket: bucket, gitPath: gitPath,
 		origin: "https://example.com/acme/audit-" + suffix + ".git",
 		repo:   "acme_audit_" + suffix,
 		env: map[string]string{

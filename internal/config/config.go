@@ -409,36 +409,3 @@ func ListEnvs(root, repoName string) ([]string, error) {
 
 // DefaultVault is the repo-relative vault folder of an env without files.vaultFolder.
 func DefaultVault(env string) string { return repo.DefaultVaultFolder(env) }
-
-// TypeScriptReadable reports why the TypeScript tool (0.13) would refuse the config
-// JSON js, or nil: it requires version 1, the five s3 strings, the s3.useSsl
-// boolean and encryption.salt as a string (SPEC §1.1).
-func TypeScriptReadable(js []byte) error {
-	var doc struct {
-		Version    json.RawMessage            `json:"version"`
-		S3         map[string]json.RawMessage `json:"s3"`
-		Encryption map[string]json.RawMessage `json:"encryption"`
-	}
-	if err := json.Unmarshal(js, &doc); err != nil {
-		return fmt.Errorf("not a JSON object")
-	}
-	if string(doc.Version) != "1" {
-		return fmt.Errorf("version is not 1")
-	}
-	is := func(raw json.RawMessage, v any) bool { return raw != nil && json.Unmarshal(raw, v) == nil }
-	for _, k := range []string{"endpoint", "region", "bucket", "accessKeyId", "secretAccessKey"} {
-		var s string
-		if raw := doc.S3[k]; !is(raw, &s) || raw[0] != '"' {
-			return fmt.Errorf("s3.%s missing or not a string", k)
-		}
-	}
-	var b bool
-	if raw := doc.S3["useSsl"]; !is(raw, &b) || (string(raw) != "true" && string(raw) != "false") {
-		return fmt.Errorf("s3.useSsl missing or not a boolean")
-	}
-	var s string
-	if raw := doc.Encryption["salt"]; !is(raw, &s) || raw[0] != '"' {
-		return fmt.Errorf("encryption.salt missing or not a string")
-	}
-	return nil
-}

@@ -203,12 +203,6 @@ func Names() []string {
 	return append(out, rest...)
 }
 
-// Lookup returns the spec of a target.
-func Lookup(name string) (Spec, bool) {
-	s, ok := registry[name]
-	return s, ok
-}
-
 // ErrRoute is a missing routing setting.
 type ErrRoute struct {
 	Target string

@@ -22,17 +22,6 @@ var reserved = map[string]bool{
 // dots and spaces and alternate data streams (NTFS), ignorable code points (HFS+).
 func Is(seg string) bool { return reserved[fold(seg)] }
 
-// InPath reports whether any segment of the slash-separated path p is one of git's
-// names, and returns the first such segment.
-func InPath(p string) (string, bool) {
-	for _, seg := range strings.Split(p, "/") {
-		if Is(seg) {
-			return seg, true
-		}
-	}
-	return "", false
-}
-
 func fold(seg string) string {
 	if i := strings.IndexByte(seg, ':'); i >= 0 {
 		seg = seg[:i] // NTFS: ".git::$INDEX_ALLOCATION" is the folder .git

@@ -147,10 +147,14 @@ func (b backend) expired(cause error, d time.Duration) error {
 	}
 }
 
-func (b backend) notFound(account string) error {
+func (b backend) notFound(account string) error { return NotFound(b.name, account) }
+
+// NotFound is the error of a Get or Delete of an absent entry in the keychain named
+// backendName (exit 4, matching ErrNotFound), for every backend alike.
+func NotFound(backendName, account string) error {
 	return &fail.Error{
 		Code: fail.NotSetUp,
-		What: fmt.Sprintf("no key for %s in the %s", account, b.name),
+		What: fmt.Sprintf("no key for %s in the %s", account, backendName),
 		Hint: "import it with `git vsync import <env> <file.share>` (or create one with `git vsync init <env>`), or set VSYNC_KEY",
 		Err:  ErrNotFound,
 	}

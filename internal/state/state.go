@@ -108,15 +108,6 @@ func write(path string, s *State) error {
 	return atomicfile.Write(path, append(b, '\n'), 0o600)
 }
 
-// Remove forgets the state of env (used when a vault is deliberately reset).
-func Remove(stateDir, env string) error {
-	err := os.Remove(Path(stateDir, env))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	return err
-}
-
 // pendingPath is where a pull records the state it is about to reach, before it
 // swaps the vault, so a crash between the swap and Save can be told apart from a
 // local edit.

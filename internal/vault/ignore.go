@@ -134,22 +134,6 @@ func (ig *Ignore) Match(rel string, dir bool) bool {
 	return false
 }
 
-// Patterns are the patterns in force, defaults first, as written.
-func (ig *Ignore) Patterns() []string {
-	out := make([]string, len(ig.patterns))
-	for i, p := range ig.patterns {
-		s := p.glob
-		if p.anchored {
-			s = "/" + s
-		}
-		if p.dirOnly {
-			s += "/"
-		}
-		out[i] = s
-	}
-	return out
-}
-
 // LocalOnly lists the local-only entries of the vault at dir: each file or folder
 // a pattern matches (not what is below a matched folder), sorted.
 func LocalOnly(dir string) ([]string, error) {
