@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,26 +18,19 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// machine is one computer: a config folder and a keychain shared by its clones.
+// machine is one computer (testenv.Machine: HOME, XDG folders, variables) with an
+// in-memory keychain shared by its clones.
 type machine struct {
+	*testenv.Machine
 	t    *testing.T
 	home string
 	kc   *keychaintest.Memory
-	env  map[string]string
-	mu   sync.Mutex
+	env  map[string]string // the Machine's Env
 }
 
 func newMachine(t *testing.T) *machine {
-	home := t.TempDir()
-	return &machine{t: t, home: home, kc: &keychaintest.Memory{}, env: map[string]string{
-		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "XDG_DATA_HOME": filepath.Join(home, "data"),
-	}}
-}
-
-func (m *machine) getenv(k string) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.env[k]
+	tm := testenv.NewMachine(t)
+	return &machine{Machine: tm, t: t, home: tm.Home, kc: &keychaintest.Memory{}, env: tm.Env}
 }
 
 // clone is one git clone on a machine.
@@ -62,7 +54,7 @@ func (m *machine) newClone(name string) *clone {
 	}
 	log := &bytes.Buffer{}
 	return &clone{machine: m, dir: dir, log: log, app: &App{
-		Dir: dir, Getenv: m.getenv, Keychain: m.kc, Log: log, Now: time.Now, Version: "test",
+		Dir: dir, Getenv: m.Getenv, Keychain: m.kc, Log: log, Now: time.Now, Version: "test",
 	}}
 }
 
@@ -160,16 +152,8 @@ type backend struct {
 }
 
 var backends = []backend{
-	{"file", func(t *testing.T, m *machine) string {
-		return "file://" + filepath.ToSlash(t.TempDir()) + "#team"
-	}},
-	{"versitygw", func(t *testing.T, m *machine) string {
-		srv := testenv.Versitygw(t)
-		bucket := srv.NewBucket(t)
-		m.env["AWS_ACCESS_KEY_ID"] = srv.AccessKey
-		m.env["AWS_SECRET_ACCESS_KEY"] = srv.SecretKey
-		return srv.Endpoint + "/" + bucket
-	}},
+	{"file", func(t *testing.T, m *machine) string { return m.FileStore() }},
+	{"versitygw", func(t *testing.T, m *machine) string { return m.S3Store() }},
 }
 
 // forEachBackend runs f against the file store and versitygw.

@@ -35,8 +35,7 @@ func newHookRepo(t testing.TB, endpoint, bucket, region, ak, sk string) *hookRep
 	if r, err := filepath.EvalSymlinks(work); err == nil {
 		work = r
 	}
-	home := filepath.Join(work, "home")
-	os.MkdirAll(home, 0o700)
+	m := testenv.NewMachine(t)
 	key, err := keychain.NewKey()
 	if err != nil {
 		t.Fatal(err)
@@ -48,10 +47,8 @@ func newHookRepo(t testing.TB, endpoint, bucket, region, ak, sk string) *hookRep
 		}
 		return '_'
 	}, h.name)
-	h.env = append(os.Environ(),
-		"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com",
-		"VSYNC_KEY="+key, "VSYNC_SKIP_HOOKS=", "DBUS_SESSION_BUS_ADDRESS=")
+	m.Env["VSYNC_KEY"], m.Env["VSYNC_SKIP_HOOKS"], m.Env["DBUS_SESSION_BUS_ADDRESS"] = key, "", ""
+	h.env = m.Environ()
 	h.run(work, "git", "init", "-q", "--bare", "-b", "main", "up.git")
 	h.run(work, "git", "init", "-q", "-b", "main", "repo")
 	h.run(h.top, "git", "remote", "add", "origin", filepath.Join(work, "up.git"))
@@ -60,8 +57,7 @@ func newHookRepo(t testing.TB, endpoint, bucket, region, ak, sk string) *hookRep
 	h.run(h.top, "git", "add", ".")
 	h.run(h.top, "git", "commit", "-qm", "one")
 
-	root := filepath.Join(home, ".config", "vsync")
-	h.cfg = config.EnvPath(root, h.name, "dev")
+	h.cfg = config.EnvPath(m.ConfigDir(), h.name, "dev")
 	h.writeConfig(endpoint, bucket, region, ak, sk)
 	os.MkdirAll(filepath.Join(h.top, "infra", "vault", "dev"), 0o700)
 	os.WriteFile(filepath.Join(h.top, "infra", "vault", "dev", ".env.dev"), []byte("SECRET=one\n"), 0o600)
