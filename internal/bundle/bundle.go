@@ -453,12 +453,6 @@ func commonPrefix(a, b string) string {
 	return a[:n]
 }
 
-// ExtractAt is Extract of the size bytes of an archive read through r, which must
-// not change while it is read.
-func ExtractAt(r io.ReaderAt, size int64, destDir string, lim Limits) ([]vault.File, error) {
-	return ExtractDatedAt(r, size, destDir, lim, time.Time{})
-}
-
 // ExtractDatedAt is ExtractAt that dates every file at notAfter whose archive time
 // is missing or not before it (zero notAfter: none is). A pull passes a moment a
 // few seconds back, so that the stats it records right after are trusted at the

@@ -2,11 +2,14 @@ package bundle
 
 import (
 	"bytes"
+	"io"
+	"time"
 
 	"github.com/git-vsync/git-vsync/internal/vault"
 )
 
-// The tests hold archives in memory: ListAt and ExtractAt of a byte slice.
+// The tests hold archives in memory: ListAt and ExtractAt of a byte slice; and
+// ExtractAt is ExtractDatedAt without dates.
 
 // List validates the archive like Extract does and returns its entries below the
 // root, sorted by Path, without unpacking anything. Sizes are as declared.
@@ -25,4 +28,10 @@ func List(data []byte, lim Limits) ([]Entry, error) {
 // list them (folders implied by deeper entries included).
 func Extract(data []byte, destDir string, lim Limits) ([]vault.File, error) {
 	return ExtractAt(bytes.NewReader(data), int64(len(data)), destDir, lim)
+}
+
+// ExtractAt is Extract of the size bytes of an archive read through r, which must
+// not change while it is read.
+func ExtractAt(r io.ReaderAt, size int64, destDir string, lim Limits) ([]vault.File, error) {
+	return ExtractDatedAt(r, size, destDir, lim, time.Time{})
 }
