@@ -92,7 +92,7 @@ func (m *Memory) check(ctx context.Context) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, context.Canceled):
-		return &fail.Error{Code: fail.Failure, What: "the " + Name + " call was cancelled", Err: err}
+		return &fail.Error{Code: fail.Failure, What: "the " + Name + " call was cancelled", Hint: "retry", Err: err}
 	default:
 		return &fail.Error{Code: fail.NotSetUp, What: fmt.Sprintf("the %s did not answer", Name),
 			Hint: "retry", Err: fmt.Errorf("%w: %w", keychain.ErrUnavailable, err)}
