@@ -36,10 +36,14 @@ vet: ## go vet, gofmt, go.mod tidy, staticcheck, deadcode (scripts/deadcode.sh),
 	scripts/deadcode.sh
 	$(MAKE) cross
 
-cross: ## compile every package (the product, scripts/bench) for linux, darwin and windows with CGO_ENABLED=0
+cross: ## compile every package (the product, scripts/bench) for linux, darwin and windows with CGO_ENABLED=0, and type-check the tests for darwin and windows (the CI runners there run them)
 	@for t in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 freebsd/amd64; do \
 		echo "build $$t"; \
 		CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./... || exit 1; \
+	done
+	@for os in darwin windows; do \
+		echo "vet tests $$os"; \
+		CGO_ENABLED=0 GOOS=$$os $(GO) vet ./... || exit 1; \
 	done
 
 dist: ## release archives in dist/: linux, darwin, windows × amd64, arm64 with man pages, completions, README, LICENSE; dist/SHA256SUMS

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/git-vsync/git-vsync/internal/testenv"
 )
 
 func TestParse(t *testing.T) {
@@ -173,14 +173,13 @@ func TestReadFileRefusesNonRegularAndLarge(t *testing.T) {
 	if _, err := ReadFile(big); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("large file: %v", err)
 	}
-	if runtime.GOOS != "windows" {
-		fifo := filepath.Join(dir, "fifo")
-		if err := syscall.Mkfifo(fifo, 0o600); err == nil {
-			if _, err := ReadFile(fifo); err == nil {
-				t.Error("a FIFO was read")
-			}
+	t.Run("fifo", func(t *testing.T) {
+		fifo := filepath.Join(t.TempDir(), "fifo")
+		testenv.Mkfifo(t, fifo)
+		if _, err := ReadFile(fifo); err == nil {
+			t.Error("a FIFO was read")
 		}
-	}
+	})
 }
 
 func FuzzParse(f *testing.F) {

@@ -6,9 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
@@ -174,14 +172,9 @@ func TestDiscoverRefuses(t *testing.T) {
 			}
 		}
 	})
-	if runtime.GOOS == "windows" {
-		return
-	}
 	t.Run("FIFOs are not read", func(t *testing.T) {
 		dir := t.TempDir()
-		if err := syscall.Mkfifo(filepath.Join(dir, ".git"), 0o644); err != nil {
-			t.Skip(err)
-		}
+		testenv.Mkfifo(t, filepath.Join(dir, ".git"))
 		if _, err := Discover(dir, w.getenv); err == nil {
 			t.Error(".git as a FIFO accepted")
 		}
@@ -192,9 +185,7 @@ func TestDiscoverRefuses(t *testing.T) {
 		if err := os.Remove(cd); err != nil {
 			t.Fatal(err)
 		}
-		if err := syscall.Mkfifo(cd, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		testenv.Mkfifo(t, cd)
 		if _, err := Discover(wt, w.getenv); err == nil {
 			t.Error("commondir as a FIFO accepted")
 		}
