@@ -304,11 +304,9 @@ func newParser(root *CLI, stdout, stderr io.Writer) (*kong.Kong, error) {
 	)
 }
 
-// printError writes the two lines of SPEC §9.
+// printError writes the two lines of SPEC §9; every error gets a hint (fail.HintFor).
 func printError(w io.Writer, err error) {
 	msg := strings.TrimSpace(err.Error())
 	fmt.Fprintf(w, "git-vsync: %s %s\n", label(w, "error:", "1;31"), msg)
-	if h := fail.HintOf(err); h != "" {
-		fmt.Fprintf(w, "git-vsync: %s %s\n", label(w, "hint:", "1;36"), h)
-	}
+	fmt.Fprintf(w, "git-vsync: %s %s\n", label(w, "hint:", "1;36"), fail.HintFor(err))
 }

@@ -5,6 +5,8 @@ package fail
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 )
 
 // Code is a process exit code with the meaning SPEC §9 gives it.
@@ -74,9 +76,28 @@ const (
 	HintSystem = "the system refused a resource it normally always gives (random numbers, memory, a process); run the command again, and report it if it persists"
 	// HintBug: a state the code rules out was reached.
 	HintBug = "this is a bug in git-vsync: please report it with the command you ran"
+	// HintUnknown: an error that carries no hint reached the user.
+	HintUnknown = "run `git vsync doctor` to check this machine's setup and stores, then the command again with -v to see each step"
 )
 
-func isGeneric(h string) bool { return h == HintLocal || h == HintSystem || h == HintBug }
+func isGeneric(h string) bool {
+	return h == HintLocal || h == HintSystem || h == HintBug || h == HintUnknown
+}
+
+// HintFor is the hint printed for err: HintOf, or for an error that carries none
+// (a plain error from a library) HintLocal when it is about a file, else HintUnknown.
+// So every error the user sees comes with a next step.
+func HintFor(err error) string {
+	if h := HintOf(err); h != "" {
+		return h
+	}
+	var pe *fs.PathError
+	var le *os.LinkError
+	if errors.As(err, &pe) || errors.As(err, &le) {
+		return HintLocal
+	}
+	return HintUnknown
+}
 
 // HintOf returns the hint for err: the first hint in the chain of *Errors that is
 // not a generic one (HintLocal, HintSystem, HintBug), else the first generic one, else "".

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -71,5 +73,24 @@ func TestGenericHintGivesWay(t *testing.T) {
 	}
 	if h := HintOf(Wrap(Failure, errors.New("eio"), HintLocal, "write")); h != HintLocal {
 		t.Errorf("hint %q", h)
+	}
+}
+
+// Every error the CLI prints has a hint, also one that carries none of its own.
+func TestHintForEveryError(t *testing.T) {
+	_, statErr := os.Stat(filepath.Join(t.TempDir(), "missing"))
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{New(Refused, "git vsync pull dev", "stale"), "git vsync pull dev"},
+		{fmt.Errorf("reading: %w", New(Refused, "git vsync pull dev", "stale")), "git vsync pull dev"},
+		{Wrap(Failure, errors.New("x"), HintBug, "odd"), HintBug},
+		{errors.New("plain library error"), HintUnknown},
+		{fmt.Errorf("config: %w", statErr), HintLocal},
+	} {
+		if got := HintFor(tc.err); got != tc.want {
+			t.Errorf("HintFor(%v) = %q, want %q", tc.err, got, tc.want)
+		}
 	}
 }
