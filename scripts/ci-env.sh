@@ -129,6 +129,7 @@ log=/dev/stderr
 		sleep 0.1
 	done
 ) &
+keeper=$!
 i=0
 while [ "$i" -lt 100 ]; do
 	if command -v dbus-send >/dev/null 2>&1; then
@@ -146,7 +147,9 @@ done
 [ "$i" -lt 100 ] || echo "ci-env.sh: gnome-keyring did not register on the session bus (see CI_ENV_DEBUG=1)" >&2
 "$@"
 rc=$?
+# Stop restarting before the bus goes away (the daemon then exits with it).
 : >"$CI_ENV_STOP"
+kill "$keeper" 2>/dev/null
 exit "$rc"
 '
 
