@@ -63,7 +63,7 @@ func TestHostileLocalFilesFailFast(t *testing.T) {
 		}, "cannot read")
 		quick("passphrase file "+target, func() error { _, err := a.app.ReadPassphraseFile(target); return err }, "cannot read")
 
-		cfg := filepath.Join(m.home, "config", "vsync", "acme_web", "env_dev")
+		cfg := filepath.Join(m.ConfigDir(), "acme_web", "env_dev")
 		good, err := os.ReadFile(cfg)
 		if err != nil {
 			t.Fatal(err)

@@ -78,7 +78,7 @@ func TestConfigWritersTypeScriptReadable(t *testing.T) {
 			t.Fatalf("useSsl = %v, want %v (endpoint %v)", s3["useSsl"], want, s3["endpoint"])
 		}
 	}
-	cfgPath := func(env string) string { return filepath.Join(m.home, "config", "vsync", "acme_web", "env_"+env) }
+	cfgPath := func(env string) string { return filepath.Join(m.ConfigDir(), "acme_web", "env_"+env) }
 
 	// init: the default store, a file:// store.
 	c := m.newClone("a")
@@ -167,7 +167,7 @@ func TestConfigInitHTTPStoreUseSSL(t *testing.T) {
 	if _, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{NoHooks: true, Store: srv.Endpoint + "/" + srv.NewBucket(t)}); err != nil {
 		t.Fatal(err)
 	}
-	s3 := tsReadable(t, filepath.Join(m.home, "config", "vsync", "acme_web", "env_dev"))
+	s3 := tsReadable(t, filepath.Join(m.ConfigDir(), "acme_web", "env_dev"))
 	if s3["useSsl"] != false {
 		t.Fatalf("useSsl %v for %v", s3["useSsl"], s3["endpoint"])
 	}
@@ -241,7 +241,7 @@ func writeLedger(t *testing.T, m *machine, env, ts, op, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(m.home, "config", "vsync", "acme_web", "env_"+env+".ledger.json")
+	p := filepath.Join(m.ConfigDir(), "acme_web", "env_"+env+".ledger.json")
 	if err := os.WriteFile(p, js, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,7 @@ func TestInitMigrateFrom(t *testing.T) {
 	m := newMachine(t)
 	c := m.newClone("a")
 	storeURL := "file://" + filepath.ToSlash(t.TempDir()) + "#team"
-	cfgPath := filepath.Join(m.home, "config", "vsync", "acme_web", "env_dev")
+	cfgPath := filepath.Join(m.ConfigDir(), "acme_web", "env_dev")
 	nothingWritten := func(what string) {
 		t.Helper()
 		if _, err := os.Stat(cfgPath); !os.IsNotExist(err) {

@@ -47,7 +47,7 @@ func TestKeystoreExportReadByIndependentReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A config without a key is skipped by --all.
-	os.WriteFile(filepath.Join(m.home, "config", "vsync", "acme_web", "env_stage"), mustBytes(t, "dev", m), 0o600)
+	os.WriteFile(filepath.Join(m.ConfigDir(), "acme_web", "env_stage"), mustBytes(t, "dev", m), 0o600)
 
 	out := filepath.Join(m.home, "m.keytree")
 	res, err := c.app.KeystoreExport(bg, KeystoreExportOptions{All: true, Profiles: true, Out: out})
@@ -91,7 +91,7 @@ func TestKeystoreExportReadByIndependentReader(t *testing.T) {
 // mustBytes is the config file of env on m.
 func mustBytes(t *testing.T, env string, m *machine) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(m.home, "config", "vsync", "acme_web", "env_"+env))
+	b, err := os.ReadFile(filepath.Join(m.ConfigDir(), "acme_web", "env_"+env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestKeystoreImportTypeScriptFile(t *testing.T) {
 		"profiles": []any{map[string]any{"name": "team", "version": 1, "endpoint": "https://r2.example", "region": "auto", "bucket": "b", "accessKeyId": "A", "secretAccessKey": "S"}},
 	}
 	file := writeFile(t, m.home, "old.keytree", tsKeytree(t, pass, payload))
-	root := filepath.Join(m.home, "config", "vsync")
+	root := m.ConfigDir()
 
 	// Broken files write nothing: a wrong passphrase, an invalid entry anywhere.
 	_, err := c.app.KeystoreImport(bg, file, "wrong passphrase", KeystoreImportOptions{})

@@ -68,8 +68,7 @@ func TestPullSurvivesKill(t *testing.T) {
 		}
 	}
 	reset()
-	env := append(os.Environ(), "VSYNC_KILL_HELPER=1", "VSYNC_KILL_DIR="+b.dir, "VSYNC_KEY_DEV="+key,
-		"HOME="+m.env["HOME"], "XDG_CONFIG_HOME="+m.env["XDG_CONFIG_HOME"], "XDG_DATA_HOME="+m.env["XDG_DATA_HOME"])
+	env := append(m.Environ(), "VSYNC_KILL_HELPER=1", "VSYNC_KILL_DIR="+b.dir)
 	run := func(delay time.Duration) (finished bool) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestPullKillHelper$")
 		cmd.Env = env

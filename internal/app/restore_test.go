@@ -73,7 +73,7 @@ func TestBackupDirEnv(t *testing.T) {
 	if err != nil || !strings.HasPrefix(res.Backup, filepath.Join(dir, "acme_web", "dev")+string(filepath.Separator)) {
 		t.Fatalf("backup at %q (%v), want below %s", res.Backup, err, dir)
 	}
-	if _, err := os.Stat(filepath.Join(m.home, "config", "vsync", "backups")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(m.ConfigDir(), "backups")); !os.IsNotExist(err) {
 		t.Fatalf("backups folder in the config folder: %v", err)
 	}
 	if bs, _, err := a.app.Backups(bg, a.app.Resolve(""), "dev"); err != nil || len(bs) != 1 || !bs[0].Readable {

@@ -154,7 +154,7 @@ func TestShareImportTypeScriptFormat(t *testing.T) {
 	if k, err := m.kc.Get(bg, "acme_web/dev"); err != nil || k != tsKey {
 		t.Fatalf("keychain: %v", err)
 	}
-	cfg, err := config.Load(filepath.Join(m.home, "config", "vsync", "acme_web", "env_dev"))
+	cfg, err := config.Load(filepath.Join(m.ConfigDir(), "acme_web", "env_dev"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestShareBadInputWritesNothing(t *testing.T) {
 			if n := len(m.kc.Accounts()); n != 0 {
 				t.Fatalf("keychain has %d entries", n)
 			}
-			if _, err := os.Stat(filepath.Join(m.home, "config")); !os.IsNotExist(err) {
+			if _, err := os.Stat(m.env["XDG_CONFIG_HOME"]); !os.IsNotExist(err) {
 				t.Fatalf("config folder written: %v", err)
 			}
 			if _, err := os.Stat(filepath.Join(c.dir, ".vsync")); !os.IsNotExist(err) {
@@ -310,7 +310,7 @@ func TestShareImportForceKeepsOldHalves(t *testing.T) {
 	m := newMachine(t)
 	a, oldTS := setup(t, m, "file://"+filepath.ToSlash(t.TempDir())+"#team")
 	oldKey, _ := m.kc.Get(bg, "acme_web/dev")
-	cfgPath := filepath.Join(m.home, "config", "vsync", "acme_web", "env_dev")
+	cfgPath := filepath.Join(m.ConfigDir(), "acme_web", "env_dev")
 	oldCfg, _ := os.ReadFile(cfgPath)
 	share := writeFile(t, m.home, "new.share", tsShare(t, "passphrase", map[string]any{"version": 2, "repo": "acme_web", "env": "dev", "config": tsConfig(t.TempDir()), "key": tsKey}))
 
@@ -334,7 +334,7 @@ func TestShareImportForceKeepsOldHalves(t *testing.T) {
 	if b, _ := os.ReadFile(res.KeptConfig); !bytes.Equal(b, oldCfg) {
 		t.Fatal("old config not kept")
 	}
-	envs, _ := config.ListEnvs(filepath.Join(m.home, "config", "vsync"), "acme_web")
+	envs, _ := config.ListEnvs(m.ConfigDir(), "acme_web")
 	if len(envs) != 1 || envs[0] != "dev" {
 		t.Fatalf("ListEnvs = %v", envs)
 	}

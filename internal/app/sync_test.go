@@ -501,7 +501,7 @@ func TestStoreDownAndDenied(t *testing.T) {
 	before := tree(t, a.vault("dev"))
 	objsBefore := bucketAll(t, a)
 
-	cfgPath := filepath.Join(m.home, "config", "vsync", "acme_web", "env_dev")
+	cfgPath := filepath.Join(m.ConfigDir(), "acme_web", "env_dev")
 	good, _ := os.ReadFile(cfgPath)
 	e, _ := a.app.OpenEnv(a.app.Resolve(""), "dev")
 

@@ -50,7 +50,7 @@ func TestInitRefusesEnvTheStoreHolds(t *testing.T) {
 		if _, err := b.kc.Get(bg, keychain.Account("acme_web", "dev")); err == nil {
 			t.Fatal("a refused init stored a key")
 		}
-		if _, err := os.Stat(filepath.Join(b.home, "config", "vsync", "acme_web", "env_dev")); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(b.ConfigDir(), "acme_web", "env_dev")); !os.IsNotExist(err) {
 			t.Fatalf("a refused init wrote a config: %v", err)
 		}
 		sameTree(t, bucketAll(t, a), before)
@@ -117,7 +117,7 @@ func TestLostConfigRecovery(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfgRoot := filepath.Join(m.home, "config", "vsync")
+		cfgRoot := m.ConfigDir()
 		if err := os.RemoveAll(cfgRoot); err != nil {
 			t.Fatal(err)
 		}

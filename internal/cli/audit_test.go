@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -31,36 +30,30 @@ const specAuditHeader = "ts,action,version_ts,hostname,local_ip,os_user,git_emai
 // auditWorld is one machine with several clones of one repository: a shared
 // config folder and (in-memory) keychain, and a bucket on versitygw.
 type auditWorld struct {
-	t       *testing.T
-	dir     string
-	env     map[string]string
-	chain   *keychaintest.Memory
-	repo    string // the identity every clone derives from origin
-	origin  string
-	st      store.Store
-	logKey  string
-	srv     testenv.S3Server
-	bucket  string
-	gitPath string
+	t      *testing.T
+	m      *testenv.Machine
+	chain  *keychaintest.Memory
+	repo   string // the identity every clone derives from origin
+	origin string
+	st     store.Store
+	logKey string
+	srv    testenv.S3Server
+	bucket string
 }
 
 func newAuditWorld(t *testing.T) *auditWorld {
 	srv := testenv.Versitygw(t)
-	gitPath := testenv.NeedCommand(t, "git")
+	testenv.NeedCommand(t, "git")
 	bucket := srv.NewBucket(t)
-	dir := t.TempDir()
+	m := testenv.NewMachine(t)
+	m.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	m.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	m.Setenv("AWS_REGION", srv.Region)
 	suffix := randLower(t)
 	w := &auditWorld{
-		t: t, dir: dir, chain: &keychaintest.Memory{}, srv: srv, bucket: bucket, gitPath: gitPath,
+		t: t, m: m, chain: &keychaintest.Memory{}, srv: srv, bucket: bucket,
 		origin: "https://example.com/acme/audit-" + suffix + ".git",
 		repo:   "acme_audit_" + suffix,
-		env: map[string]string{
-			"HOME":                  filepath.Join(dir, "home"),
-			"XDG_CONFIG_HOME":       filepath.Join(dir, "config"),
-			"AWS_ACCESS_KEY_ID":     srv.AccessKey,
-			"AWS_SECRET_ACCESS_KEY": srv.SecretKey,
-			"AWS_REGION":            srv.Region,
-		},
 	}
 	st, err := store.Open(store.Config{Endpoint: srv.Endpoint, Region: srv.Region, Bucket: bucket, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey})
 	if err != nil {
@@ -80,24 +73,14 @@ func randLower(t *testing.T) string {
 
 // clone makes a repository whose origin names the shared identity.
 func (w *auditWorld) clone(name, email string) string {
-	d := filepath.Join(w.dir, name)
-	w.git("", "init", "-q", d)
-	w.git(d, "remote", "add", "origin", w.origin)
-	w.git(d, "config", "user.email", email)
+	d := filepath.Join(w.m.Home, name)
+	w.m.Git("", "init", "-q", d)
+	w.m.Git(d, "remote", "add", "origin", w.origin)
+	w.m.Git(d, "config", "user.email", email)
 	if err := os.WriteFile(filepath.Join(d, ".gitignore"), []byte("/infra/vault/\n"), 0o644); err != nil {
 		w.t.Fatal(err)
 	}
 	return d
-}
-
-func (w *auditWorld) git(dir string, args ...string) {
-	w.t.Helper()
-	cmd := exec.Command(w.gitPath, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+w.env["HOME"], "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+filepath.Join(w.dir, "gitconfig"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		w.t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
 }
 
 type runResult struct {
@@ -107,15 +90,14 @@ type runResult struct {
 
 // run runs git-vsync in dir with extra environment variables.
 func (w *auditWorld) run(dir string, extra map[string]string, args ...string) runResult {
-	env := map[string]string{}
-	for k, v := range w.env {
-		env[k] = v
-	}
-	for k, v := range extra {
-		env[k] = v
+	getenv := func(k string) string {
+		if v, ok := extra[k]; ok {
+			return v
+		}
+		return w.m.Getenv(k)
 	}
 	var out, errb bytes.Buffer
-	a := &app.App{Dir: dir, Getenv: func(k string) string { return env[k] }, Keychain: w.chain, Log: &errb, Now: time.Now}
+	a := &app.App{Dir: dir, Getenv: getenv, Keychain: w.chain, Log: &errb, Now: time.Now}
 	code := run(args, strings.NewReader(""), &out, &errb, a)
 	return runResult{code, out.String(), errb.String()}
 }

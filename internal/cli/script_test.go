@@ -43,13 +43,9 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			}
 			home := filepath.Join(e.WorkDir, ".home")
 			os.MkdirAll(home, 0o700)
-			e.Setenv("HOME", home)
-			e.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-			e.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-			e.Setenv("GIT_AUTHOR_NAME", "Test")
-			e.Setenv("GIT_AUTHOR_EMAIL", "test@example.com")
-			e.Setenv("GIT_COMMITTER_NAME", "Test")
-			e.Setenv("GIT_COMMITTER_EMAIL", "test@example.com")
+			for k, v := range testenv.MachineEnv(home) {
+				e.Setenv(k, v)
+			}
 			e.Setenv("PATH", filepath.Dir(git)+string(os.PathListSeparator)+e.Getenv("PATH"))
 			// Every account a script touches is unique to it, so parallel scripts
 			// sharing one keychain never see each other's entries.

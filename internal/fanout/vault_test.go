@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/git-vsync/git-vsync/internal/fanout/fanouttest"
+	"github.com/git-vsync/git-vsync/internal/testenv"
 )
 
 func TestVaultScenario(t *testing.T) {
@@ -14,7 +15,7 @@ func TestVaultScenario(t *testing.T) {
 	s.Path = "web/prod"
 	// The real credential and TLS path: VAULT_ADDR, the token file, the namespace
 	// and the CA certificate all come from Vault's own variables.
-	home := t.TempDir()
+	home := testenv.NewMachine(t).Home
 	os.WriteFile(filepath.Join(home, ".vault-token"), []byte(s.Token+"\n"), 0o600)
 	e := testEnv(map[string]string{"VAULT_ADDR": s.URL, "HOME": home, "VAULT_NAMESPACE": s.Namespace, "VAULT_CACERT": fanouttest.CAFile(t, s.Server)})
 	tg, err := Open("vault", Route{"mount": "kv", "secretPath": "web/prod"}, e)

@@ -13,7 +13,9 @@ import (
 	"github.com/git-vsync/git-vsync/internal/testenv"
 )
 
-// world is a HOME with no system config: what the tests' git and Discover see.
+// world is a machine (testenv.Machine: a HOME with no system config): what the
+// tests' git and Discover see. Tests change vars (the Machine's Env) to steer
+// Discover; the tests' own git keeps the machine as it was made.
 type world struct {
 	home string
 	vars map[string]string
@@ -22,8 +24,8 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	testenv.NeedCommand(t, "git")
-	home := realPath(t.TempDir())
-	return &world{home: home, vars: map[string]string{"HOME": home, "GIT_CONFIG_NOSYSTEM": "1"}}
+	m := testenv.NewMachine(t)
+	return &world{home: m.Home, vars: m.Env}
 }
 
 func (w *world) getenv(k string) string { return w.vars[k] }
@@ -37,7 +39,9 @@ func (w *world) git(t *testing.T, dir string, args ...string) string {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "HOME="+w.home, "GIT_CONFIG_NOSYSTEM=1")
+	for k, v := range testenv.MachineEnv(w.home) {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)

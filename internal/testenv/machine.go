@@ -34,19 +34,27 @@ func NewMachine(t testing.TB) *Machine {
 	if r, err := filepath.EvalSymlinks(home); err == nil {
 		home = r
 	}
-	m := &Machine{Home: home, t: t, Env: map[string]string{
+	m := &Machine{Home: home, t: t, Env: MachineEnv(home)}
+	return m
+}
+
+// MachineEnv is the variables of a machine whose HOME is home: its XDG folders
+// where a fresh account has them, no system git config, a fixed git author.
+// NewMachine and the CLI's testscript Setup (which has no testing.TB) both build
+// their machine from it, so the two are the same machine.
+func MachineEnv(home string) map[string]string {
+	return map[string]string{
 		"HOME":                home,
-		"XDG_CONFIG_HOME":     filepath.Join(home, "config"),
-		"XDG_DATA_HOME":       filepath.Join(home, "data"),
-		"XDG_CACHE_HOME":      filepath.Join(home, "cache"),
-		"XDG_STATE_HOME":      filepath.Join(home, "state"),
+		"XDG_CONFIG_HOME":     filepath.Join(home, ".config"),
+		"XDG_DATA_HOME":       filepath.Join(home, ".local", "share"),
+		"XDG_CACHE_HOME":      filepath.Join(home, ".cache"),
+		"XDG_STATE_HOME":      filepath.Join(home, ".local", "state"),
 		"GIT_CONFIG_NOSYSTEM": "1",
 		"GIT_AUTHOR_NAME":     "Test",
 		"GIT_AUTHOR_EMAIL":    "test@example.com",
 		"GIT_COMMITTER_NAME":  "Test",
 		"GIT_COMMITTER_EMAIL": "test@example.com",
-	}}
-	return m
+	}
 }
 
 // ConfigDir is git-vsync's config folder on the machine ($XDG_CONFIG_HOME/vsync).

@@ -30,7 +30,7 @@ func TestMachine(t *testing.T) {
 	if len(homes) != 1 || homes[0] != m.Home || len(probes) != 1 || probes[0] != "inner" {
 		t.Fatalf("Environ: HOME %q, probe %q", homes, probes)
 	}
-	if got, want := m.ConfigDir(), filepath.Join(m.Home, "config", "vsync"); got != want {
+	if got, want := m.ConfigDir(), filepath.Join(m.Home, ".config", "vsync"); got != want {
 		t.Fatalf("ConfigDir = %s, want %s", got, want)
 	}
 	if !strings.HasPrefix(m.FileStore(), "file://") {
