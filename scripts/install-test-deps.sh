@@ -47,4 +47,14 @@ if ! command -v moto_server >/dev/null 2>&1; then
 	python3 -m pip install -q 'moto[server]' >&2 ||
 		echo "install-test-deps: warning: moto could not be installed (no package index?): the AWS fan-out tests need moto_server" >&2
 fi
+# gcloud: the wire-shape oracle of the GCP fan-out test (the google-cloud-cli package,
+# from Google's apt source, which this machine image has). Where apt cannot find it,
+# that test skips on a laptop and fails under CI=true.
+if ! command -v gcloud >/dev/null 2>&1; then
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo="sudo"
+	echo "install-test-deps: apt-get install google-cloud-cli" >&2
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends google-cloud-cli >/dev/null ||
+		echo "install-test-deps: warning: google-cloud-cli could not be installed (add Google's apt source): the GCP fan-out test needs gcloud" >&2
+fi
 echo "install-test-deps: ok" >&2

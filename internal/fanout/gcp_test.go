@@ -67,10 +67,8 @@ func TestGCPAdopt(t *testing.T) {
 // checks the CRC32C of the answer), and what gcloud writes, git-vsync plans as
 // unchanged — so the fake speaks the wire shapes of the real API.
 func TestGCPWithGcloud(t *testing.T) {
-	gcloud, err := exec.LookPath("gcloud")
-	if err != nil {
-		t.Skip("gcloud not installed: the wire-shape cross-check needs it (the fake alone still runs in TestGCPScenario)")
-	}
+	// A real component: skips on a laptop without it, fails under CI=true.
+	gcloud := testenv.NeedCommand(t, "gcloud")
 	s := fanouttest.NewGCP(t, "acme-prod")
 	tg := gcpTestTarget(t, s)
 	mustApply(t, tg, mustPlan(t, tg, secretsOf("API_TOKEN", "tok-from-vsync\nline2"), false, "create=1"))
