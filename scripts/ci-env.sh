@@ -88,18 +88,22 @@ if [ "${CI_ENV_DEBUG:-}" != "1" ]; then
 	chmod 700 "$daemon"
 fi
 
-# The session bus activates nothing: gnome-keyring-daemon 42 sometimes aborts under
-# heavy parallel load (a glib trap; dmesg shows "trap int3 in libglib"), and D-Bus
-# activation would then start a second daemon whose keyring is locked, failing every
-# later keychain test. Instead the daemon runs in the foreground under a loop that
-# restarts it, unlocked again, and says so on stderr; only calls in flight at the
-# moment of the crash can fail.
+# gnome-keyring-daemon 42 sometimes aborts under heavy parallel load (a glib trap;
+# dmesg shows "trap int3 in libglib"). Letting D-Bus activate gnome-keyring would then
+# start a second daemon whose keyring is locked, failing every later keychain test.
+# Instead the daemon runs in the foreground under a loop that restarts it, unlocked
+# again, and says so on stderr; the only service the bus can activate is a script that
+# waits (up to 10 s) for that restarted daemon to own org.freedesktop.secrets, so a
+# call made while it restarts is held by the bus and answered by the new daemon rather
+# than refused with ServiceUnknown. A call in flight at the crash fails with NoReply;
+# the keychain client retries those (internal/keychain, withSecretService).
 cat >"$tmp/session.conf" <<CONF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
   <listen>unix:dir=$tmp/runtime</listen>
+  <servicedir>$tmp/services</servicedir>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
@@ -109,6 +113,25 @@ cat >"$tmp/session.conf" <<CONF
 </busconfig>
 CONF
 export CI_ENV_STOP="$tmp/stop"
+mkdir -p "$tmp/services"
+cat >"$tmp/await-keyring" <<'AWAIT'
+#!/bin/sh
+# Activated by the bus for org.freedesktop.secrets: succeed once the keeper's daemon
+# owns the name (the bus then hands it the calls it held), fail after 10 s.
+i=0
+while [ "$i" -lt 200 ]; do
+	[ -e "$CI_ENV_STOP" ] && exit 1
+	dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+		org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null |
+		grep -q "boolean true" && exit 0
+	i=$((i + 1))
+	sleep 0.05
+done
+exit 1
+AWAIT
+chmod 700 "$tmp/await-keyring"
+printf '[D-BUS Service]\nName=org.freedesktop.secrets\nExec=%s\n' "$tmp/await-keyring" \
+	>"$tmp/services/org.freedesktop.secrets.service"
 
 # Inside the bus: keep the keyring running, unlocked with the throw-away password, and
 # wait for it to own org.freedesktop.secrets before the command starts.

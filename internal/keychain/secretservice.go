@@ -5,8 +5,10 @@ package keychain
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -136,14 +138,19 @@ func (secretService) Set(ctx context.Context, account, secret string) error {
 }
 
 func (secretService) Delete(ctx context.Context, account string) error {
+	found := false // an earlier attempt found the entry, and may have deleted it
 	return withSecretService(ctx, func(c *ssClient) error {
 		unlocked, locked, err := c.search(account)
 		if err != nil {
 			return err
 		}
 		if len(unlocked) == 0 && len(locked) == 0 {
+			if found {
+				return nil // deleted by the attempt whose answer was lost
+			}
 			return ssBackend.notFound(account)
 		}
+		found = true
 		if len(locked) > 0 {
 			more, err := c.unlock(locked)
 			if err != nil {
@@ -170,29 +177,85 @@ type ssClient struct {
 
 // withSecretService connects to the session bus, opens a session and runs fn, all
 // bounded by the per-call timeout.
+//
+// A Secret Service daemon can vanish under a call: gnome-keyring-daemon 42 sometimes
+// aborts under load, and a supervisor (systemd, the desktop session, scripts/ci-env.sh)
+// starts another. The call in flight then fails with NoReply, and the calls after it
+// with ServiceUnknown until the new daemon owns the name, or with NoSession when it
+// took over between two calls of one attempt. Such an attempt is run again, on a new
+// connection with a new session, a few times with a short backoff (ssRetries) within
+// the same timeout. fn must be safe to run again after a failure at any point: Get
+// only reads, Set creates with replace, Delete takes an entry that an earlier attempt
+// found and a later one does not as deleted. A bus where no Secret Service has answered in this
+// call is not waited for: a machine without a keyring gets its error at once.
 func withSecretService(ctx context.Context, fn func(c *ssClient) error) error {
 	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
 	if strings.TrimSpace(addr) == "" {
 		return ssBackend.unavailable(nil, hintNoBus, "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
 	}
 	return bounded(ctx, ssBackend, func(ctx context.Context) error {
-		// WithContext closes the connection when ctx ends, which unblocks the
-		// authentication handshake and every pending call.
-		conn, err := dbus.Connect(addr, dbus.WithContext(ctx))
-		if err != nil {
-			return ssBackend.unavailable(err, hintBadBus, "cannot connect to the D-Bus session bus at %s", addr)
+		reached := false // a Secret Service answered or took a call in this call
+		for attempt := 0; ; attempt++ {
+			err := ssAttempt(ctx, addr, fn, &reached)
+			if err == nil || attempt >= len(ssRetries) || ctx.Err() != nil || !ssVanished(err, reached) {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(ssRetries[attempt]):
+			}
 		}
-		defer conn.Close()
-		c := &ssClient{ctx: ctx, conn: conn, svc: conn.Object(ssDest, ssPath)}
-		var out dbus.Variant
-		err = c.svc.CallWithContext(ctx, ssService+".OpenSession", 0, "plain", dbus.MakeVariant("")).
-			Store(&out, &c.session)
-		if err != nil {
-			return c.callErr(err, "cannot open a Secret Service session")
-		}
-		defer c.obj(c.session).CallWithContext(ctx, ssSession+".Close", dbus.FlagNoReplyExpected)
-		return fn(c)
 	})
+}
+
+// ssRetries are the pauses before the attempts after the first: about 1.5 s in all,
+// several times the ~0.35 s gnome-keyring takes to be back on the bus after a crash.
+var ssRetries = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond,
+	200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
+
+// ssAttempt is one attempt of withSecretService on a connection of its own.
+func ssAttempt(ctx context.Context, addr string, fn func(c *ssClient) error, reached *bool) error {
+	// WithContext closes the connection when ctx ends, which unblocks the
+	// authentication handshake and every pending call.
+	conn, err := dbus.Connect(addr, dbus.WithContext(ctx))
+	if err != nil {
+		return ssBackend.unavailable(err, hintBadBus, "cannot connect to the D-Bus session bus at %s", addr)
+	}
+	defer conn.Close()
+	c := &ssClient{ctx: ctx, conn: conn, svc: conn.Object(ssDest, ssPath)}
+	var out dbus.Variant
+	err = c.svc.CallWithContext(ctx, ssService+".OpenSession", 0, "plain", dbus.MakeVariant("")).
+		Store(&out, &c.session)
+	if err != nil {
+		if dbusErrorName(err) == ssNoReply {
+			*reached = true
+		}
+		return c.callErr(err, "cannot open a Secret Service session")
+	}
+	*reached = true
+	defer c.obj(c.session).CallWithContext(ctx, ssSession+".Close", dbus.FlagNoReplyExpected)
+	return fn(c)
+}
+
+const ssNoReply = "org.freedesktop.DBus.Error.NoReply"
+
+// ssVanished reports whether err is what a call gets when the Secret Service daemon
+// went away under it or was replaced by another (see withSecretService). reached says
+// whether a Secret Service answered earlier in this call: only then does "nobody owns
+// the name" mean a daemon that is coming back rather than none at all.
+func ssVanished(err error, reached bool) bool {
+	switch dbusErrorName(err) {
+	case ssNoReply, // the daemon left the bus with our call unanswered
+		"org.freedesktop.DBus.Error.Disconnected",
+		"org.freedesktop.Secret.Error.NoSession": // a new daemon does not know our session
+		return true
+	case "org.freedesktop.DBus.Error.ServiceUnknown",
+		"org.freedesktop.DBus.Error.NameHasNoOwner":
+		return reached
+	}
+	// The connection to the bus itself broke under a call.
+	return reached && (errors.Is(err, dbus.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))
 }
 
 func (c *ssClient) obj(path dbus.ObjectPath) dbus.BusObject { return c.conn.Object(ssDest, path) }

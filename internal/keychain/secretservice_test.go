@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -406,21 +407,36 @@ func TestSecretServiceNoService(t *testing.T) {
 // DBUS_SESSION_BUS_ADDRESS at that bus for the rest of the test. Tests that lock the
 // keyring use it so that they disturb no other test, and no real keyring.
 func privateKeyring(t *testing.T) (password string) {
+	return startPrivateKeyring(t).password
+}
+
+// testKeyring is a private bus with a gnome-keyring-daemon that a test may kill and
+// start again (its keyring files stay).
+type testKeyring struct {
+	t        *testing.T
+	bin      string
+	env      []string
+	addr     string
+	password string
+	daemon   *exec.Cmd
+}
+
+func startPrivateKeyring(t *testing.T) *testKeyring {
 	t.Helper()
 	dbusDaemon := testenv.NeedCommand(t, "dbus-daemon")
-	keyringDaemon := testenv.NeedCommand(t, "gnome-keyring-daemon")
+	k := &testKeyring{t: t, bin: testenv.NeedCommand(t, "gnome-keyring-daemon")}
 	dir, err := os.MkdirTemp("", "vsk")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	env := []string{"PATH=" + os.Getenv("PATH"), "LANG=C"}
+	k.env = []string{"PATH=" + os.Getenv("PATH"), "LANG=C"}
 	for _, v := range []string{"HOME", "XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"} {
 		p := filepath.Join(dir, strings.ToLower(v))
 		if err := os.Mkdir(p, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		env = append(env, v+"="+p)
+		k.env = append(k.env, v+"="+p)
 	}
 	conf := filepath.Join(dir, "bus.conf")
 	if err := os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -439,7 +455,7 @@ func privateKeyring(t *testing.T) (password string) {
 		t.Fatal(err)
 	}
 	bus := exec.Command(dbusDaemon, "--config-file="+conf, "--nofork", "--print-address")
-	bus.Env = env
+	bus.Env = k.env
 	out, err := bus.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -452,21 +468,29 @@ func privateKeyring(t *testing.T) (password string) {
 	if err != nil {
 		t.Fatalf("dbus-daemon did not print its address: %v", err)
 	}
-	addr = strings.TrimSpace(addr)
+	k.addr = strings.TrimSpace(addr)
+	k.password = "test-" + hex.EncodeToString([]byte(t.Name()))
+	k.start()
+	t.Cleanup(k.kill)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", k.addr)
+	return k
+}
 
-	password = "test-" + hex.EncodeToString([]byte(t.Name()))
-	keyring := exec.Command(keyringDaemon, "--foreground", "--unlock", "--components=secrets")
-	keyring.Env = append(env, "DBUS_SESSION_BUS_ADDRESS="+addr)
-	keyring.Stdin = strings.NewReader(password)
-	if err := keyring.Start(); err != nil {
+// start runs a gnome-keyring-daemon, unlocking the login keyring with the password,
+// and waits until it owns its name on the bus.
+func (k *testKeyring) start() {
+	t := k.t
+	t.Helper()
+	cmd := exec.Command(k.bin, "--foreground", "--unlock", "--components=secrets")
+	cmd.Env = append(k.env, "DBUS_SESSION_BUS_ADDRESS="+k.addr)
+	cmd.Stdin = strings.NewReader(k.password)
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = keyring.Process.Kill(); _ = keyring.Wait() })
-
-	// The daemon takes a moment to register its name on the bus.
+	k.daemon = cmd
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := dbus.Connect(addr, dbus.WithContext(ctx))
+	conn, err := dbus.Connect(k.addr, dbus.WithContext(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,12 +501,56 @@ func privateKeyring(t *testing.T) (password string) {
 			t.Fatalf("waiting for gnome-keyring on the private bus: %v", err)
 		}
 		if owned {
-			break
+			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
-	return password
+}
+
+// kill ends the daemon with SIGKILL, as a crash would.
+func (k *testKeyring) kill() {
+	if k.daemon != nil {
+		_ = k.daemon.Process.Kill()
+		_ = k.daemon.Wait()
+		k.daemon = nil
+	}
+}
+
+// stop freezes the daemon (SIGSTOP): calls sent to it wait for an answer.
+func (k *testKeyring) stop() {
+	if err := k.daemon.Process.Signal(syscall.SIGSTOP); err != nil {
+		k.t.Fatal(err)
+	}
+}
+
+// monitor returns the method calls named member that cross the bus, as a monitor
+// (org.freedesktop.DBus.Monitoring) sees them.
+func (k *testKeyring) monitor(member string) <-chan *dbus.Message {
+	t := k.t
+	t.Helper()
+	conn, err := dbus.Connect(k.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	rule := "type='method_call',member='" + member + "'"
+	if err := conn.BusObject().Call("org.freedesktop.DBus.Monitoring.BecomeMonitor", 0, []string{rule}, uint32(0)).Err; err != nil {
+		t.Fatalf("BecomeMonitor: %v", err)
+	}
+	all := make(chan *dbus.Message, 16)
+	conn.Eavesdrop(all)
+	calls := make(chan *dbus.Message, 16)
+	go func() {
+		for m := range all {
+			if m.Type == dbus.TypeMethodCall {
+				select {
+				case calls <- m:
+				default:
+				}
+			}
+		}
+	}()
+	return calls
 }
 
 // With the keyring locked, calls fail at once with "locked" instead of waiting for a
@@ -542,4 +610,89 @@ func TestSecretServiceLockedKeyring(t *testing.T) {
 	if got, err := Native().Get(ctx, account); err != nil || got != key {
 		t.Fatalf("Get after unlocking = %q, %v", got, err)
 	}
+}
+
+// A daemon that crashes with a call in flight, and is started again by its supervisor
+// a moment later (as scripts/ci-env.sh does for gnome-keyring 42, which sometimes
+// aborts under load): each call is answered by the new daemon instead of failing with
+// NoReply, then ServiceUnknown.
+func TestSecretServiceSurvivesDaemonRestart(t *testing.T) {
+	k := startPrivateKeyring(t)
+	ctx := context.Background()
+	account := "r/dev"
+	key, newer := mustKey(t), mustKey(t)
+	if err := Native().Set(ctx, account, key); err != nil {
+		t.Fatal(err)
+	}
+	// crashUnder runs call with the daemon frozen, kills the daemon once the call's
+	// first request waits for it, and starts another after a pause.
+	crashUnder := func(name string, call func() error) {
+		t.Helper()
+		k.stop()
+		sessions := k.monitor("OpenSession") // a new monitor: sees only this call's
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- call() }()
+		select {
+		case <-sessions:
+		case err := <-done:
+			t.Fatalf("%s returned before its call reached the frozen daemon: %v", name, err)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: no OpenSession call on the bus", name)
+		}
+		k.kill()
+		time.Sleep(150 * time.Millisecond) // the supervisor's pause: calls meet ServiceUnknown
+		k.start()
+		if err := <-done; err != nil {
+			t.Fatalf("%s across a daemon restart: %v", name, err)
+		}
+		t.Logf("%s answered by the new daemon after %v", name, time.Since(start).Round(time.Millisecond))
+	}
+
+	var got string
+	crashUnder("Get", func() (err error) { got, err = Native().Get(ctx, account); return err })
+	if got != key {
+		t.Fatalf("Get = %q, want the stored key", got)
+	}
+	crashUnder("Set", func() error { return Native().Set(ctx, account, newer) })
+	if got, err := Native().Get(ctx, account); err != nil || got != newer {
+		t.Fatalf("Get after Set = %q, %v", got, err)
+	}
+	if n := itemCount(t, account); n != 1 {
+		t.Fatalf("%d items after Set, want 1", n)
+	}
+	crashUnder("Delete", func() error { return Native().Delete(ctx, account) })
+	if n := itemCount(t, account); n != 0 {
+		t.Fatalf("%d items after Delete", n)
+	}
+
+	// A crash at the Delete itself: whether or not the daemon deleted the item
+	// before it died, Delete succeeds (the retry finds nothing left to delete).
+	if err := Native().Set(ctx, account, key); err != nil {
+		t.Fatal(err)
+	}
+	deletes := k.monitor("Delete")
+	done := make(chan error, 1)
+	go func() { done <- Native().Delete(ctx, account) }()
+	select {
+	case <-deletes:
+	case err := <-done:
+		t.Fatalf("Delete returned before its Item.Delete call: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no Item.Delete call on the bus")
+	}
+	k.kill()
+	k.start()
+	if err := <-done; err != nil {
+		t.Fatalf("Delete with the daemon killed at Item.Delete: %v", err)
+	}
+	if n := itemCount(t, account); n != 0 {
+		t.Fatalf("%d items after Delete", n)
+	}
+
+	// A bus on which no Secret Service ever answered is not waited for.
+	k.kill()
+	start := time.Now()
+	_, err := Native().Get(ctx, account)
+	checkUnavailable(t, err, time.Since(start), 300*time.Millisecond, "no Secret Service on the D-Bus session bus")
 }
