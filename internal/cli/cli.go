@@ -153,7 +153,6 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 
 // run is Main with an optional App (tests pass one with a test keychain).
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, a *app.App) (code int) {
-	var root CLI
 	defer func() {
 		if r := recover(); r != nil {
 			if e, ok := r.(exit); ok {
@@ -165,16 +164,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, a *app.App) (
 			code = int(fail.Failure)
 		}
 	}()
-	parser, err := newParser(&root, stdout, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "git-vsync: error: %v\n", err)
-		return int(fail.Failure)
-	}
 	if len(args) == 0 {
+		parser, err := newParser(&CLI{}, stdout, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "git-vsync: error: %v\n", err)
+			return int(fail.Failure)
+		}
 		printShortUsage(stdout, parser.Model.Node)
 		return 0
 	}
-	kctx, err := parser.Parse(args)
+	kctx, root, _, err := parse(args, stdout, stderr)
 	if err != nil {
 		var pe *kong.ParseError
 		if errors.As(err, &pe) {
@@ -187,6 +186,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, a *app.App) (
 			}
 			printError(stderr, fail.New(fail.Usage, hint, "%s", err.Error()))
 			return int(fail.Usage)
+		}
+		if root == nil {
+			// The model itself could not be built: a bug, not a usage mistake.
+			fmt.Fprintf(stderr, "git-vsync: error: %v\n", err)
+			return int(fail.Failure)
 		}
 		printError(stderr, err)
 		return int(fail.Usage)
@@ -213,7 +217,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, a *app.App) (
 		ctx, got, stop = context.Background(), func() int { return 0 }, func() {}
 	}
 	defer stop()
-	c := &Ctx{Context: ctx, Globals: &root.Globals, App: a, Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	c := &Ctx{Context: ctx, Globals: root, App: a, Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	err = kctx.Run(c)
 	var ce childExit
 	if errors.As(err, &ce) {
@@ -291,9 +295,10 @@ func signalExitCode(s os.Signal) int {
 // helpOptions is how kong prints --help and `git vsync help`.
 var helpOptions = kong.HelpOptions{Compact: true, NoExpandSubcommands: true}
 
-// newParser builds the kong parser of the command tree (also used to write the
-// manual pages and to complete words).
-func newParser(root *CLI, stdout, stderr io.Writer) (*kong.Kong, error) {
+// newParser builds the kong parser of root: a *CLI (the whole command tree, also
+// used to write the manual pages and to complete words) or the reduced root of
+// parse.
+func newParser(root any, stdout, stderr io.Writer) (*kong.Kong, error) {
 	return kong.New(root,
 		kong.Name("git-vsync"),
 		kong.Description(description),
