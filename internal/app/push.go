@@ -148,10 +148,10 @@ func (a *App) Push(ctx context.Context, target *Target, env string, o PushOption
 		a.warnf("the bundle of %s holds %d entries; the TypeScript tool refuses bundles of more than %d (SPEC §4.4), so teammates using it cannot pull this version (docs/interop.md)", env, n, specEntries)
 	}
 	// The bundle is sealed while the zip is written, into a temp file, so a large
-	// vault is never held in memory.
+	// vault is never held in memory, and it uploads meanwhile (sealUploading).
 	ts := nextTS(a.Now(), latest)
 	var files []vault.File
-	sealed, err := e.sealBundle(aesKey, ts, func(w io.Writer) error {
+	sealed, up, err := e.sealUploading(ctx, aesKey, ts, func(w io.Writer) error {
 		files, err = bundle.WriteScan(w, e.VaultDir, e.VaultRel)
 		return err
 	})
@@ -164,7 +164,7 @@ func (a *App) Push(ctx context.Context, target *Target, env string, o PushOption
 	ns := &state.State{Repo: e.ID.Name, Env: env, Op: "push", Time: a.Now().UTC(), Files: stateFiles(files, stats), StatTime: statTime, KeyFP: keyFingerprint(aesKey)}
 	e.pushing = ns
 	sealed.files = countFiles(files)
-	ts, newETag, err := a.publishSealed(ctx, e, aesKey, sealed, ts, latest, etag, "push")
+	ts, newETag, err := a.publishSealed(ctx, e, aesKey, sealed, up, ts, latest, etag, "push")
 	if err != nil {
 		if fail.CodeOf(err) != fail.Unreachable && ctx.Err() == nil {
 			state.DropPushing(e.Repo.StateDir(), env)
@@ -182,7 +182,8 @@ func (a *App) Push(ctx context.Context, target *Target, env string, o PushOption
 }
 
 // publishSealed makes the bundle in sealed, sealed under aesKey as version ts,
-// the newest version (SPEC §5.2): created with If-None-Match (resealed as the
+// the newest version (SPEC §5.2): created with If-None-Match — by up when it
+// already uploaded while the bundle was sealed, else here — (resealed as the
 // next second when that one is taken and `latest` has not moved), then `latest`
 // swapped with If-Match on etag. It returns the version's final timestamp. The
 // caller removes sealed; the resealed copies are removed here.
@@ -192,7 +193,7 @@ func (a *App) Push(ctx context.Context, target *Target, env string, o PushOption
 // timeout, Ctrl-C) may have been applied, and deleting then would leave `latest`
 // naming nothing. In doubt the object stays and the outcome is reported as
 // unknown (exit 5).
-func (a *App) publishSealed(ctx context.Context, e *EnvHandle, aesKey []byte, sealed *tempFile, ts, latest, etag, action string) (_, newETag string, err error) {
+func (a *App) publishSealed(ctx context.Context, e *EnvHandle, aesKey []byte, sealed *tempFile, up *upload, ts, latest, etag, action string) (_, newETag string, err error) {
 	cur := sealed
 	defer func() {
 		if cur != sealed {
@@ -204,19 +205,27 @@ func (a *App) publishSealed(ctx context.Context, e *EnvHandle, aesKey []byte, se
 			"remote advanced: someone else pushed %s while this %s ran; nothing was changed", e.Name, action)
 	}
 	for try := 0; ; try++ {
+		uploaded := try == 0 && up != nil && up.err == nil
 		if e.pushing != nil {
 			if err := e.recordPushing(ts, cur); err != nil {
+				if uploaded {
+					a.dropVersion(ctx, e, ts) // ours, and `latest` cannot name it
+				}
 				return "", "", err
 			}
 		}
-		p := a.newProgress(action+" "+e.Name+": upload "+ts, cur.size, sealed.files)
-		_, err = e.Store.PutFile(ctx, e.VersionKey(ts), progressReaderAt{cur.File, p}, cur.size, store.Cond{IfNoneMatch: true})
-		p.finish()
+		if try == 0 && up != nil {
+			err = up.err
+		} else {
+			p := a.newProgress(action+" "+e.Name+": upload "+ts, cur.size, sealed.files)
+			_, err = e.Store.PutFile(ctx, e.VersionKey(ts), progressReaderAt{cur.File, p}, cur.size, store.Cond{IfNoneMatch: true})
+			p.finish()
+		}
 		if err == nil {
 			break
 		}
 		if !errors.Is(err, store.ErrPreconditionFailed) {
-			return "", "", store.AsFail(err, "upload version "+ts)
+			return "", "", a.uploadFailed(ctx, e, ts, err, action)
 		}
 		// The slot is taken. When `latest` moved meanwhile, another push won:
 		// stop here (nothing of ours is in the store) instead of racing on.
@@ -287,6 +296,15 @@ func (a *App) publishSealed(ctx context.Context, e *EnvHandle, aesKey []byte, se
 		// it stays (it shows in `git vsync versions`).
 		return "", "", advanced()
 	}
+}
+
+// uploadFailed is the error of an upload of version ts that did not go through:
+// nothing was published (an interrupted multipart upload was aborted).
+func (a *App) uploadFailed(ctx context.Context, e *EnvHandle, ts string, err error, action string) error {
+	if ctx.Err() != nil {
+		return fail.Wrap(fail.Failure, ctx.Err(), "run `git vsync "+action+" "+e.Name+"` again", "%s interrupted; nothing was published", action)
+	}
+	return store.AsFail(err, "upload version "+ts+" (nothing was published)")
 }
 
 // settleTimeout bounds the reads and deletes that settle a swap whose answer was

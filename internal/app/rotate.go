@@ -156,7 +156,7 @@ func (a *App) Rotate(ctx context.Context, target *Target, env string, o RotateOp
 			return nil, err
 		}
 		defer sealed.remove()
-		ts, etagNew, err := a.publishSealed(ctx, e, newAES, sealed, ts, latest, etag, "rotate")
+		ts, etagNew, err := a.publishSealed(ctx, e, newAES, sealed, nil, ts, latest, etag, "rotate")
 		if err != nil {
 			return nil, err
 		}

@@ -250,5 +250,5 @@ func (a *App) publish(ctx context.Context, e *EnvHandle, aesKey, zipData []byte,
 		return "", "", err
 	}
 	defer sealed.remove()
-	return a.publishSealed(ctx, e, aesKey, sealed, ts, latest, etag, action)
+	return a.publishSealed(ctx, e, aesKey, sealed, nil, ts, latest, etag, action)
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/envelope/rqe1"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/store"
 )
 
 // Bundles travel through temporary files, so that a push or pull holds a few
@@ -84,27 +86,80 @@ func (e *EnvHandle) sealBundle(aesKey []byte, ts string, zip func(w io.Writer) e
 	if err != nil {
 		return nil, err
 	}
-	w, err := rqe1.NewWriter(aesKey, t.File)
-	if err != nil {
-		t.remove()
-		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
-	}
-	// Seal with no payload is the seal's header; the zip streams after it.
-	if _, err := w.Write(rqem.Seal(ts, nil)); err != nil {
-		t.remove()
-		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
-	}
-	if err := zip(w); err != nil {
+	if t.size, err = seal(t.File, aesKey, ts, zip); err != nil {
 		t.remove()
 		return nil, err
 	}
-	if err := w.Close(); err != nil {
-		t.remove()
-		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
-	}
-	t.size = w.Size()
 	return t, nil
 }
+
+// seal writes RQE1(RQEM0001(ts, zip)) to out and returns its length.
+func seal(out io.Writer, aesKey []byte, ts string, zip func(w io.Writer) error) (int64, error) {
+	w, err := rqe1.NewWriter(aesKey, out)
+	if err != nil {
+		return 0, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
+	}
+	// Seal with no payload is the seal's header; the zip streams after it.
+	if _, err := w.Write(rqem.Seal(ts, nil)); err != nil {
+		return 0, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
+	}
+	if err := zip(w); err != nil {
+		return 0, err
+	}
+	if err := w.Close(); err != nil {
+		return 0, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
+	}
+	return w.Size(), nil
+}
+
+// upload is a version object uploading while its bundle is sealed.
+type upload struct {
+	done chan struct{}
+	err  error // the store's error, once done is closed
+}
+
+// sealUploading is sealBundle with the bundle uploaded as version ts while it is
+// written (store.PutStream with If-None-Match: on S3 a multipart upload for a
+// large bundle, completed only once the bundle is whole; aborted on any failure,
+// Ctrl-C included). The temp file stays the bundle of record: it is hashed for
+// the push record, resealed when the slot is taken, compared after a lost
+// answer. The returned upload is finished; its error is the caller's to report.
+// A failure to seal is returned after the upload was abandoned, and so is the
+// upload's failure when it stopped the sealing.
+func (e *EnvHandle) sealUploading(ctx context.Context, aesKey []byte, ts string, zip func(w io.Writer) error) (*tempFile, *upload, error) {
+	if !rqem.ValidTS(ts) {
+		return nil, nil, fail.New(fail.Failure, fail.HintBug, "invalid bundle timestamp %q", ts)
+	}
+	t, err := e.newTempFile()
+	if err != nil {
+		return nil, nil, err
+	}
+	g := store.NewGrowingFile(t.File)
+	up := &upload{done: make(chan struct{})}
+	p := e.app.newProgress("push "+e.Name+": seal and upload "+ts, 0, 0)
+	go func() {
+		defer close(up.done)
+		_, _, up.err = e.Store.PutStream(ctx, e.VersionKey(ts), g, store.Cond{IfNoneMatch: true})
+		if up.err != nil {
+			g.Stop(errUploadFailed) // no use sealing on
+		}
+	}()
+	t.size, err = seal(progressWriter{g, p}, aesKey, ts, zip)
+	g.Close(err)
+	<-up.done
+	p.finish()
+	if err != nil {
+		t.remove()
+		if up.err != nil && !errors.Is(up.err, err) {
+			return nil, nil, e.app.uploadFailed(ctx, e, ts, up.err, "push")
+		}
+		return nil, nil, err
+	}
+	return t, up, nil
+}
+
+// errUploadFailed stops the sealing of a bundle whose upload failed.
+var errUploadFailed = errors.New("the upload failed")
 
 // resealBundle seals the content of the bundle in src again as version ts, with a
 // fresh nonce (a nonce is never used for two plaintexts).

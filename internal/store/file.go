@@ -191,40 +191,49 @@ func (f *fileStore) GetTo(ctx context.Context, key string, w io.Writer) (string,
 }
 
 func (f *fileStore) Put(ctx context.Context, key string, body []byte, c Cond) (string, error) {
-	return f.put(ctx, key, bytes.NewReader(body), int64(len(body)), c)
+	etag, _, err := f.put(ctx, key, bytes.NewReader(body), int64(len(body)), c)
+	return etag, err
 }
 
 func (f *fileStore) PutFile(ctx context.Context, key string, body io.ReaderAt, size int64, c Cond) (string, error) {
 	if size < 0 {
 		return "", f.errf("put", key, nil, errors.New("negative body size"))
 	}
-	return f.put(ctx, key, io.NewSectionReader(body, 0, size), size, c)
+	etag, _, err := f.put(ctx, key, io.NewSectionReader(body, 0, size), size, c)
+	return etag, err
 }
 
-// put writes the size bytes of body to key.
-func (f *fileStore) put(ctx context.Context, key string, body io.Reader, size int64, c Cond) (string, error) {
+// PutStream copies the body into the temp file while it is written; the object
+// appears (renamed into place) once the body is complete.
+func (f *fileStore) PutStream(ctx context.Context, key string, body StreamBody, c Cond) (string, int64, error) {
+	return f.put(ctx, key, &streamReader{ctx: ctx, body: body}, -1, c)
+}
+
+// put writes the size bytes of body to key (size -1: all of body, whatever its
+// length) and returns the new ETag and the length written.
+func (f *fileStore) put(ctx context.Context, key string, body io.Reader, size int64, c Cond) (_ string, n int64, _ error) {
 	if err := checkFileKey(key); err != nil {
-		return "", f.errf("put", key, nil, err)
+		return "", 0, f.errf("put", key, nil, err)
 	}
 	if err := checkCond(c); err != nil {
-		return "", f.errf("put", key, nil, err)
+		return "", 0, f.errf("put", key, nil, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return "", f.osErr("put", key, err)
+		return "", 0, f.osErr("put", key, err)
 	}
 	if err := f.checkRoot("put", key); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	p := f.path(key)
 	parent := filepath.Dir(p)
 	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return "", f.osErr("put", key, err)
+		return "", 0, f.osErr("put", key, err)
 	}
 
 	// The slow part (writing, fsync) happens before taking the lock.
 	tmp, err := os.CreateTemp(parent, tempPrefix+"*")
 	if err != nil {
-		return "", f.osErr("put", key, err)
+		return "", 0, f.osErr("put", key, err)
 	}
 	tmpName := tmp.Name()
 	renamed := false
@@ -236,9 +245,8 @@ func (f *fileStore) put(ctx context.Context, key string, body io.Reader, size in
 	h := sha256.New()
 	err = tmp.Chmod(0o600)
 	if err == nil {
-		var n int64
 		n, err = io.Copy(io.MultiWriter(tmp, h), body)
-		if err == nil && n != size {
+		if err == nil && size >= 0 && n != size {
 			err = fmt.Errorf("the body has %d bytes, not the announced %d: %w", n, size, io.ErrUnexpectedEOF)
 		}
 	}
@@ -249,39 +257,39 @@ func (f *fileStore) put(ctx context.Context, key string, body io.Reader, size in
 		err = cerr
 	}
 	if err != nil {
-		return "", f.osErr("put", key, err)
+		return "", 0, f.osErr("put", key, err)
 	}
 
 	unlock, err := f.lock(ctx, key)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer unlock()
 
 	if c.IfNoneMatch || c.IfMatch != "" {
 		cur, exists, err := currentETag(p)
 		if err != nil {
-			return "", f.osErr("put", key, err)
+			return "", 0, f.osErr("put", key, err)
 		}
 		if c.IfNoneMatch && exists {
-			return "", f.errf("put", key, ErrPreconditionFailed, errors.New("the object exists"))
+			return "", 0, f.errf("put", key, ErrPreconditionFailed, errors.New("the object exists"))
 		}
 		if c.IfMatch != "" && !exists {
-			return "", f.errf("put", key, ErrPreconditionFailed, errors.New("the object does not exist"))
+			return "", 0, f.errf("put", key, ErrPreconditionFailed, errors.New("the object does not exist"))
 		}
 		if c.IfMatch != "" && unquoteETag(cur) != unquoteETag(c.IfMatch) {
-			return "", f.errf("put", key, ErrPreconditionFailed, errors.New("the object has another ETag"))
+			return "", 0, f.errf("put", key, ErrPreconditionFailed, errors.New("the object has another ETag"))
 		}
 	}
 	if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
-		return "", f.errf("put", key, nil, errors.New("a folder of other objects has this name"))
+		return "", 0, f.errf("put", key, nil, errors.New("a folder of other objects has this name"))
 	}
 	if err := renameReplace(tmpName, p); err != nil {
-		return "", f.osErr("put", key, err)
+		return "", 0, f.osErr("put", key, err)
 	}
 	renamed = true
 	atomicfile.SyncDir(parent)
-	return etagOfSum(h.Sum(nil)), nil
+	return etagOfSum(h.Sum(nil)), n, nil
 }
 
 // currentETag returns the ETag of the object at p and whether one exists.

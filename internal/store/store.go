@@ -51,6 +51,14 @@ type Store interface {
 	// from its start again when the request is retried, so it must not change
 	// until PutFile returns. Conditions, ETags and errors are exactly Put's.
 	PutFile(ctx context.Context, key string, body io.ReaderAt, size int64, c Cond) (etag string, err error)
+	// PutStream is PutFile for a body still being written (a bundle uploads
+	// while it is sealed): what is ready is sent while the rest is written, and
+	// the object appears at key only once the whole body is there — on S3 a
+	// multipart upload completed at the end, aborted on any failure; on the file
+	// store a temp file renamed into place. It returns the ETag and the final
+	// size. A failure of the body's writer is returned wrapped (errors.Is).
+	// Conditions, ETags and errors are otherwise Put's.
+	PutStream(ctx context.Context, key string, body StreamBody, c Cond) (etag string, size int64, err error)
 	// GetTo streams the object into w and returns its quoted ETag and length;
 	// ErrNotFound if absent (then nothing was written to w). After any other
 	// error, w may hold part of the object and must be discarded.

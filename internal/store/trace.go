@@ -57,6 +57,13 @@ func (t *traced) PutFile(ctx context.Context, key string, body io.ReaderAt, size
 	return etag, err
 }
 
+func (t *traced) PutStream(ctx context.Context, key string, body StreamBody, c Cond) (string, int64, error) {
+	start := time.Now()
+	etag, n, err := t.s.PutStream(ctx, key, body, c)
+	t.log("PUT"+condString(c)+" (streamed)", key, start, n, err)
+	return etag, n, err
+}
+
 func (t *traced) GetTo(ctx context.Context, key string, w io.Writer) (string, int64, error) {
 	start := time.Now()
 	etag, n, err := t.s.GetTo(ctx, key, w)

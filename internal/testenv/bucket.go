@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,4 +19,21 @@ func (s S3Server) CreateBucket() (string, error) {
 		return "", fmt.Errorf("versitygw: create bucket %s: %w", name, err)
 	}
 	return name, nil
+}
+
+// PendingUploads lists the keys of the multipart uploads the bucket holds
+// (started, neither completed nor aborted), straight from the server.
+func (s S3Server) PendingUploads(t testing.TB, bucket string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := s.client().ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatalf("list multipart uploads of %s: %v", bucket, err)
+	}
+	var keys []string
+	for _, u := range out.Uploads {
+		keys = append(keys, aws.ToString(u.Key))
+	}
+	return keys
 }

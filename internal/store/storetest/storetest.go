@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"StreamRoundTrip", testStreamRoundTrip},
 		{"StreamConditions", testStreamConditions},
 		{"StreamRaceIfNoneMatch", testStreamRaceIfNoneMatch},
+		{"PutStream", testPutStream},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -496,5 +497,65 @@ func testStreamRaceIfNoneMatch(t *testing.T, s store.Store) {
 	}
 	if !bytes.Equal(got, body(w)) {
 		t.Fatalf("the object is not the winner's")
+	}
+}
+
+// PutStream of a body written while it uploads: the object appears whole, only
+// at the end; a refused creation and a failed writer leave the key as it was.
+func testPutStream(t *testing.T, s store.Store) {
+	f, err := os.CreateTemp(t.TempDir(), "body")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	body := make([]byte, 6<<20+3)
+	rand.Read(body)
+	g := store.NewGrowingFile(f)
+	type result struct {
+		etag string
+		n    int64
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		etag, n, err := s.PutStream(ctx(t), "p/obj", g, store.Cond{IfNoneMatch: true})
+		done <- result{etag, n, err}
+	}()
+	for off := 0; off < len(body); off += 1 << 20 {
+		if _, err := g.Write(body[off:min(off+1<<20, len(body))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.Close(nil)
+	r := <-done
+	if r.err != nil || r.n != int64(len(body)) {
+		t.Fatalf("PutStream = %d, %v", r.n, r.err)
+	}
+	got, etag, err := s.Get(ctx(t), "p/obj")
+	if err != nil || !bytes.Equal(got, body) || etag != r.etag {
+		t.Fatalf("Get after PutStream: %d bytes, %s (want %s), %v", len(got), etag, r.etag, err)
+	}
+	again := func(key string, fail error) error {
+		f2, err := os.CreateTemp(t.TempDir(), "body")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f2.Close()
+		g2 := store.NewGrowingFile(f2)
+		g2.Write([]byte("other content"))
+		g2.Close(fail)
+		_, _, err = s.PutStream(ctx(t), key, g2, store.Cond{IfNoneMatch: true})
+		return err
+	}
+	wantErr(t, again("p/obj", nil), store.ErrPreconditionFailed, "PutStream over an existing key")
+	boom := errors.New("the writer failed")
+	if err := again("p/new", boom); !errors.Is(err, boom) {
+		t.Fatalf("PutStream of a failed body: %v", err)
+	}
+	if _, _, err := s.Get(ctx(t), "p/new"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a failed PutStream left an object: %v", err)
+	}
+	if got, _, _ := s.Get(ctx(t), "p/obj"); !bytes.Equal(got, body) {
+		t.Fatal("a refused PutStream changed the object")
 	}
 }
