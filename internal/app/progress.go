@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/git-vsync/git-vsync/internal/store"
 )
 
 // progressMin: transfers smaller than this never show a progress line; a short
@@ -109,6 +111,28 @@ func (p *progress) finish() {
 
 func megabytes(n int64) string {
 	return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+}
+
+// setTotal sets the size once it is known (a bundle uploading while it is sealed).
+func (p *progress) setTotal(n int64) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.total = n
+}
+
+// progressStream counts what an upload of a growing bundle reads.
+type progressStream struct {
+	store.StreamBody
+	p *progress
+}
+
+func (r progressStream) ReadAt(b []byte, off int64) (int, error) {
+	n, err := r.StreamBody.ReadAt(b, off)
+	r.p.read(off, n)
+	return n, err
 }
 
 // progressReaderAt counts what an upload reads.

@@ -151,7 +151,7 @@ func (a *App) Push(ctx context.Context, target *Target, env string, o PushOption
 	// vault is never held in memory, and it uploads meanwhile (sealUploading).
 	ts := nextTS(a.Now(), latest)
 	var files []vault.File
-	sealed, up, err := e.sealUploading(ctx, aesKey, ts, func(w io.Writer) error {
+	sealed, up, err := e.sealUploading(ctx, aesKey, ts, countFiles(listing), func(w io.Writer) error {
 		files, err = bundle.WriteScan(w, e.VaultDir, e.VaultRel)
 		return err
 	})

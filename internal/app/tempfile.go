@@ -126,7 +126,7 @@ type upload struct {
 // answer. The returned upload is finished; its error is the caller's to report.
 // A failure to seal is returned after the upload was abandoned, and so is the
 // upload's failure when it stopped the sealing.
-func (e *EnvHandle) sealUploading(ctx context.Context, aesKey []byte, ts string, zip func(w io.Writer) error) (*tempFile, *upload, error) {
+func (e *EnvHandle) sealUploading(ctx context.Context, aesKey []byte, ts string, files int, zip func(w io.Writer) error) (*tempFile, *upload, error) {
 	if !rqem.ValidTS(ts) {
 		return nil, nil, fail.New(fail.Failure, fail.HintBug, "invalid bundle timestamp %q", ts)
 	}
@@ -136,15 +136,18 @@ func (e *EnvHandle) sealUploading(ctx context.Context, aesKey []byte, ts string,
 	}
 	g := store.NewGrowingFile(t.File)
 	up := &upload{done: make(chan struct{})}
-	p := e.app.newProgress("push "+e.Name+": seal and upload "+ts, 0, 0)
+	p := e.app.newProgress("push "+e.Name+": upload "+ts, 0, files)
 	go func() {
 		defer close(up.done)
-		_, _, up.err = e.Store.PutStream(ctx, e.VersionKey(ts), g, store.Cond{IfNoneMatch: true})
+		_, _, up.err = e.Store.PutStream(ctx, e.VersionKey(ts), progressStream{g, p}, store.Cond{IfNoneMatch: true})
 		if up.err != nil {
 			g.Stop(errUploadFailed) // no use sealing on
 		}
 	}()
-	t.size, err = seal(progressWriter{g, p}, aesKey, ts, zip)
+	t.size, err = seal(g, aesKey, ts, zip)
+	if err == nil {
+		p.setTotal(t.size)
+	}
 	g.Close(err)
 	<-up.done
 	p.finish()

@@ -60,7 +60,7 @@ func (t *traced) PutFile(ctx context.Context, key string, body io.ReaderAt, size
 func (t *traced) PutStream(ctx context.Context, key string, body StreamBody, c Cond) (string, int64, error) {
 	start := time.Now()
 	etag, n, err := t.s.PutStream(ctx, key, body, c)
-	t.log("PUT"+condString(c)+" (streamed)", key, start, n, err)
+	t.log("PUT"+condString(c), key, start, n, err)
 	return etag, n, err
 }
 
