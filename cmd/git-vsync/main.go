@@ -12,6 +12,7 @@ import (
 var stopProfile = func() {}
 
 func main() {
+	lateFirstGC()
 	code := cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()
 	os.Exit(code)
