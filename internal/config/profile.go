@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -25,13 +24,20 @@ type Profile struct {
 	SecretAccessKey string `json:"secretAccessKey"`
 }
 
-// The length is checked apart: a counted repetition compiles into a large
-// program that every command would pay for at start-up.
-var profileNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
-
-// ValidProfileName reports whether name can be a profile name.
+// ValidProfileName reports whether name can be a profile name: at most 64
+// bytes matching ^[A-Za-z0-9._-]+$, not only dots. (A loop, not a regexp: Go
+// would compile that at package init, on every command's start.)
 func ValidProfileName(name string) bool {
-	return len(name) <= 64 && profileNameRE.MatchString(name) && strings.Trim(name, ".") != ""
+	if name == "" || len(name) > 64 || strings.Trim(name, ".") == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // ProfilePath is the file of profile name below root.

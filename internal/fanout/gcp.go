@@ -43,7 +43,9 @@ const (
 var (
 	gcpIDRE      = lazyRE(`^[A-Za-z0-9_-]{1,255}$`)
 	gcpProjectRE = lazyRE(`^[a-z][a-z0-9.:-]{3,62}[a-z0-9]$|^[0-9]{1,20}$`)
-	crc32c       = crc32.MakeTable(crc32.Castagnoli)
+	// Made on first use: building the table at package init cost every
+	// command's start (issue 15).
+	crc32c = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 )
 
 type gcpTarget struct {
@@ -140,7 +142,7 @@ func ownerLabel(owner string) string {
 	return s
 }
 
-func gcpCRC(b []byte) string { return strconv.FormatUint(uint64(crc32.Checksum(b, crc32c)), 10) }
+func gcpCRC(b []byte) string { return strconv.FormatUint(uint64(crc32.Checksum(b, crc32c())), 10) }
 
 func (t *gcpTarget) Plan(ctx context.Context, secrets []Secret, prune bool) (*Plan, error) {
 	st := &gcpState{labels: map[string]map[string]string{}}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -68,7 +67,31 @@ func CheckName(name string) error {
 	return nil
 }
 
-var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
+// The syntax checks of this file loop over bytes instead of matching regexps,
+// which Go compiles at package init, on every command's start (issue 15);
+// TestSyntaxChecksMatchTheirPatterns holds each to the pattern in its comment.
+
+// hasScheme: u matches ^[A-Za-z][A-Za-z0-9+.-]*:// (the first "://" ends the
+// scheme, since its characters cannot be part of one).
+func hasScheme(u string) bool {
+	i := strings.Index(u, "://")
+	return i > 0 && isLetter(u[0]) && allBytes(u[1:i], func(c byte) bool {
+		return isLetter(c) || isDigit(c) || c == '+' || c == '.' || c == '-'
+	})
+}
+
+func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+
+// allBytes reports whether every byte of s satisfies ok.
+func allBytes(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 // PathFromURL extracts the repository path of a git remote URL (SPEC §2): the path
 // of scp-style user@host:path, the last segment of file:// URLs and of local paths
@@ -81,7 +104,7 @@ func PathFromURL(raw string) string {
 	switch {
 	case !strings.Contains(u, "://") && at >= 0 && colon > at:
 		u = u[colon+1:]
-	case schemeRE.MatchString(u):
+	case hasScheme(u):
 		i := strings.Index(u, "://")
 		scheme := strings.ToLower(u[:i])
 		rest := u[i+3:]
@@ -145,7 +168,12 @@ type Pin struct {
 	Values map[string]string
 }
 
-var pinKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// validPinKey: key matches ^[A-Za-z_][A-Za-z0-9_]*$.
+func validPinKey(key string) bool {
+	return key != "" && (isLetter(key[0]) || key[0] == '_') && allBytes(key[1:], func(c byte) bool {
+		return isLetter(c) || isDigit(c) || c == '_'
+	})
+}
 
 // ParsePin reads a .vsync file: key=value lines, blank and '#' lines skipped, the
 // last duplicate wins, unknown keys kept but ignored. `repo` is required and is
@@ -170,7 +198,7 @@ func ParsePin(data []byte) (Pin, error) {
 			return p, fmt.Errorf(".vsync line %d: expected key=value", n)
 		}
 		key := strings.TrimSpace(trimmed[:eq])
-		if !pinKeyRE.MatchString(key) {
+		if !validPinKey(key) {
 			return p, fmt.Errorf(".vsync line %d: %q is not a valid key", n, key)
 		}
 		p.Values[key] = strings.TrimRight(trimmed[eq+1:], " \t")
@@ -200,7 +228,10 @@ func FormatPin(name string) []byte {
 		"repo=" + name + "\n")
 }
 
-var envRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
-
-// ValidEnv reports whether s is a usable environment name.
-func ValidEnv(s string) bool { return len(s) <= 64 && envRE.MatchString(s) }
+// ValidEnv reports whether s is a usable environment name: at most 64 bytes
+// matching ^[a-z][a-z0-9_-]*$.
+func ValidEnv(s string) bool {
+	return s != "" && len(s) <= 64 && s[0] >= 'a' && s[0] <= 'z' && allBytes(s[1:], func(c byte) bool {
+		return (c >= 'a' && c <= 'z') || isDigit(c) || c == '_' || c == '-'
+	})
+}
