@@ -326,7 +326,7 @@ func (e *EnvHandle) vaultStateFiles() ([]state.File, error) {
 // files the last sync did not have carry no hash (they are added whatever they
 // hold; hashedVault reads them too).
 func (e *EnvHandle) Changes(st *state.State) (cur []vault.File, changed []string, err error) {
-	return e.changes(st, func(known map[string]vault.Known, racy time.Time) ([]vault.File, error) {
+	return e.changes(st, func(known []vault.Known, racy time.Time) ([]vault.File, error) {
 		return vault.ScanForChanges(e.VaultDir, known, racy)
 	})
 }
@@ -339,22 +339,22 @@ func (e *EnvHandle) changesListed(l *vault.Listing, st *state.State) (cur []vaul
 // hashedVault is the vault as Changes sees it, with the hash of every file (files
 // the last sync did not have are read too).
 func (e *EnvHandle) hashedVault(st *state.State) ([]vault.File, error) {
-	cur, _, err := e.changes(st, func(known map[string]vault.Known, racy time.Time) ([]vault.File, error) {
+	cur, _, err := e.changes(st, func(known []vault.Known, racy time.Time) ([]vault.File, error) {
 		return vault.ScanKnown(e.VaultDir, known, racy)
 	})
 	return cur, err
 }
 
-func (e *EnvHandle) changes(st *state.State, scan func(map[string]vault.Known, time.Time) ([]vault.File, error)) (cur []vault.File, changed []string, err error) {
+func (e *EnvHandle) changes(st *state.State, scan func([]vault.Known, time.Time) ([]vault.File, error)) (cur []vault.File, changed []string, err error) {
 	var old []vault.File
-	var known map[string]vault.Known
+	var known []vault.Known
 	var racy time.Time
 	if st != nil {
 		old = make([]vault.File, 0, len(st.Files))
-		known = make(map[string]vault.Known, len(st.Files))
+		known = make([]vault.Known, 0, len(st.Files))
 		for _, f := range st.Files {
 			old = append(old, vault.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Dir: f.Dir})
-			known[f.Path] = vault.Known{SHA256: f.SHA256, Stat: f.Stat}
+			known = append(known, vault.Known{Path: f.Path, SHA256: f.SHA256, Stat: f.Stat})
 		}
 		racy = st.StatTime.Add(-racyWindow)
 	}

@@ -36,6 +36,34 @@ type pattern struct {
 	glob     string // path.Match syntax
 	anchored bool   // matched against the whole path (it held a "/"), else the base name
 	dirOnly  bool   // written with a trailing "/"
+	// simple: glob is prefix*suffix or a plain name (star false), matched
+	// without path.Match (every entry of a vault is matched against each pattern).
+	simple, star   bool
+	prefix, suffix string
+}
+
+// simplify sets the simple form of p when its glob has one * at most and no other
+// special character.
+func (p *pattern) simplify() {
+	if strings.ContainsAny(p.glob, "?[\\") || strings.Count(p.glob, "*") > 1 {
+		return
+	}
+	p.simple = true
+	p.prefix, p.suffix, p.star = strings.Cut(p.glob, "*")
+}
+
+// match is path.Match(p.glob, name).
+func (p *pattern) match(name string) bool {
+	if !p.simple {
+		ok, _ := path.Match(p.glob, name)
+		return ok
+	}
+	if !p.star {
+		return name == p.prefix
+	}
+	// * matches any run of characters but "/".
+	return len(name) >= len(p.prefix)+len(p.suffix) && strings.HasPrefix(name, p.prefix) && strings.HasSuffix(name, p.suffix) &&
+		!strings.Contains(name[len(p.prefix):len(name)-len(p.suffix)], "/")
 }
 
 // LoadIgnore reads the patterns of the vault at dir: DefaultIgnore plus the lines
@@ -108,6 +136,7 @@ func (ig *Ignore) add(line string) bool {
 	if _, err := path.Match(p.glob, "x"); err != nil {
 		return false
 	}
+	p.simplify()
 	ig.patterns = append(ig.patterns, p)
 	return true
 }
@@ -127,7 +156,7 @@ func (ig *Ignore) Match(rel string, dir bool) bool {
 		if p.anchored {
 			name = rel
 		}
-		if ok, _ := path.Match(p.glob, name); ok {
+		if p.match(name) {
 			return true
 		}
 	}

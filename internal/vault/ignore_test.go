@@ -2,6 +2,7 @@ package vault
 
 import (
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -103,4 +104,31 @@ func FuzzParseIgnore(f *testing.F) {
 		ig.Match(rel, true)
 		ig.Filter([]File{{Path: rel}, {Path: rel + "/x"}})
 	})
+}
+
+// TestSimplePatternsMatchAsPathMatch: the patterns matched without path.Match
+// (one * at most, nothing else special) answer as path.Match does.
+func TestSimplePatternsMatchAsPathMatch(t *testing.T) {
+	globs := []string{"*.local", ".env.*.local", "*", "a*", "*a", "secret", "a*a", "x/*.key", "*/y", "]", ""}
+	names := []string{"", "a", "aa", "a.local", ".local", "x.local.bak", ".env.dev.local", ".env..local", ".env.local",
+		"secret", "secrets", "x/a.key", "x/y/a.key", "x/.key", "b/y", "y", "a/a", "]", "a/b.local"}
+	for _, g := range globs {
+		p := pattern{glob: g}
+		p.simplify()
+		if !p.simple {
+			t.Fatalf("%q is not simple", g)
+		}
+		for _, n := range names {
+			want, _ := path.Match(g, n)
+			if got := p.match(n); got != want {
+				t.Errorf("match(%q, %q) = %v, path.Match says %v", g, n, got, want)
+			}
+		}
+	}
+	for _, g := range []string{"a?", "[ab]", "a*b*", `a\*`} {
+		p := pattern{glob: g}
+		if p.simplify(); p.simple {
+			t.Errorf("%q taken as simple", g)
+		}
+	}
 }

@@ -46,13 +46,14 @@ func TestListManyFiles(t *testing.T) {
 		}
 		var k int
 		fmt.Sscanf(filepath.Base(e.Path), "f%04d", &k)
-		if e.Size != int64(k) || e.mod.IsZero() {
-			t.Fatalf("%s: size %d, want %d (mod %v)", e.Path, e.Size, k, e.mod)
+		if e.Size != int64(k) || e.st.mtime == 0 {
+			t.Fatalf("%s: size %d, want %d (mtime %d)", e.Path, e.Size, k, e.st.mtime)
 		}
-		if e.stat != "" && seen[e.stat] {
-			t.Fatalf("%s: stat key %q seen twice", e.Path, e.stat)
+		if key := e.statKey(); key != "" && seen[key] {
+			t.Fatalf("%s: stat key %q seen twice", e.Path, key)
+		} else {
+			seen[key] = true
 		}
-		seen[e.stat] = true
 	}
 	racy := time.Now().Add(time.Hour)
 	want, err := ScanForChanges(dir, nil, racy)
@@ -69,7 +70,7 @@ func TestListManyFiles(t *testing.T) {
 		}
 	}
 	// Known files whose stat is not trusted are read; the others are not.
-	known := map[string]Known{"d0/f0000": {SHA256: "stale", Stat: "other"}, "d1/f0001": {SHA256: "kept", Stat: es[indexOf(es, "d1/f0001")].stat}}
+	known := []Known{{Path: "d1/f0001", SHA256: "kept", Stat: es[indexOf(es, "d1/f0001")].statKey()}, {Path: "d0/f0000", SHA256: "stale", Stat: "other"}} // out of order: sorted by the scan
 	got, err = ScanForChanges(dir, known, racy)
 	if err != nil {
 		t.Fatal(err)

@@ -25,7 +25,7 @@ func TestScanKnownTrustsOnlyAnUnchangedStat(t *testing.T) {
 	if err != nil || stats["a"] == "" {
 		t.Fatalf("no stat recorded: %v %v", stats, err)
 	}
-	known := map[string]Known{"a": {SHA256: "recorded-hash", Stat: stats["a"]}}
+	known := []Known{{Path: "a", SHA256: "recorded-hash", Stat: stats["a"]}}
 	now := time.Now()
 
 	// Same stat, modified before the racy moment: the recorded hash is reused

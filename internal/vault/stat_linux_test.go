@@ -8,10 +8,11 @@ import (
 	"testing"
 )
 
-// The stat key keeps the format sync states recorded before it was built with
-// strconv, so an upgrade does not make every file look touched.
+// The stat key keeps the format sync states recorded before stamps, so an
+// upgrade does not make every file look touched.
 func TestStatKeyFormat(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
 	os.WriteFile(p, []byte("content"), 0o600)
 	fi, err := os.Lstat(p)
 	if err != nil {
@@ -19,7 +20,12 @@ func TestStatKeyFormat(t *testing.T) {
 	}
 	st := fi.Sys().(*syscall.Stat_t)
 	want := fmt.Sprintf("%d:%d:%d:%d:%d", fi.Size(), fi.ModTime().UnixNano(), st.Ctim.Sec*1e9+st.Ctim.Nsec, st.Dev, st.Ino)
-	if got := statKey(fi); got != want {
-		t.Fatalf("statKey = %q, want %q", got, want)
+	stats, err := Stats(dir)
+	if err != nil || stats["f"] != want {
+		t.Fatalf("stat key = %q (%v), want %q", stats["f"], err, want)
+	}
+	es, err := listEntries(dir)
+	if err != nil || !es[0].st.is(want) || es[0].st.is(want+"0") {
+		t.Fatalf("stamp does not compare equal to its key only: %+v %v", es, err)
 	}
 }

@@ -12,14 +12,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
+	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
@@ -33,13 +32,13 @@ type File struct {
 	Dir    bool
 }
 
-// entry is a listed File with what the file system said about it: its stat key
-// (size, times, inode; "" for folders and where the platform gives no change time)
-// and modification time.
+// entry is a listed File with what the file system said about it: the stamp of
+// a regular file (keyed: it is a stat key; false for folders and where the
+// platform gives no change time).
 type entry struct {
 	File
-	stat string
-	mod  time.Time
+	st    stamp
+	keyed bool
 }
 
 const refusedHint = "keep only regular files and folders in the vault: replace the entry with a regular file or move it out of the vault folder"
@@ -69,8 +68,8 @@ func Stats(dir string) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(es))
 	for _, e := range es {
-		if e.stat != "" {
-			out[e.Path] = e.stat
+		if e.keyed {
+			out[e.Path] = e.st.key()
 		}
 	}
 	return out, nil
@@ -81,125 +80,9 @@ func listEntries(dir string) ([]entry, error) {
 	return es, err
 }
 
-// walkVault is listEntries that also returns the local-only entries (LocalOnly).
-func walkVault(dir string) ([]entry, []string, error) {
-	ig, err := LoadIgnore(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	var out []entry
-	var local []string
-	var files []int             // indexes in out of the regular files
-	var paths []string          // their paths, for statFiles
-	hollow := map[string]bool{} // folders that hold a local-only entry
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == dir {
-				return fmt.Errorf("vault folder: %w", err)
-			}
-			return err
-		}
-		rel, rerr := filepath.Rel(dir, p)
-		if rerr != nil {
-			return rerr
-		}
-		rel = filepath.ToSlash(rel)
-		if p != dir && ig.Match(rel, d.IsDir()) {
-			// Local-only (.vsyncignore): never listed, so never pushed nor an edit.
-			local = append(local, rel)
-			for q := path.Dir(rel); q != "."; q = path.Dir(q) {
-				hollow[q] = true
-			}
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if t := d.Type(); t != 0 && t != fs.ModeDir {
-			if p == dir {
-				return fail.New(fail.Refused, "point the vault folder setting at a real folder instead of a link",
-					"the vault folder %q is a %s, not a folder", filepath.ToSlash(dir), kindOf(t))
-			}
-			return fail.New(fail.Refused, refusedHint, "vault entry %q is a %s; only regular files and folders can be synced", rel, kindOf(t))
-		}
-		if p == dir {
-			if !d.IsDir() {
-				return fail.New(fail.Failure, "move the file away or change the vault folder setting",
-					"the vault folder %q is a file, not a folder", filepath.ToSlash(dir))
-			}
-			return nil
-		}
-		f := entry{File: File{Path: rel, Dir: d.IsDir()}}
-		if !f.Dir {
-			files = append(files, len(out))
-			paths = append(paths, p)
-		}
-		out = append(out, f)
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := statFiles(out, files, paths); err != nil {
-		return nil, nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return dropHollow(out, hollow), local, nil
-}
-
 // dropHollow leaves out the folders that hold local-only entries and nothing
 // else that is listed: a pull that keeps a local-only file in a folder the
 // version does not have must not make that folder look like an edit.
-// statFiles fills size, stat key and modification time of the entries es[files[i]]
-// from an lstat of paths[i]. Large vaults are stated by a few goroutines: the
-// lstats are most of an up-to-date check (~4 µs each here), and the kernel runs
-// them in parallel. The error of the first file in listing order wins.
-func statFiles(es []entry, files []int, paths []string) error {
-	stat := func(i int) error {
-		info, err := os.Lstat(paths[i])
-		if err != nil {
-			return err
-		}
-		e := &es[files[i]]
-		e.Size = info.Size()
-		e.stat = statKey(info)
-		e.mod = info.ModTime()
-		return nil
-	}
-	workers := min(4, runtime.GOMAXPROCS(0), len(files)/128)
-	if workers < 2 {
-		for i := range files {
-			if err := stat(i); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	errs := make([]error, len(files))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(files) {
-					return
-				}
-				errs[i] = stat(i)
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func dropHollow(es []entry, hollow map[string]bool) []entry {
 	if len(hollow) == 0 {
 		return es
@@ -243,8 +126,8 @@ func VisibleStats(dir string, files []File) ([]File, map[string]string, error) {
 	stats := make(map[string]string, len(es))
 	for _, e := range es {
 		seen[e.Path] = true
-		if e.stat != "" {
-			stats[e.Path] = e.stat
+		if e.keyed {
+			stats[e.Path] = e.st.key()
 		}
 	}
 	out := make([]File, 0, len(files))
@@ -262,17 +145,45 @@ func Scan(dir string) ([]File, error) {
 	return ScanKnown(dir, nil, time.Time{})
 }
 
-// Known is what a sync state recorded about a file: its hash and stat key.
+// Known is what a sync state recorded about a file: its path, hash and stat key.
 type Known struct {
+	Path   string
 	SHA256 string
 	Stat   string
 }
 
-// ScanKnown is Scan that takes the hash of a file from known (by path) instead of
-// reading the file, when its stat key is the one recorded and it was last modified
-// before racy. Files modified at or after racy are always read: a change in the same
+// knownIn looks up the Known of the listed paths, asked in path order: a walk of
+// known kept in path order (sorted here when it is not), without a map of it.
+type knownIn struct {
+	known []Known
+	next  int
+}
+
+func newKnownIn(known []Known) *knownIn {
+	cmp := func(a, b Known) int { return strings.Compare(a.Path, b.Path) }
+	if !slices.IsSortedFunc(known, cmp) {
+		known = slices.Clone(known)
+		slices.SortFunc(known, cmp)
+	}
+	return &knownIn{known: known}
+}
+
+// find returns the Known of p; p must not sort before the previous path asked.
+func (k *knownIn) find(p string) (Known, bool) {
+	for k.next < len(k.known) && k.known[k.next].Path < p {
+		k.next++
+	}
+	if k.next < len(k.known) && k.known[k.next].Path == p {
+		return k.known[k.next], true
+	}
+	return Known{}, false
+}
+
+// ScanKnown is Scan that takes the hash of a file from known (by path; fastest in
+// path order) instead of reading the file, when its stat key is the one recorded
+// and it was last modified before racy. Files modified at or after racy are always read: a change in the same
 // clock tick as the recorded stat would not show in it (git's "racily clean").
-func ScanKnown(dir string, known map[string]Known, racy time.Time) ([]File, error) {
+func ScanKnown(dir string, known []Known, racy time.Time) ([]File, error) {
 	es, err := listEntries(dir)
 	return scanKnown(dir, es, err, known, racy, true)
 }
@@ -281,7 +192,7 @@ func ScanKnown(dir string, known map[string]Known, racy time.Time) ([]File, erro
 // not list: a file the last sync did not have is added whatever it holds, so
 // reading it would only cost time (a first push of a large vault read every file
 // twice). Diff against the synced listing gives the same answer.
-func ScanForChanges(dir string, known map[string]Known, racy time.Time) ([]File, error) {
+func ScanForChanges(dir string, known []Known, racy time.Time) ([]File, error) {
 	es, err := listEntries(dir)
 	return scanKnown(dir, es, err, known, racy, false)
 }
@@ -296,8 +207,8 @@ func ListStats(dir string) ([]File, map[string]string, error) {
 	stats := make(map[string]string, len(es))
 	for i, e := range es {
 		files[i] = e.File
-		if e.stat != "" {
-			stats[e.Path] = e.stat
+		if e.keyed {
+			stats[e.Path] = e.st.key()
 		}
 	}
 	if len(files) == 0 {
@@ -336,24 +247,26 @@ func (l *Listing) LocalOnly() []string {
 
 // ScanForChanges is the package's ScanForChanges over the listing: it waits for
 // the walk.
-func (l *Listing) ScanForChanges(known map[string]Known, racy time.Time) ([]File, error) {
+func (l *Listing) ScanForChanges(known []Known, racy time.Time) ([]File, error) {
 	<-l.done
 	return scanKnown(l.dir, l.es, l.err, known, racy, false)
 }
 
-func scanKnown(dir string, es []entry, err error, known map[string]Known, racy time.Time, hashNew bool) ([]File, error) {
+func scanKnown(dir string, es []entry, err error, known []Known, racy time.Time, hashNew bool) ([]File, error) {
 	if err != nil || len(es) == 0 {
 		return nil, err
 	}
 	files := make([]File, len(es))
-	buf := make([]byte, 64<<10)
-	for i := range es {
+	var buf []byte
+	racyNs := unixNano(racy)
+	kn := newKnownIn(known)
+	for i := range es { // in path order
 		files[i] = es[i].File
 		if files[i].Dir {
 			continue
 		}
-		k, ok := known[files[i].Path]
-		if ok && k.Stat != "" && k.Stat == es[i].stat && k.SHA256 != "" && es[i].mod.Before(racy) {
+		k, ok := kn.find(files[i].Path)
+		if ok && es[i].keyed && k.SHA256 != "" && es[i].st.mtime < racyNs && es[i].st.is(k.Stat) {
 			files[i].SHA256 = k.SHA256
 			continue
 		}
@@ -363,6 +276,9 @@ func scanKnown(dir string, es []entry, err error, known map[string]Known, racy t
 		f, err := Open(dir, files[i].Path)
 		if err != nil {
 			return nil, err
+		}
+		if buf == nil {
+			buf = make([]byte, 64<<10)
 		}
 		h := sha256.New()
 		n, err := io.CopyBuffer(h, onlyReader{f}, buf)
@@ -374,6 +290,18 @@ func scanKnown(dir string, es []entry, err error, known map[string]Known, racy t
 		files[i].SHA256 = hex.EncodeToString(h.Sum(nil))
 	}
 	return files, nil
+}
+
+// unixNano is t in nanoseconds since 1970, clamped where an int64 cannot hold
+// it (the zero time: nothing is older).
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 // Open opens the vault file rel (slash-separated, relative to dir) for reading without
@@ -413,6 +341,23 @@ func Open(dir, rel string) (*os.File, error) {
 // with new files shows only its files). A path that turned from file into folder or
 // back is "changed".
 func Diff(old, cur []File) (added, changed, removed []string) {
+	if inPathOrder(old) && inPathOrder(cur) {
+		return diffSorted(old, cur)
+	}
+	return diffMaps(old, cur)
+}
+
+// inPathOrder: strictly increasing paths (no path twice).
+func inPathOrder(files []File) bool {
+	for i := 1; i < len(files); i++ {
+		if files[i-1].Path >= files[i].Path {
+			return false
+		}
+	}
+	return true
+}
+
+func diffMaps(old, cur []File) (added, changed, removed []string) {
 	om := make(map[string]File, len(old))
 	for _, f := range old {
 		om[f.Path] = f
@@ -439,6 +384,31 @@ func Diff(old, cur []File) (added, changed, removed []string) {
 		}
 	}
 	sort.Strings(changed)
+	return collapse(addedF), changed, collapse(removedF)
+}
+
+// diffSorted is Diff of two listings in path order, in one pass and without
+// maps (an up-to-date check of a large vault compares every file).
+func diffSorted(old, cur []File) (added, changed, removed []string) {
+	var addedF, removedF []File
+	i, j := 0, 0
+	for i < len(old) || j < len(cur) {
+		switch {
+		case j == len(cur) || (i < len(old) && old[i].Path < cur[j].Path):
+			removedF = append(removedF, old[i])
+			i++
+		case i == len(old) || cur[j].Path < old[i].Path:
+			addedF = append(addedF, cur[j])
+			j++
+		default:
+			o, c := old[i], cur[j]
+			if o.Dir != c.Dir || (!c.Dir && (o.Size != c.Size || !strings.EqualFold(o.SHA256, c.SHA256))) {
+				changed = append(changed, c.Path)
+			}
+			i++
+			j++
+		}
+	}
 	return collapse(addedF), changed, collapse(removedF)
 }
 

@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,5 +125,34 @@ func TestDiff(t *testing.T) {
 	a, c, r = Diff(cur, cur)
 	if a != nil || c != nil || r != nil {
 		t.Errorf("self diff: %q %q %q", a, c, r)
+	}
+}
+
+// TestDiffSortedAgreesWithMaps: the one-pass Diff of listings in path order
+// gives what the map-based one gives, on random listings.
+func TestDiffSortedAgreesWithMaps(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	names := []string{"a", "a/b", "a/c", "a-b", "b", "b/x", "b/x/y", "c", "c.d", "z"}
+	pick := func() []File {
+		var fs []File
+		for _, n := range names {
+			switch rnd.IntN(4) {
+			case 0:
+			case 1:
+				fs = append(fs, File{Path: n, Dir: true})
+			default:
+				fs = append(fs, File{Path: n, Size: int64(rnd.IntN(2)), SHA256: sum(string(rune('a' + rnd.IntN(2))))})
+			}
+		}
+		slices.SortFunc(fs, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+		return fs
+	}
+	for range 2000 {
+		old, cur := pick(), pick()
+		a1, c1, r1 := diffSorted(old, cur)
+		a2, c2, r2 := diffMaps(old, cur)
+		if !reflect.DeepEqual(a1, a2) || !reflect.DeepEqual(c1, c2) || !reflect.DeepEqual(r1, r2) {
+			t.Fatalf("old %v cur %v: sorted %q %q %q, maps %q %q %q", old, cur, a1, c1, r1, a2, c2, r2)
+		}
 	}
 }

@@ -1,0 +1,252 @@
+package vault
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/git-vsync/git-vsync/internal/fail"
+)
+
+// stamp is what an lstat says about a regular file, for change detection: size,
+// modification and change times in nanoseconds, device and inode. The change
+// time cannot be set by user space, so a rewrite that restores size and
+// modification time still shows.
+type stamp struct {
+	size, mtime, ctime int64
+	dev, ino           uint64
+}
+
+// key is the stamp as sync states record it ("size:mtime:ctime:dev:ino", the
+// format states were written in before stamps existed).
+func (s *stamp) key() string { return string(s.appendKey(make([]byte, 0, 80))) }
+
+func (s *stamp) appendKey(b []byte) []byte {
+	b = strconv.AppendInt(b, s.size, 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, s.mtime, 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, s.ctime, 10)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, s.dev, 10)
+	b = append(b, ':')
+	return strconv.AppendUint(b, s.ino, 10)
+}
+
+// is reports whether the stamp is the recorded key k, without building a string
+// (an up-to-date check compares one per file).
+func (s *stamp) is(k string) bool {
+	var buf [80]byte
+	return string(s.appendKey(buf[:0])) == k
+}
+
+// statKey is the entry's recorded form of its stamp: "" for folders and where the
+// platform gives no change time (every check then hashes).
+func (e *entry) statKey() string {
+	if !e.keyed {
+		return ""
+	}
+	return e.st.key()
+}
+
+// chunkFiles bounds the files of one folder stated as one piece of work: a large
+// folder is stated by several goroutines.
+const chunkFiles = 256
+
+// chunk is regular files of one folder to state: names in the folder d, and the
+// indexes of their entries in the listing.
+type chunk struct {
+	d     *openDir
+	names []string
+	idx   []int
+	st    []stamp
+	err   error
+}
+
+// openDir is a listed folder kept open for the chunks that state its files
+// (relative to it: one path component to resolve per file, not the whole path).
+type openDir struct {
+	f         *os.File
+	fd        int
+	path, rel string // rel: below the vault, "" for the vault folder
+	refs      atomic.Int32
+}
+
+func (d *openDir) release() {
+	if d.refs.Add(-1) == 0 {
+		d.f.Close()
+	}
+}
+
+// walker lists a vault folder: the walk goes on in the caller's goroutine while a
+// few goroutines state the files already listed (the lstats are most of an
+// up-to-date check, and the kernel runs them in parallel).
+type walker struct {
+	root   string
+	ig     *Ignore
+	out    []entry
+	local  []string
+	hollow map[string]bool // folders that hold a local-only entry
+	work   chan *chunk
+	chunks []*chunk
+}
+
+// walkVault lists the vault folder dir: its entries (local-only ones left out,
+// see dropHollow) sorted by path, regular files with their size and stamp, and,
+// apart, the local-only entries in walk order.
+func walkVault(dir string) ([]entry, []string, error) {
+	ig, err := LoadIgnore(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkVaultFolder(dir); err != nil {
+		return nil, nil, err
+	}
+	w := &walker{root: dir, ig: ig, hollow: map[string]bool{}, work: make(chan *chunk, 8)}
+	var wg sync.WaitGroup
+	for range min(4, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range w.work {
+				c.err = statChunk(c)
+				c.d.release()
+			}
+		}()
+	}
+	err = w.walk("", dir)
+	close(w.work)
+	wg.Wait()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range w.chunks { // in walk order: the first error wins
+		if c.err != nil {
+			return nil, nil, c.err
+		}
+		for i, x := range c.idx {
+			w.out[x].Size = c.st[i].size
+			w.out[x].st = c.st[i]
+			w.out[x].keyed = haveStatKeys
+		}
+	}
+	slices.SortFunc(w.out, func(a, b entry) int { return strings.Compare(a.Path, b.Path) })
+	return dropHollow(w.out, w.hollow), w.local, nil
+}
+
+// checkVaultFolder refuses a vault folder that is not a folder (a link to one
+// included: Replace would turn it into a real folder).
+func checkVaultFolder(dir string) error {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("vault folder: %w", err)
+	}
+	if t := fi.Mode().Type(); t != 0 && t != fs.ModeDir {
+		return fail.New(fail.Refused, "point the vault folder setting at a real folder instead of a link",
+			"the vault folder %q is a %s, not a folder", filepath.ToSlash(dir), kindOf(t))
+	}
+	if !fi.IsDir() {
+		return fail.New(fail.Failure, "move the file away or change the vault folder setting",
+			"the vault folder %q is a file, not a folder", filepath.ToSlash(dir))
+	}
+	return nil
+}
+
+// walk lists the folder at abs (rel below the vault; "" for the vault itself)
+// and, depth first in name order, the folders below it.
+func (w *walker) walk(rel, abs string) error {
+	f, err := openFolder(abs)
+	if err != nil {
+		return err
+	}
+	ds, err := f.ReadDir(-1)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	slices.SortFunc(ds, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	d := &openDir{f: f, fd: int(f.Fd()), path: abs, rel: rel}
+	d.refs.Store(1) // the walk's own, released when it leaves the folder
+	defer d.release()
+	var c *chunk
+	send := func() {
+		if c != nil {
+			w.chunks = append(w.chunks, c)
+			w.work <- c
+			c = nil
+		}
+	}
+	defer send()
+	// Entries in name order, a folder's content right after the folder: WalkDir's
+	// order, so the first refused entry is the one it would report.
+	for _, de := range ds {
+		name := de.Name()
+		r := name
+		if rel != "" {
+			r = rel + "/" + name
+		}
+		isDir := de.IsDir()
+		if w.ig.Match(r, isDir) {
+			// Local-only (.vsyncignore): never listed, so never pushed nor an edit.
+			w.local = append(w.local, r)
+			for q := path.Dir(r); q != "."; q = path.Dir(q) {
+				w.hollow[q] = true
+			}
+			continue
+		}
+		if t := de.Type(); t != 0 && t != fs.ModeDir {
+			return refused(r, t)
+		}
+		if isDir {
+			w.out = append(w.out, entry{File: File{Path: r, Dir: true}})
+			send() // chunks stay in walk order
+			if err := w.walk(r, filepath.Join(abs, name)); err != nil {
+				return err
+			}
+			continue
+		}
+		if c == nil {
+			d.refs.Add(1)
+			c = &chunk{d: d}
+		}
+		c.names = append(c.names, name)
+		c.idx = append(c.idx, len(w.out))
+		w.out = append(w.out, entry{File: File{Path: r}})
+		if len(c.names) == chunkFiles {
+			send()
+		}
+	}
+	return nil
+}
+
+func refused(rel string, t fs.FileMode) error {
+	return fail.New(fail.Refused, refusedHint, "vault entry %q is a %s; only regular files and folders can be synced", rel, kindOf(t))
+}
+
+// statChunk fills the stamps of a chunk, refusing a file that is no longer a
+// regular file.
+func statChunk(c *chunk) error {
+	c.st = make([]stamp, len(c.names))
+	for i, name := range c.names {
+		t, err := statAt(c.d, name, &c.st[i])
+		if err != nil {
+			return &fs.PathError{Op: "lstat", Path: filepath.Join(c.d.path, name), Err: err}
+		}
+		if t != 0 { // replaced since it was listed
+			r := name
+			if c.d.rel != "" {
+				r = c.d.rel + "/" + name
+			}
+			return refused(r, t)
+		}
+	}
+	return nil
+}
