@@ -267,6 +267,24 @@ func (e *EnvHandle) readLatest(ctx context.Context) (ts, etag string, corrupt, e
 	return ts, etag, nil, nil
 }
 
+// readLatestAsync starts readLatest; the function returned waits for its answer.
+func (e *EnvHandle) readLatestAsync(ctx context.Context) func() (ts, etag string, corrupt, err error) {
+	type answer struct {
+		ts, etag     string
+		corrupt, err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		var a answer
+		a.ts, a.etag, a.corrupt, a.err = e.readLatest(ctx)
+		ch <- a
+	}()
+	return func() (string, string, error, error) {
+		a := <-ch
+		return a.ts, a.etag, a.corrupt, a.err
+	}
+}
+
 // Key returns the AES key of the env's bundles (derived from the keychain value and
 // the config salt) and the key text's source.
 func (e *EnvHandle) Key(ctx context.Context) (aesKey []byte, keyText, source string, err error) {

@@ -19,6 +19,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/repo"
 	"github.com/git-vsync/git-vsync/internal/state"
 	"github.com/git-vsync/git-vsync/internal/store"
+	"github.com/git-vsync/git-vsync/internal/vault"
 )
 
 // SkipHooksEnv set to 1 makes every git-vsync hook do nothing.
@@ -275,10 +276,11 @@ func (a *App) probeEnv(ctx context.Context, w *Workspace, name string, explicit 
 		ts, _, err := e.Latest(cctx)
 		latestCh <- latestRes{ts, err}
 	}()
+	listing := vault.StartListing(e.VaultDir) // walked while the state is decoded
 	p.st, p.localErr = e.StateSettled()
 	if p.localErr == nil {
 		p.stateRead = true
-		_, p.changes, p.localErr = e.Changes(p.st)
+		_, p.changes, p.localErr = e.changesListed(listing, p.st)
 	}
 	lr := <-latestCh
 	p.latest, p.latestErr = lr.ts, lr.err

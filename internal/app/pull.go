@@ -62,6 +62,10 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 		return nil, err
 	}
 	defer release()
+	// The vault is listed and `latest` read while git says whether it ignores the
+	// vault (a process): an up-to-date pull costs the longest of the three.
+	listing := vault.StartListing(e.VaultDir)
+	readLatest := e.readLatestAsync(ctx)
 	if err := e.checkVaultSafe(); err != nil {
 		return nil, err
 	}
@@ -69,7 +73,7 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 	if err != nil {
 		return nil, err
 	}
-	latest, etag, corrupt, err := e.readLatest(ctx)
+	latest, etag, corrupt, err := readLatest()
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +95,7 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 				"the store's latest pointer for %s went back from %s to %s (rolled back, or someone restored an old pointer); refusing to pull it", env, st.Seen, latest)
 		}
 	}
-	_, changes, err := e.Changes(st)
+	_, changes, err := e.changesListed(listing, st)
 	if err != nil {
 		return nil, err
 	}
