@@ -141,7 +141,8 @@ func Save(stateDir string, s *State) error {
 
 func write(path string, s *State) error {
 	s.Version = 1
-	b, err := json.MarshalIndent(s, "", " ")
+	// Compact: a large vault's state is read by every up-to-date check.
+	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}

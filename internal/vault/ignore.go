@@ -281,7 +281,7 @@ func copyFile(src, dst string, info fs.FileInfo) error {
 // a version as the vault at dir would show it.
 func (ig *Ignore) Filter(files []File) []File {
 	hollow := map[string]bool{}
-	es := make([]entry, 0, len(files))
+	out := make([]File, 0, len(files))
 	for _, f := range files {
 		if ig.hidden(f.Path, f.Dir) {
 			for q := path.Dir(f.Path); q != "."; q = path.Dir(q) {
@@ -289,14 +289,9 @@ func (ig *Ignore) Filter(files []File) []File {
 			}
 			continue
 		}
-		es = append(es, entry{File: f})
+		out = append(out, f)
 	}
-	es = dropHollow(es, hollow)
-	out := make([]File, len(es))
-	for i, e := range es {
-		out[i] = e.File
-	}
-	return out
+	return dropHollow(out, hollow, filePath)
 }
 
 // hidden reports whether rel or one of its folders is local-only.

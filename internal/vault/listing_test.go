@@ -46,8 +46,8 @@ func TestListManyFiles(t *testing.T) {
 		}
 		var k int
 		fmt.Sscanf(filepath.Base(e.Path), "f%04d", &k)
-		if e.Size != int64(k) || e.st.mtime == 0 {
-			t.Fatalf("%s: size %d, want %d (mtime %d)", e.Path, e.Size, k, e.st.mtime)
+		if e.st.size != int64(k) || e.st.mtime == 0 {
+			t.Fatalf("%s: size %d, want %d (mtime %d)", e.Path, e.st.size, k, e.st.mtime)
 		}
 		if key := e.statKey(); key != "" && seen[key] {
 			t.Fatalf("%s: stat key %q seen twice", e.Path, key)
@@ -86,7 +86,16 @@ func TestListManyFiles(t *testing.T) {
 	}
 }
 
-func indexOf(es []entry, p string) int {
+// statKey is the entry's recorded form of its stamp: "" for folders and where the
+// platform gives no change time.
+func (e *entry) statKey() string {
+	if !e.keyed {
+		return ""
+	}
+	return e.st.key()
+}
+
+func indexOf(es []*entry, p string) int {
 	for i, e := range es {
 		if e.Path == p {
 			return i

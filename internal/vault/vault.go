@@ -36,10 +36,14 @@ type File struct {
 // a regular file (keyed: it is a stat key; false for folders and where the
 // platform gives no change time).
 type entry struct {
-	File
-	st    stamp
+	Path  string
+	st    stamp // of a regular file; st.size is its size
+	Dir   bool
 	keyed bool
 }
+
+// file is the entry as a File (no hash).
+func (e *entry) file() File { return File{Path: e.Path, Size: e.st.size, Dir: e.Dir} }
 
 const refusedHint = "keep only regular files and folders in the vault: replace the entry with a regular file or move it out of the vault folder"
 
@@ -54,7 +58,7 @@ func List(dir string) ([]File, error) {
 	}
 	out := make([]File, len(es))
 	for i, e := range es {
-		out[i] = e.File
+		out[i] = e.file()
 	}
 	return out, nil
 }
@@ -75,7 +79,7 @@ func Stats(dir string) (map[string]string, error) {
 	return out, nil
 }
 
-func listEntries(dir string) ([]entry, error) {
+func listEntries(dir string) ([]*entry, error) {
 	es, _, err := walkVault(dir)
 	return es, err
 }
@@ -83,19 +87,19 @@ func listEntries(dir string) ([]entry, error) {
 // dropHollow leaves out the folders that hold local-only entries and nothing
 // else that is listed: a pull that keeps a local-only file in a folder the
 // version does not have must not make that folder look like an edit.
-func dropHollow(es []entry, hollow map[string]bool) []entry {
+func dropHollow[T any](es []T, hollow map[string]bool, pathOf func(*T) (string, bool)) []T {
 	if len(hollow) == 0 {
 		return es
 	}
 	keptChild := map[string]bool{}
 	drop := map[int]bool{}
 	for i := len(es) - 1; i >= 0; i-- { // children sort after their folder
-		e := es[i]
-		if e.Dir && hollow[e.Path] && !keptChild[e.Path] {
+		p, dir := pathOf(&es[i])
+		if dir && hollow[p] && !keptChild[p] {
 			drop[i] = true
 			continue
 		}
-		for q := path.Dir(e.Path); q != "."; q = path.Dir(q) {
+		for q := path.Dir(p); q != "."; q = path.Dir(q) {
 			keptChild[q] = true
 		}
 	}
@@ -107,6 +111,10 @@ func dropHollow(es []entry, hollow map[string]bool) []entry {
 	}
 	return kept
 }
+
+func entryPath(e **entry) (string, bool) { return (*e).Path, (*e).Dir }
+
+func filePath(f *File) (string, bool) { return f.Path, f.Dir }
 
 // Visible returns the entries of files that the vault at dir lists (List's
 // rules: local-only entries and folders holding only them left out).
@@ -206,7 +214,7 @@ func ListStats(dir string) ([]File, map[string]string, error) {
 	files := make([]File, len(es))
 	stats := make(map[string]string, len(es))
 	for i, e := range es {
-		files[i] = e.File
+		files[i] = e.file()
 		if e.keyed {
 			stats[e.Path] = e.st.key()
 		}
@@ -223,7 +231,7 @@ func ListStats(dir string) ([]File, map[string]string, error) {
 type Listing struct {
 	dir   string
 	done  chan struct{}
-	es    []entry
+	es    []*entry
 	local []string
 	err   error
 }
@@ -252,7 +260,7 @@ func (l *Listing) ScanForChanges(known []Known, racy time.Time) ([]File, error) 
 	return scanKnown(l.dir, l.es, l.err, known, racy, false)
 }
 
-func scanKnown(dir string, es []entry, err error, known []Known, racy time.Time, hashNew bool) ([]File, error) {
+func scanKnown(dir string, es []*entry, err error, known []Known, racy time.Time, hashNew bool) ([]File, error) {
 	if err != nil || len(es) == 0 {
 		return nil, err
 	}
@@ -261,7 +269,7 @@ func scanKnown(dir string, es []entry, err error, known []Known, racy time.Time,
 	racyNs := unixNano(racy)
 	kn := newKnownIn(known)
 	for i := range es { // in path order
-		files[i] = es[i].File
+		files[i] = es[i].file()
 		if files[i].Dir {
 			continue
 		}

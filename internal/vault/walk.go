@@ -48,27 +48,16 @@ func (s *stamp) is(k string) bool {
 	return string(s.appendKey(buf[:0])) == k
 }
 
-// statKey is the entry's recorded form of its stamp: "" for folders and where the
-// platform gives no change time (every check then hashes).
-func (e *entry) statKey() string {
-	if !e.keyed {
-		return ""
-	}
-	return e.st.key()
-}
-
 // chunkFiles bounds the files of one folder stated as one piece of work: a large
 // folder is stated by several goroutines.
 const chunkFiles = 256
 
-// chunk is regular files of one folder to state: names in the folder d, and the
-// indexes of their entries in the listing.
+// chunk is regular files of one folder to state: their entries, whose names
+// in the folder d are their paths' last component.
 type chunk struct {
-	d     *openDir
-	names []string
-	idx   []int
-	st    []stamp
-	err   error
+	d    *openDir
+	ents []*entry
+	err  error
 }
 
 // openDir is a listed folder kept open for the chunks that state its files
@@ -90,19 +79,37 @@ func (d *openDir) release() {
 // few goroutines state the files already listed (the lstats are most of an
 // up-to-date check, and the kernel runs them in parallel).
 type walker struct {
-	root   string
-	ig     *Ignore
-	out    []entry
+	root string
+	ig   *Ignore
+	// blocks hold the entries listed: they never move, so the goroutines
+	// stating files write into them while the walk adds more (and a large
+	// vault's listing is not copied at each doubling of one slice).
+	blocks [][]entry
+	n      int
 	local  []string
 	hollow map[string]bool // folders that hold a local-only entry
 	work   chan *chunk
 	chunks []*chunk
 }
 
+const blockEntries = 512
+
+// add appends e to the listing and returns where it is kept.
+func (w *walker) add(e entry) *entry {
+	i := w.n % blockEntries
+	if i == 0 {
+		w.blocks = append(w.blocks, make([]entry, blockEntries))
+	}
+	b := w.blocks[len(w.blocks)-1]
+	b[i] = e
+	w.n++
+	return &b[i]
+}
+
 // walkVault lists the vault folder dir: its entries (local-only ones left out,
 // see dropHollow) sorted by path, regular files with their size and stamp, and,
 // apart, the local-only entries in walk order.
-func walkVault(dir string) ([]entry, []string, error) {
+func walkVault(dir string) ([]*entry, []string, error) {
 	ig, err := LoadIgnore(dir)
 	if err != nil {
 		return nil, nil, err
@@ -132,14 +139,15 @@ func walkVault(dir string) ([]entry, []string, error) {
 		if c.err != nil {
 			return nil, nil, c.err
 		}
-		for i, x := range c.idx {
-			w.out[x].Size = c.st[i].size
-			w.out[x].st = c.st[i]
-			w.out[x].keyed = haveStatKeys
+	}
+	out := make([]*entry, 0, w.n) // pointers: sorted without copying the entries
+	for _, b := range w.blocks {
+		for i := range b[:min(len(b), w.n-len(out))] {
+			out = append(out, &b[i])
 		}
 	}
-	slices.SortFunc(w.out, func(a, b entry) int { return strings.Compare(a.Path, b.Path) })
-	return dropHollow(w.out, w.hollow), w.local, nil
+	slices.SortFunc(out, func(a, b *entry) int { return strings.Compare(a.Path, b.Path) })
+	return dropHollow(out, w.hollow, entryPath), w.local, nil
 }
 
 // checkVaultFolder refuses a vault folder that is not a folder (a link to one
@@ -206,7 +214,7 @@ func (w *walker) walk(rel, abs string) error {
 			return refused(r, t)
 		}
 		if isDir {
-			w.out = append(w.out, entry{File: File{Path: r, Dir: true}})
+			w.add(entry{Path: r, Dir: true})
 			send() // chunks stay in walk order
 			if err := w.walk(r, filepath.Join(abs, name)); err != nil {
 				return err
@@ -217,10 +225,8 @@ func (w *walker) walk(rel, abs string) error {
 			d.refs.Add(1)
 			c = &chunk{d: d}
 		}
-		c.names = append(c.names, name)
-		c.idx = append(c.idx, len(w.out))
-		w.out = append(w.out, entry{File: File{Path: r}})
-		if len(c.names) == chunkFiles {
+		c.ents = append(c.ents, w.add(entry{Path: r}))
+		if len(c.ents) == chunkFiles {
 			send()
 		}
 	}
@@ -231,22 +237,22 @@ func refused(rel string, t fs.FileMode) error {
 	return fail.New(fail.Refused, refusedHint, "vault entry %q is a %s; only regular files and folders can be synced", rel, kindOf(t))
 }
 
-// statChunk fills the stamps of a chunk, refusing a file that is no longer a
-// regular file.
+// statChunk fills the stamps of a chunk's entries, refusing a file that is no
+// longer a regular file.
 func statChunk(c *chunk) error {
-	c.st = make([]stamp, len(c.names))
-	for i, name := range c.names {
-		t, err := statAt(c.d, name, &c.st[i])
+	for _, e := range c.ents {
+		name := e.Path[len(c.d.rel):]
+		if c.d.rel != "" {
+			name = name[1:] // the "/"
+		}
+		t, err := statAt(c.d, name, &e.st)
 		if err != nil {
 			return &fs.PathError{Op: "lstat", Path: filepath.Join(c.d.path, name), Err: err}
 		}
 		if t != 0 { // replaced since it was listed
-			r := name
-			if c.d.rel != "" {
-				r = c.d.rel + "/" + name
-			}
-			return refused(r, t)
+			return refused(e.Path, t)
 		}
+		e.keyed = haveStatKeys
 	}
 	return nil
 }
