@@ -14,11 +14,12 @@ import (
 // run, the largest share of a hook's or a status's own work. A command line that
 // plainly names one command is therefore parsed with a model of the root flags
 // and that command only. Its subtree is the same as in the whole tree, so it
-// parses the same words to the same values; everything else — no command, help
-// (-h, --help, `help`), completion, the manual pages, and any parse error, so
-// that the error, its suggestions and its exit code come from the whole tree —
-// takes the whole tree. TestReducedModelParsesLikeTheWholeTree holds the two
-// models to the same results.
+// parses the same words to the same values; --version alone takes the root
+// flags alone. Everything else — no command, help (-h, --help, `help`),
+// completion, the manual pages, and any parse error, so that the error, its
+// suggestions and its exit code come from the whole tree — takes the whole
+// tree. TestReducedModelParsesLikeTheWholeTree holds the two models to the same
+// results.
 
 // wholeTree are the commands that read the whole command tree.
 var wholeTree = map[string]bool{"help": true, "completion": true, "__complete": true, "manpages": true}
@@ -29,7 +30,9 @@ func parse(args []string, stdout, stderr io.Writer) (kctx *kong.Context, g *Glob
 	if f, ok := namedCommand(args); ok {
 		root := reflect.New(reducedRoot(f))
 		if p, err := newParser(root.Interface(), stdout, stderr); err == nil {
-			if kctx, err := p.Parse(args); err == nil {
+			// --version alone exits inside Parse; a parse without a command
+			// is the whole tree's to refuse.
+			if kctx, err := p.Parse(args); err == nil && f.Name != "" {
 				return kctx, root.Elem().FieldByName("Globals").Addr().Interface().(*Globals), true, nil
 			}
 		}
@@ -91,10 +94,13 @@ func fieldName(f reflect.StructField) string {
 }
 
 // namedCommand returns the CLI field of the command args name, when they name
-// one plainly: only root flags before it (no help, no --version, no "--"), a
-// command that does not need the whole tree, and no help flag after it.
+// one plainly: only root flags before it (no help, no "--"), a command that
+// does not need the whole tree, and no help flag after it. Root flags with
+// --version and no command give the zero field: a root without commands, where
+// --version prints the version.
 func namedCommand(args []string) (reflect.StructField, bool) {
 	d := cliFields()
+	version := false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		name, _, hasValue := strings.Cut(a, "=")
@@ -106,7 +112,13 @@ func namedCommand(args []string) (reflect.StructField, bool) {
 			continue
 		case d.bare[a]:
 			continue
+		case a == "--version":
+			version = true
+			continue
 		case strings.HasPrefix(a, "-"):
+			return reflect.StructField{}, false
+		}
+		if version {
 			return reflect.StructField{}, false
 		}
 		f, ok := d.commands[a]
@@ -115,7 +127,7 @@ func namedCommand(args []string) (reflect.StructField, bool) {
 		}
 		return f, true
 	}
-	return reflect.StructField{}, false
+	return reflect.StructField{}, version
 }
 
 // asksHelp reports whether words before a "--" could be kong's help flag
@@ -134,12 +146,15 @@ func asksHelp(words []string) bool {
 }
 
 // reducedRoot is a struct type with the fields of CLI that are not commands
-// (Globals, --version) and the one command field f, tags and all.
+// (Globals, --version) and the one command field f (none for the zero field),
+// tags and all.
 func reducedRoot(f reflect.StructField) reflect.Type {
 	fields := append([]reflect.StructField(nil), cliFields().rootFields...)
-	f.Index, f.Offset = nil, 0
+	if f.Name != "" {
+		fields = append(fields, f)
+	}
 	for i := range fields {
 		fields[i].Index, fields[i].Offset = nil, 0
 	}
-	return reflect.StructOf(append(fields, f))
+	return reflect.StructOf(fields)
 }

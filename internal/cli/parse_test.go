@@ -224,3 +224,27 @@ func TestCommandNames(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionTakesTheRootAlone: --version with root flags is parsed by a root
+// without commands (it prints and exits before any command is needed), and
+// prints what the whole tree prints; anything more takes the whole tree.
+func TestVersionTakesTheRootAlone(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"-q", "--version"}, {"--version", "--repo", "X"}} {
+		f, ok := namedCommand(args)
+		if !ok || f.Name != "" {
+			t.Errorf("%q: namedCommand gives %q, %v; want the root alone", args, f.Name, ok)
+		}
+		if n := reducedRoot(f).NumField(); n != len(cliFields().rootFields) {
+			t.Errorf("%q: a root of %d fields", args, n)
+		}
+		want, got := outcome(args, parseWhole), outcome(args, parse)
+		if got.exit != 0 || got.stdout != want.stdout || got.stdout != "git-vsync "+version()+"\n" {
+			t.Errorf("%q: exit %d, %q; the whole tree printed %q", args, got.exit, got.stdout, want.stdout)
+		}
+	}
+	for _, args := range [][]string{{"--version", "push"}, {"--version", "-h"}, {"-q"}, {"--repo", "X"}} {
+		if f, ok := namedCommand(args); ok && f.Name == "" {
+			t.Errorf("%q: the root alone, want the whole tree", args)
+		}
+	}
+}
