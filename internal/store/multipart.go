@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -284,4 +285,32 @@ func (s *s3Store) holdsParts(ctx context.Context, key string, body io.ReaderAt, 
 		return "", false // an S3 multipart ETag, of other parts
 	}
 	return s.holds(ctx, key, body, n)
+}
+
+func (s *s3Store) probeMultipart(ctx context.Context, key string) error {
+	cr, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		return s.fail("put", key, err)
+	}
+	id := aws.ToString(cr.UploadId)
+	defer s.abort(ctx, key, id)
+	body := []byte("probe 5")
+	part, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
+		Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: aws.String(id),
+		PartNumber: aws.Int32(1), Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))),
+	})
+	if err != nil {
+		return s.fail("put", key, err)
+	}
+	_, err = s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: aws.String(id), IfNoneMatch: aws.String("*"),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{ETag: part.ETag, PartNumber: aws.Int32(1)}}},
+	})
+	switch {
+	case err == nil:
+		return fmt.Errorf("%w (If-None-Match: * on CompleteMultipartUpload was ignored: pushes of bundles over %d MiB could overwrite each other)", ErrConditionalIgnored, multipartThreshold.Load()>>20)
+	case classify("put", err) == ErrPreconditionFailed:
+		return nil
+	}
+	return s.fail("put", key, err)
 }

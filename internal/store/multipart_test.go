@@ -443,3 +443,31 @@ func TestS3PutStreamMemory(t *testing.T) {
 		t.Fatalf("the heap grew by %.1f MiB while streaming", float64(grew)/mib)
 	}
 }
+
+// TestProbeConditionalMultipart: the conditional-write probe of doctor and init
+// also completes a multipart upload over the existing probe object, and warns
+// when the server accepts that (here: a completion answered as done without
+// reaching versitygw); the probe's upload is aborted either way.
+func TestProbeConditionalMultipart(t *testing.T) {
+	for _, ignoring := range []bool{false, true} {
+		m := openMultipart(t, 0)
+		if ignoring {
+			m.setHook(func(kind string, w http.ResponseWriter, r *http.Request, _ func(*http.Request) (*http.Response, error)) bool {
+				if kind != "complete" {
+					return false
+				}
+				w.Header().Set("Content-Type", "application/xml")
+				io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult><ETag>"0123456789abcdef0123456789abcdef-1"</ETag></CompleteMultipartUploadResult>`)
+				return true
+			})
+		}
+		err := store.ProbeConditional(context.Background(), m.s, "probe/.conditional")
+		if ignoring != errors.Is(err, store.ErrConditionalIgnored) || (!ignoring && err != nil) {
+			t.Fatalf("ignoring completion %v: %v", ignoring, err)
+		}
+		if m.count("complete") != 1 || m.pendingUploads(t) != 0 {
+			t.Fatalf("ignoring completion %v: %d completions, %d uploads left", ignoring, m.count("complete"), m.pendingUploads(t))
+		}
+		t.Logf("ignoring completion %v: %v", ignoring, err)
+	}
+}

@@ -240,8 +240,8 @@ var ErrConditionalIgnored = errors.New("the store ignores conditional writes (If
 
 // ProbeConditional checks for real 412 behaviour (SPEC §5.2, for doctor and
 // init): under key it creates an object with IfNoneMatch, tries to create it
-// again, replaces it with a stale IfMatch, then with the right one, and
-// deletes it. It returns nil when every condition was honoured,
+// again, replaces it with a stale IfMatch, then with the right one, on S3
+// tries to create it again by a multipart upload (aborted), and deletes it. It returns nil when every condition was honoured,
 // ErrConditionalIgnored when one was not, or the store error that stopped it.
 func ProbeConditional(ctx context.Context, s Store, key string) (err error) {
 	_ = s.Delete(ctx, key)
@@ -275,7 +275,19 @@ func ProbeConditional(ctx context.Context, s Store, key string) (err error) {
 	if string(body) != "probe 3" || e != e3 {
 		return fmt.Errorf("%w (the object holds %q after a refused write)", ErrConditionalIgnored, body)
 	}
+	if mp, ok := s.(multipartProber); ok {
+		// Large bundles are created by CompleteMultipartUpload: it must refuse
+		// an existing key as PutObject does.
+		return mp.probeMultipart(ctx, key)
+	}
 	return nil
+}
+
+// multipartProber is a store whose large puts are multipart uploads.
+type multipartProber interface {
+	// probeMultipart completes a multipart upload with If-None-Match over the
+	// existing object at key: nil when refused, ErrConditionalIgnored when not.
+	probeMultipart(ctx context.Context, key string) error
 }
 
 // quoteETag returns the ETag in its quoted form, the form every Store returns.

@@ -64,6 +64,17 @@ func (t *traced) PutStream(ctx context.Context, key string, body StreamBody, c C
 	return etag, n, err
 }
 
+func (t *traced) probeMultipart(ctx context.Context, key string) error {
+	mp, ok := t.s.(multipartProber)
+	if !ok {
+		return nil
+	}
+	start := time.Now()
+	err := mp.probeMultipart(ctx, key)
+	t.log("MULTIPART if-none-match", key, start, -1, err)
+	return err
+}
+
 func (t *traced) GetTo(ctx context.Context, key string, w io.Writer) (string, int64, error) {
 	start := time.Now()
 	etag, n, err := t.s.GetTo(ctx, key, w)
