@@ -175,7 +175,7 @@ func TestPushMultipartFaults(t *testing.T) {
 			if !strings.Contains(fail.HintOf(err), tc.hint) || !strings.Contains(err.Error(), "nothing was published") {
 				t.Fatalf("error %q, hint %q", err, fail.HintOf(err))
 			}
-			if n := versionRequests(log); n["DELETE"] != 1 {
+			if n := versionRequests(log); n["DELETE"] < 1 {
 				t.Fatalf("the upload was not aborted: %v", log)
 			}
 			sameTree(t, after, before)

@@ -37,6 +37,10 @@ const (
 	// abortTimeout bounds the AbortMultipartUpload after a failure, also after
 	// Ctrl-C.
 	abortTimeout = 10 * time.Second
+	// abortRecheck and abortRounds: how long after an abort the upload is
+	// looked at again, and how often it is aborted at most.
+	abortRecheck = 150 * time.Millisecond
+	abortRounds  = 5
 )
 
 var multipartThreshold, partSize atomic.Int64
@@ -123,14 +127,35 @@ func (s *s3Store) putParts(ctx context.Context, key string, body StreamBody, c C
 
 // abort cancels the multipart upload id, best effort and bounded in time, also
 // when ctx has ended. An upload already completed or aborted is not an error.
+//
+// A part the server was still receiving when the upload was aborted may bring
+// the upload back when it lands (S3 documents this: abort again until no parts
+// are left), so the upload is looked at after a short wait and aborted again
+// while it is there.
 func (s *s3Store) abort(ctx context.Context, key, id string) error {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
-	_, err := s.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: aws.String(id)})
-	if _, code := errorCode(err); err == nil || code == "NoSuchUpload" {
-		return nil
+	for round := 1; ; round++ {
+		_, err := s.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: aws.String(id)})
+		if _, code := errorCode(err); err != nil && code != "NoSuchUpload" {
+			return s.cause(err)
+		}
+		select {
+		case <-time.After(abortRecheck):
+		case <-actx.Done():
+			return nil
+		}
+		_, err = s.client.ListParts(actx, &s3.ListPartsInput{Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: aws.String(id), MaxParts: aws.Int32(1)})
+		if err != nil {
+			// NoSuchUpload: gone for good. Anything else (a key without
+			// s3:ListMultipartUploadParts): cannot tell; the bucket's lifecycle
+			// rule is the backstop.
+			return nil
+		}
+		if round == abortRounds {
+			return fmt.Errorf("the upload is still there after %d aborts", abortRounds)
+		}
 	}
-	return s.cause(err)
 }
 
 func (s *s3Store) sendParts(ctx context.Context, key, id string, body StreamBody, c Cond) (string, int64, error) {
