@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/git-vsync/git-vsync/internal/backup"
+	"github.com/git-vsync/git-vsync/internal/bundle"
 	"github.com/git-vsync/git-vsync/internal/keychain"
 	"github.com/git-vsync/git-vsync/internal/keychain/keychaintest"
 )
@@ -19,6 +22,15 @@ import (
 func TestPullKillHelper(t *testing.T) {
 	if os.Getenv("VSYNC_KILL_HELPER") != "1" {
 		return // only a helper process
+	}
+	if at := os.Getenv("VSYNC_KILL_AT"); at != "" {
+		swapPoint = func(p string) {
+			if p == at {
+				self, _ := os.FindProcess(os.Getpid())
+				self.Kill() // SIGKILL: no deferred function runs
+				select {}
+			}
+		}
 	}
 	a := &App{Dir: os.Getenv("VSYNC_KILL_DIR"), Getenv: os.Getenv, Keychain: &keychaintest.Memory{}, Log: io.Discard, Now: time.Now}
 	if _, err := a.Pull(bg, a.Resolve(""), "dev", PullOptions{Force: true, Audit: AuditOptions{Disabled: true}}); err != nil {
@@ -69,9 +81,9 @@ func TestPullSurvivesKill(t *testing.T) {
 	}
 	reset()
 	env := append(m.Environ(), "VSYNC_KILL_HELPER=1", "VSYNC_KILL_DIR="+b.dir)
-	run := func(delay time.Duration) (finished bool) {
+	run := func(delay time.Duration, extra ...string) (finished bool) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestPullKillHelper$")
-		cmd.Env = env
+		cmd.Env = append(env, extra...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -90,10 +102,29 @@ func TestPullSurvivesKill(t *testing.T) {
 	if !reflect.DeepEqual(tree(t, b.vault("dev")), treeV2) {
 		t.Fatal("helper pull did not bring v2")
 	}
+	eb, err := b.app.OpenEnv(b.app.Resolve(""), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aesKey, _, _, err := eb.Key(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	counts := map[string]int{}
-	for i := 0; i < 25; i++ {
+	// Kills at random moments, then at the two moments between the flush of the
+	// new vault (which also flushes the backup of the old one) and the swap.
+	const random = 25
+	for i := 0; i < random+2; i++ {
 		reset()
-		run(time.Duration(rand.Int64N(int64(full))))
+		before := newestBackup(t, eb)
+		switch i {
+		case random:
+			run(-1, "VSYNC_KILL_AT=flushed")
+		case random + 1:
+			run(-1, "VSYNC_KILL_AT=published")
+		default:
+			run(time.Duration(rand.Int64N(int64(full))))
+		}
 		// The next command repairs what the kill left, under the vault lock.
 		e, err := b.app.OpenEnv(b.app.Resolve(""), "dev")
 		if err != nil {
@@ -113,13 +144,29 @@ func TestPullSurvivesKill(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := tree(t, b.vault("dev"))
+		// A backup published by the killed pull holds the vault it was to replace.
+		bk := newestBackup(t, eb)
+		published := bk.ID != "" && bk.ID != before.ID
+		if published {
+			if bt := backupTree(t, e, aesKey, bk); !reflect.DeepEqual(bt, treeV1) {
+				t.Fatalf("after kill %d the new backup %s holds %d entries, not the replaced vault", i, bk.ID, len(bt))
+			}
+		}
 		switch {
 		case reflect.DeepEqual(got, treeV1):
 			counts["old"]++
-		case reflect.DeepEqual(got, treeV2):
+		case reflect.DeepEqual(got, treeV2) && published:
 			counts["new"]++
+		case reflect.DeepEqual(got, treeV2):
+			t.Fatalf("after kill %d the vault was replaced without a published backup of it", i)
 		default:
 			t.Fatalf("after kill %d the vault is a mix of %d entries", i, len(got))
+		}
+		switch {
+		case i == random && published:
+			t.Fatal("killed before publishing, yet a backup was published")
+		case i == random+1 && (!published || !reflect.DeepEqual(got, treeV1)):
+			t.Fatalf("killed once the backup was published (published: %v): want the old vault and the backup", published)
 		}
 		// The sync state agrees with whichever vault survived: no phantom local edits.
 		if len(changes) > 0 {
@@ -131,4 +178,44 @@ func TestPullSurvivesKill(t *testing.T) {
 		}
 	}
 	t.Logf("full pull %v; after kills: %v", full, counts)
+}
+
+// newestBackup is the newest backup of e (none: the zero Backup).
+func newestBackup(t *testing.T, e *EnvHandle) backup.Backup {
+	t.Helper()
+	bs, err := backup.List(e.backupRoot(), e.ID.Name, e.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) == 0 {
+		return backup.Backup{}
+	}
+	return bs[0]
+}
+
+// backupTree is what backup b holds, as tree lists a vault.
+func backupTree(t *testing.T, e *EnvHandle, aesKey []byte, b backup.Backup) map[string]string {
+	t.Helper()
+	r, err := e.openBackup(bg, aesKey, b.Path, b.ID)
+	if err != nil {
+		t.Fatalf("backup %s does not open: %v", b.ID, err)
+	}
+	defer r.Close()
+	ar, err := bundle.OpenAt(r, r.Size(), bundle.DefaultLimits)
+	if err != nil {
+		t.Fatalf("backup %s: %v", b.ID, err)
+	}
+	out := map[string]string{}
+	for _, f := range ar.Files() {
+		if f.Dir {
+			out[f.Path+"/"] = ""
+			continue
+		}
+		var buf bytes.Buffer
+		if _, err := ar.WriteFileTo(f.Path, &buf); err != nil {
+			t.Fatal(err)
+		}
+		out[f.Path] = buf.String()
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/backup"
@@ -125,7 +126,27 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 		return nil, fail.New(fail.Refused, hint,
 			"the vault %s has local changes since the last sync: %s", e.vaultName(), summarize(changes))
 	}
+	// The key is derived (PBKDF2, a core for ~0.1 s) while the version downloads,
+	// and the backup of the vault it replaces starts as soon as the key is known.
+	type keyed struct {
+		aesKey []byte
+		bk     *vaultBackup
+		err    error
+	}
+	keyCh := make(chan keyed, 1)
+	go func() {
+		k, _, _, err := e.Key(ctx)
+		if err != nil {
+			keyCh <- keyed{err: err}
+			return
+		}
+		keyCh <- keyed{aesKey: k, bk: a.startBackup(e, k)}
+	}()
 	bundleFile, err := e.download(ctx, target)
+	kd := <-keyCh
+	if kd.bk != nil {
+		defer kd.bk.abandon() // unless installZip published it
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		if o.At != "" {
 			return nil, fail.New(fail.Usage, "`git vsync versions "+env+"` lists the versions the store holds", "the store has no version %s of %s", target, env)
@@ -137,10 +158,10 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 		return nil, store.AsFail(err, "download version "+target)
 	}
 	defer bundleFile.remove()
-	aesKey, _, _, err := e.Key(ctx)
-	if err != nil {
-		return nil, err
+	if kd.err != nil {
+		return nil, kd.err
 	}
+	aesKey := kd.aesKey
 	// share/rotate issue: also try the older keys kept by rotate (pull --at of a
 	// version sealed before a rotation).
 	zip, err := e.openAnyKey(ctx, aesKey, bundleFile, target)
@@ -152,7 +173,7 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 		seen = st.Seen
 	}
 	ns := &state.State{Repo: e.ID.Name, Env: env, TS: target, Seen: seen, ETag: etag, Op: "pull", Time: a.Now().UTC(), KeyFP: keyFingerprint(aesKey)}
-	files, b, err := a.installZip(e, aesKey, zip, zip.Size(), ns, bundleFile.remove)
+	files, b, err := a.installZip(e, aesKey, zip, zip.Size(), ns, bundleFile.remove, kd.bk)
 	if err != nil {
 		return nil, err
 	}
@@ -212,12 +233,15 @@ func wrongKeyError(err error, env, ts string) error {
 
 // installZip makes the archive's content the vault: unpacked in full into the stage
 // beside the vault (every entry checked before anything is written, every file's
-// content checked as it is written) while the current vault is backed up, then the
-// stage swapped in atomically. The archive is read once: the backup is kept only
-// once the unpacking succeeded, so a bundle refused at unpacking never costs a
-// backup (a hook retrying on every checkout would evict good ones), and the vault
-// is untouched until the swap. It returns the files written and the backup (nil
-// when the vault was missing or empty).
+// content checked as it is written), then the stage swapped in atomically. bk is the
+// backup of the current vault, sealed meanwhile (startBackup; nil: installZip starts
+// it). The archive is read once: the backup is kept only once the unpacking
+// succeeded, so a bundle refused at unpacking never costs a backup (a hook retrying
+// on every checkout would evict good ones), and the vault is untouched until the
+// swap. The backup is published (flushed, named) once the new vault is durable and
+// before the swap: the one syncfs that flushes the stage flushes the backup too
+// (docs/design.md, "Durable extraction"). It returns the files written and the
+// backup (nil when the vault was missing or empty).
 //
 // With next, the sync state the swap reaches is recorded as pending (state.SavePending)
 // once the new vault is complete and before it is swapped in; the caller commits it.
@@ -227,11 +251,17 @@ func wrongKeyError(err error, env, ts string) error {
 // done, when set, is called once the archive is unpacked and before the new vault
 // is flushed to disk: it deletes the temp file the archive was read from, whose
 // pages a flush of the whole file system (syncfs) would otherwise write too.
-func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int64, next *state.State, done func()) ([]vault.File, *backup.Backup, error) {
+func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int64, next *state.State, done func(), bk *vaultBackup) ([]vault.File, *backup.Backup, error) {
+	if bk == nil {
+		bk = a.startBackup(e, aesKey)
+	}
+	defer bk.abandon() // after an error; a no-op once the backup was published
 	var (
 		files     []vault.File
+		pending   *backup.Pending
 		b         *backup.Backup
 		backupErr error
+		pruned    = make(chan error, 1)
 	)
 	// A pull dates the files it unpacks a few seconds back (they are new, no tool
 	// has seen them yet; older archive times are kept), so that the stats it
@@ -241,28 +271,18 @@ func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int6
 	if next != nil {
 		past = a.Now().Add(-2 * racyWindow)
 	}
-	err := vault.Replace(e.VaultDir, func(stage string) error {
-		// The vault is backed up while the archive is unpacked (each keeps a core
-		// busy), but the backup file is only put in place once the whole archive
-		// unpacked: a refused archive never costs a backup.
-		unpacked, backedUp := make(chan error, 1), make(chan error, 1)
-		go func() {
-			var err error
-			b, err = a.backupVaultWhen(e, aesKey, unpacked)
-			backedUp <- err
-		}()
+	err := vault.ReplaceAfter(e.VaultDir, func(stage string) error {
 		var err error
 		files, err = bundle.ExtractDatedAt(zip, size, stage, bundle.DefaultLimits, past)
-		unpacked <- err
-		backupErr = <-backedUp
 		if err != nil {
-			b, backupErr = nil, nil
 			return err
 		}
 		if done != nil {
 			done()
 		}
-		if backupErr != nil {
+		// The whole archive unpacked: the backup is to be kept. Waiting for it
+		// to be sealed here lets the flush of the stage cover it.
+		if pending, backupErr = bk.keep(); backupErr != nil {
 			return backupErr
 		}
 		// Local-only files (.vsyncignore) are never replaced or deleted by a pull.
@@ -280,7 +300,29 @@ func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int6
 		}
 		next.Files, next.StatTime = stateFiles(files, stats), statTime
 		return state.SavePending(e.Repo.StateDir(), next)
+	}, func() error {
+		// The new vault is on disk; the backup must be too before the vault it
+		// holds is moved aside.
+		swapPoint("flushed")
+		if pending == nil {
+			return nil
+		}
+		pub, err := bk.publish()
+		if err != nil {
+			backupErr = fail.Wrap(fail.Failure, err, fail.HintLocal, "back up the vault before replacing it (nothing was changed)")
+			return backupErr
+		}
+		b = &pub
+		swapPoint("published")
+		// Old backups go while the vault is swapped and the replaced one deleted.
+		go func() { pruned <- backup.Prune(pub) }()
+		return nil
 	})
+	if b != nil {
+		if perr := <-pruned; perr != nil {
+			a.warnf("could not remove the oldest backups of %s: %v", e.Name, perr)
+		}
+	}
 	if err != nil {
 		if next != nil {
 			state.DropPending(e.Repo.StateDir(), e.Name)
@@ -293,38 +335,124 @@ func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int6
 	return files, b, nil
 }
 
+// swapPoint is called by installZip at the moments of a swap that tests kill a
+// pull at: "flushed" (the new vault is durable, its backup not yet published) and
+// "published" (the backup is published, the vault not yet swapped).
+var swapPoint = func(string) {}
+
 // backupVault seals the current vault into the backups folder; nil when the vault is
 // missing or empty (nothing to lose).
 func (a *App) backupVault(e *EnvHandle, aesKey []byte) (*backup.Backup, error) {
-	return a.backupVaultWhen(e, aesKey, nil)
+	bk := a.startBackup(e, aesKey)
+	defer bk.abandon()
+	if p, err := bk.keep(); err != nil || p == nil {
+		return nil, err
+	}
+	b, err := bk.publish()
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "back up the vault before replacing it (nothing was changed)")
+	}
+	if err := backup.Prune(b); err != nil {
+		a.warnf("could not remove the oldest backups of %s: %v", e.Name, err)
+	}
+	return &b, nil
 }
 
 // errAbandoned ends a backup whose replacement never came.
 var errAbandoned = errors.New("backup abandoned: the new vault could not be made")
 
-// backupVaultWhen is backupVault that, when ok is not nil, waits for ok once the
-// backup is written (to its temp file) and keeps it only when ok yields nil.
-func (a *App) backupVaultWhen(e *EnvHandle, aesKey []byte, ok <-chan error) (*backup.Backup, error) {
+// vaultBackup is the backup of a vault being sealed in the background while the
+// new content is fetched and unpacked (each keeps a core busy). It waits, sealed
+// into a temp file, for keep (the new vault is complete) or abandon; only keep
+// then publish makes it a backup.
+type vaultBackup struct {
+	verdict chan error  // nil: keep it
+	stop    atomic.Bool // abandoned: stop writing at once
+	done    chan struct{}
+	p       *backup.Pending // nil when the vault was missing or empty
+	err     error
+	decided bool
+}
+
+// startBackup begins sealing the current vault of e with aesKey.
+func (a *App) startBackup(e *EnvHandle, aesKey []byte) *vaultBackup {
+	v := &vaultBackup{verdict: make(chan error, 1), done: make(chan struct{})}
+	go func() {
+		defer close(v.done)
+		v.p, v.err = a.sealVault(e, aesKey, v)
+	}()
+	return v
+}
+
+// keep lets the backup be completed and waits until it is sealed: nil when there
+// was nothing to back up.
+func (v *vaultBackup) keep() (*backup.Pending, error) {
+	if !v.decided {
+		v.decided = true
+		v.verdict <- nil
+	}
+	<-v.done
+	return v.p, v.err
+}
+
+// publish makes the kept backup durable and lists it (backup.Pending.Publish).
+func (v *vaultBackup) publish() (backup.Backup, error) {
+	p := v.p
+	v.p = nil
+	return p.Publish()
+}
+
+// abandon drops the backup unless it was published; nothing of it stays.
+func (v *vaultBackup) abandon() {
+	if !v.decided {
+		v.decided = true
+		v.stop.Store(true)
+		v.verdict <- errAbandoned
+	}
+	<-v.done
+	if v.p != nil {
+		v.p.Discard()
+		v.p = nil
+	}
+}
+
+// sealVault seals the vault of e into a pending backup; once the zip is written it
+// waits for v's verdict and completes it only when that is nil. nil when the vault
+// is missing or empty (nothing to lose).
+func (a *App) sealVault(e *EnvHandle, aesKey []byte, v *vaultBackup) (*backup.Pending, error) {
 	files, err := vault.List(e.VaultDir)
 	if err != nil || len(files) == 0 {
 		return nil, nil
 	}
 	// The zip is sealed while it is written, straight into the backup file.
 	var zipErr error
-	b, err := backup.SaveFrom(e.backupRoot(), e.ID.Name, e.Name, aesKey, a.Now(), func(w io.Writer) error {
-		if zipErr = bundle.Write(w, e.VaultDir, e.VaultRel); zipErr != nil {
+	p, err := backup.Begin(e.backupRoot(), e.ID.Name, e.Name, aesKey, a.Now(), func(w io.Writer) error {
+		if zipErr = bundle.Write(stoppable{w, &v.stop}, e.VaultDir, e.VaultRel); zipErr != nil {
 			return zipErr
 		}
-		if ok != nil && <-ok != nil {
-			return errAbandoned
-		}
-		return nil
+		return <-v.verdict
 	})
-	if zipErr != nil {
+	switch {
+	case errors.Is(err, errAbandoned):
+		return nil, errAbandoned
+	case zipErr != nil:
 		return nil, fail.Wrap(fail.CodeOf(zipErr), zipErr, fail.HintOf(zipErr), "back up the vault before replacing it")
-	}
-	if err != nil {
+	case err != nil:
 		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "back up the vault before replacing it (nothing was changed)")
 	}
-	return &b, nil
+	return p, nil
+}
+
+// stoppable is a writer that fails once stop is set: an abandoned backup stops
+// reading the vault at once instead of sealing all of it first.
+type stoppable struct {
+	w    io.Writer
+	stop *atomic.Bool
+}
+
+func (s stoppable) Write(b []byte) (int, error) {
+	if s.stop.Load() {
+		return 0, errAbandoned
+	}
+	return s.w.Write(b)
 }

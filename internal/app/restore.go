@@ -94,15 +94,18 @@ func (a *App) Restore(ctx context.Context, target *Target, env, id string, o Aud
 	if err != nil {
 		return nil, err
 	}
-	// Read in place: installZip unpacks it in full, and done closes it, before it
-	// backs up the current vault (which may prune the backup being restored).
+	// The current vault is sealed meanwhile, and its backup published only once
+	// the restored one is unpacked in full, read in place, and closed by done
+	// (publishing prunes, which may remove the backup being restored).
+	bk := a.startBackup(e, aesKey)
+	defer bk.abandon()
 	r, err := e.openBackup(ctx, aesKey, found.Path, found.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
 	res := &RestoreResult{ID: id}
-	files, b, err := a.installZip(e, aesKey, r, r.Size(), nil, func() { r.Close() })
+	files, b, err := a.installZip(e, aesKey, r, r.Size(), nil, func() { r.Close() }, bk)
 	if err != nil {
 		return nil, err
 	}

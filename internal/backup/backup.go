@@ -25,6 +25,13 @@ const Keep = 10
 
 const suffix = ".zip.enc"
 
+// tmpTag marks the temp file of a backup being sealed: ".<ts>.zip.enc.tmp-<random>".
+const tmpTag = ".tmp-"
+
+// staleTemp is the age after which prune removes a temp file left by a command
+// that died before publishing its backup.
+const staleTemp = time.Hour
+
 // Backup is one stored backup.
 type Backup struct {
 	ID   string // the file name without suffix: a timestamp, maybe with a "-N" suffix
@@ -51,46 +58,96 @@ func Dir(root, repo, env string) string {
 	return filepath.Join(root, repo, env)
 }
 
-// SaveFrom is Save of the zip that write writes, sealed while it streams into
-// the backup file (a temp file beside it until complete), so a large vault is
-// never held in memory. An error of write is returned as it is.
-func SaveFrom(root, repo, env string, key []byte, now time.Time, write func(io.Writer) error) (Backup, error) {
+// Pending is a backup sealed into a temp file in its folder, neither flushed nor
+// listed yet: Publish makes it a backup, Discard drops it. Splitting the two lets a
+// pull seal the backup while it unpacks the new vault and flush both with one
+// syncfs before the swap (docs/design.md, "Durable extraction").
+type Pending struct {
+	dir  string
+	f    *os.File
+	size int64
+	now  time.Time
+}
+
+// Begin seals the zip that write writes into a temp file in the folder of the
+// backups of (repo, env), as it streams (a large vault is never held in memory).
+// An error of write is returned as it is, and nothing is left behind.
+func Begin(root, repo, env string, key []byte, now time.Time, write func(io.Writer) error) (*Pending, error) {
 	dir := Dir(root, repo, env)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, "."+rqem.FormatTS(now)+suffix+tmpTag+"*")
+	if err != nil {
+		return nil, err
+	}
+	p := &Pending{dir: dir, f: f, now: now}
+	if err := p.seal(key, write); err != nil {
+		p.Discard()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Pending) seal(key []byte, write func(io.Writer) error) error {
+	if err := p.f.Chmod(0o600); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(p.f, 64<<10)
+	w, err := rqe1.NewWriter(key, bw)
+	if err != nil {
+		return err
+	}
+	if err := write(w); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	p.size = w.Size()
+	return bw.Flush()
+}
+
+// Publish makes the backup durable and gives it its name: an fsync of the file
+// (which finds nothing left to write when a syncfs of its file system ran since
+// it was sealed, and reports a failed write-back either way), a rename to the
+// first free "<ts>[-N].zip.enc", an fsync of the folder. After an error nothing
+// is published. Prune then removes the oldest beyond Keep (deleting a large
+// backup takes a while: the caller may do it beside other work).
+func (p *Pending) Publish() (Backup, error) {
+	err := p.f.Sync()
+	if cerr := p.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(p.f.Name())
 		return Backup{}, err
 	}
-	base := rqem.FormatTS(now)
+	base := rqem.FormatTS(p.now)
 	id := base
 	for i := 2; ; i++ {
-		if _, err := os.Lstat(filepath.Join(dir, id+suffix)); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Lstat(filepath.Join(p.dir, id+suffix)); errors.Is(err, os.ErrNotExist) {
 			break
 		}
 		id = fmt.Sprintf("%s-%d", base, i)
 	}
-	p := filepath.Join(dir, id+suffix)
-	var size int64
-	err := atomicfile.WriteFunc(p, 0o600, func(f io.Writer) error {
-		bw := bufio.NewWriterSize(f, 64<<10)
-		w, err := rqe1.NewWriter(key, bw)
-		if err != nil {
-			return err
-		}
-		if err := write(w); err != nil {
-			return err
-		}
-		if err := w.Close(); err != nil {
-			return err
-		}
-		size = w.Size()
-		return bw.Flush()
-	})
-	if err != nil {
+	path := filepath.Join(p.dir, id+suffix)
+	if err := os.Rename(p.f.Name(), path); err != nil {
+		os.Remove(p.f.Name())
 		return Backup{}, err
 	}
-	if err := prune(dir); err != nil {
-		return Backup{}, err
-	}
-	return Backup{ID: id, Path: p, Size: size, Time: now.UTC()}, nil
+	atomicfile.SyncDir(p.dir)
+	return Backup{ID: id, Path: path, Size: p.size, Time: p.now.UTC()}, nil
+}
+
+// Prune removes the oldest backups of the folder of b beyond Keep, and the temp
+// files of backups whose command died before publishing them.
+func Prune(b Backup) error { return prune(filepath.Dir(b.Path)) }
+
+// Discard removes a backup that is not to be published.
+func (p *Pending) Discard() {
+	p.f.Close()
+	os.Remove(p.f.Name())
 }
 
 // List returns the backups of (repo, env), newest first.
@@ -170,6 +227,13 @@ func prune(dir string) error {
 	for _, de := range ents {
 		if id, ok := strings.CutSuffix(de.Name(), suffix); ok && len(id) >= 15 && rqem.ValidTS(id[:15]) {
 			ids = append(ids, id)
+		}
+		// The temp file of a backup whose command died before publishing it (the
+		// one of a running command is younger).
+		if strings.HasPrefix(de.Name(), ".") && strings.Contains(de.Name(), suffix+tmpTag) {
+			if fi, err := de.Info(); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > staleTemp {
+				os.Remove(filepath.Join(dir, de.Name()))
+			}
 		}
 	}
 	sort.Slice(ids, func(i, j int) bool { return less(ids[j], ids[i]) })

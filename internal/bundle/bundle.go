@@ -109,13 +109,18 @@ var zipEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 // are names a teammate could not unpack (see the package comment). On error, what was
 // written to w is incomplete and must be discarded.
 func Write(w io.Writer, vaultDir, entryRoot string) error {
-	_, err := WriteScan(w, vaultDir, entryRoot)
+	_, err := write(w, vaultDir, entryRoot, false)
 	return err
 }
 
 // WriteScan is Write that also returns the vault listing with sizes and SHA-256 of
 // exactly the bytes archived, for the sync state after a push.
 func WriteScan(w io.Writer, vaultDir, entryRoot string) ([]vault.File, error) {
+	return write(w, vaultDir, entryRoot, true)
+}
+
+// write is Write, and WriteScan when hash is set (a backup needs no hashes).
+func write(w io.Writer, vaultDir, entryRoot string, hash bool) ([]vault.File, error) {
 	root := strings.TrimSuffix(entryRoot, "/")
 	if r := checkName(root + "/"); r != "" {
 		return nil, fail.New(fail.Failure, "check the vault folder setting",
@@ -148,7 +153,7 @@ func WriteScan(w io.Writer, vaultDir, entryRoot string) ([]vault.File, error) {
 	if _, err := zw.CreateHeader(header(root+"/", true, modTime(vaultDir))); err != nil {
 		return nil, err
 	}
-	pk := newPacker(vaultDir, root, files)
+	pk := newPacker(vaultDir, root, files, hash)
 	defer pk.stop()
 	buf := make([]byte, 64<<10)
 	for i := range files {

@@ -62,13 +62,14 @@ var bufPool = sync.Pool{New: func() any { return new(packBufs) }}
 // packer prepares files concurrently and hands them out in order.
 type packer struct {
 	vaultDir, root string
+	hash           bool // compute each file's SHA-256 (the sync state's; a backup needs none)
 	files          []vault.File
 	results        []chan prepared
 	done           chan struct{}
 }
 
-func newPacker(vaultDir, root string, files []vault.File) *packer {
-	p := &packer{vaultDir: vaultDir, root: root, files: files, results: make([]chan prepared, len(files)), done: make(chan struct{})}
+func newPacker(vaultDir, root string, files []vault.File, hash bool) *packer {
+	p := &packer{vaultDir: vaultDir, root: root, hash: hash, files: files, results: make([]chan prepared, len(files)), done: make(chan struct{})}
 	workers := max(1, runtime.GOMAXPROCS(0))
 	tokens := make(chan struct{}, 2*workers+2)
 	jobs := make(chan int)
@@ -147,7 +148,11 @@ func (p *packer) prepare(f *vault.File, fw *flate.Writer) prepared {
 		bufPool.Put(b)
 		return prepared{large: true}
 	}
-	sum := sha256.Sum256(data)
+	var sum string
+	if p.hash {
+		h := sha256.Sum256(data)
+		sum = hex.EncodeToString(h[:])
+	}
 	method, body := zip.Store, data
 	if len(data) > 0 && deflateTo(&b.comp, fw, data[:min(len(data), sampleSize)]) == nil && shrinks(data[:min(len(data), sampleSize)], b.comp.Bytes()) {
 		if len(data) > sampleSize {
@@ -162,7 +167,7 @@ func (p *packer) prepare(f *vault.File, fw *flate.Writer) prepared {
 		}
 	}
 	hdr := rawHeader(p.root+"/"+f.Path, fi.ModTime(), method, crc32.ChecksumIEEE(data), len(body), len(data))
-	return prepared{hdr: hdr, body: body, size: int64(len(data)), sum: hex.EncodeToString(sum[:]), bufs: b}
+	return prepared{hdr: hdr, body: body, size: int64(len(data)), sum: sum, bufs: b}
 }
 
 func deflateTo(dst *bytes.Buffer, fw *flate.Writer, p []byte) error {

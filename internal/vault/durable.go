@@ -56,6 +56,18 @@ func durable(dir string, fsDir *os.File) error {
 
 // fsyncAll fsyncs every file (concurrently), then every folder, deepest first.
 func fsyncAll(files, dirs []string) error {
+	if err := inParallel(files, fsyncFile); err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		atomicfile.SyncDir(dirs[i])
+	}
+	return nil
+}
+
+// inParallel calls fn on every path with fsyncWorkers workers, and joins the first
+// error of each worker (a worker stops calling fn after an error).
+func inParallel(paths []string, fn func(string) error) error {
 	jobs := make(chan string)
 	errs := make([]error, fsyncWorkers)
 	var wg sync.WaitGroup
@@ -65,23 +77,45 @@ func fsyncAll(files, dirs []string) error {
 			defer wg.Done()
 			for p := range jobs {
 				if errs[w] == nil {
-					errs[w] = fsyncFile(p)
+					errs[w] = fn(p)
 				}
 			}
 		}()
 	}
-	for _, p := range files {
+	for _, p := range paths {
 		jobs <- p
 	}
 	close(jobs)
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
+	return errors.Join(errs...)
+}
+
+// removeTree deletes dir and everything below it. Freeing the blocks of files
+// that are on disk is the slow part of deleting a replaced vault (~0.3 ms a file
+// on ext4 mounted with online discard, as long as the whole tar+sync floor for
+// 2,000 files), and the kernel frees those of several files at once: the files
+// are unlinked by a pool of workers, then the folders deepest first, then
+// os.RemoveAll takes whatever is left (an entry that could not be listed).
+func removeTree(dir string) error {
+	var files, dirs []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil: // unreadable: left to os.RemoveAll
+		case d.IsDir():
+			dirs = append(dirs, p)
+		default:
+			files = append(files, p)
+		}
+		return nil
+	})
+	_ = inParallel(files, func(p string) error {
+		_ = os.Remove(p) // a failure is os.RemoveAll's to report
+		return nil
+	})
 	for i := len(dirs) - 1; i >= 0; i-- {
-		atomicfile.SyncDir(dirs[i])
+		_ = os.Remove(dirs[i])
 	}
-	return nil
+	return os.RemoveAll(dir)
 }
 
 // fsyncFile flushes one file. It is opened for writing because Windows flushes

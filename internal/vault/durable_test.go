@@ -50,3 +50,30 @@ func TestFsyncAllReportsErrors(t *testing.T) {
 		t.Fatal("a file that cannot be flushed went unnoticed")
 	}
 }
+
+// removeTree deletes a nested tree with its workers, and never follows a link out
+// of it.
+func TestRemoveTree(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "keep")
+	if err := os.WriteFile(outside, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "trash")
+	tree := map[string]string{"empty/": "/"}
+	for i := range 50 {
+		tree[fmt.Sprintf("d%d/e%d/f%03d", i%3, i%2, i)] = fmt.Sprint(i)
+	}
+	testenv.WriteTree(t, dir, tree)
+	if err := os.Symlink(filepath.Dir(outside), filepath.Join(dir, "d0", "link")); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	if err := removeTree(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the tree is still there: %v", err)
+	}
+	if b, err := os.ReadFile(outside); err != nil || string(b) != "keep" {
+		t.Fatalf("a file outside the tree was touched: %q %v", b, err)
+	}
+}

@@ -27,6 +27,7 @@ import (
 //	1 begin     mkdir new-X (0700)       vault=old, new-X empty
 //	2 fill      write new content        vault=old, new-X partial
 //	3 filled    flush the stage, parent  vault=old, new-X complete
+//	  ready     the caller's last step   vault=old, new-X complete (a pull's backup published)
 //	4 retire    rename vault -> old-X    vault missing, old-X complete, new-X complete
 //	5 install   rename new-X -> vault    vault=new, old-X complete     (commit point)
 //	6 trash     rename old-X -> trash-X  vault=new, trash-X complete
@@ -76,6 +77,14 @@ const (
 // Once the new vault is in place, Replace returns nil even if deleting the old one
 // fails; Recover deletes such leftovers later.
 func Replace(vaultDir string, fill func(stageDir string) error) error {
+	return ReplaceAfter(vaultDir, fill, nil)
+}
+
+// ReplaceAfter is Replace that calls ready, when not nil, once the stage is durable
+// and before the current vault is moved aside; an error of ready aborts the swap
+// like one of fill. A pull publishes the backup of the current vault there, so
+// that the flush of the stage (one syncfs of the file system) covers it too.
+func ReplaceAfter(vaultDir string, fill func(stageDir string) error, ready func() error) error {
 	s, err := begin(vaultDir)
 	if err != nil {
 		return err
@@ -93,6 +102,12 @@ func Replace(vaultDir string, fill func(stageDir string) error) error {
 	if err := durable(s.stage, fsDir); err != nil {
 		s.abort()
 		return fmt.Errorf("flush the new vault to disk: %w", err)
+	}
+	if ready != nil {
+		if err := ready(); err != nil {
+			s.abort()
+			return err
+		}
 	}
 	if err := s.retire(); err != nil {
 		s.abort()
@@ -217,7 +232,7 @@ func (s *swap) removeTrash() error {
 	if !s.hadVault {
 		return nil
 	}
-	return os.RemoveAll(s.trash)
+	return removeTree(s.trash)
 }
 
 // abort undoes a swap that has not been committed: the old vault goes back in place
