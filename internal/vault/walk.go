@@ -181,18 +181,23 @@ func (w *walker) walk(rel, abs string) error {
 		return err
 	}
 	slices.SortFunc(ds, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	d := &openDir{f: f, fd: int(f.Fd()), path: abs, rel: rel}
-	d.refs.Store(1) // the walk's own, released when it leaves the folder
-	defer d.release()
+	// The folder stays open for the chunks that state its files, but not while
+	// the walk is below it (a deep vault would hold a descriptor per level): it
+	// is opened again for files that come after a subfolder.
+	d := newOpenDir(f, abs, rel)
 	var c *chunk
-	send := func() {
+	leave := func() { // sends the chunk being made and lets go of the folder
 		if c != nil {
 			w.chunks = append(w.chunks, c)
 			w.work <- c
 			c = nil
 		}
+		if d != nil {
+			d.release()
+			d = nil
+		}
 	}
-	defer send()
+	defer leave()
 	// Entries in name order, a folder's content right after the folder: WalkDir's
 	// order, so the first refused entry is the one it would report.
 	for _, de := range ds {
@@ -215,11 +220,18 @@ func (w *walker) walk(rel, abs string) error {
 		}
 		if isDir {
 			w.add(entry{Path: r, Dir: true})
-			send() // chunks stay in walk order
+			leave() // chunks stay in walk order
 			if err := w.walk(r, filepath.Join(abs, name)); err != nil {
 				return err
 			}
 			continue
+		}
+		if d == nil {
+			f, err := openFolder(abs)
+			if err != nil {
+				return err
+			}
+			d = newOpenDir(f, abs, rel)
 		}
 		if c == nil {
 			d.refs.Add(1)
@@ -227,10 +239,20 @@ func (w *walker) walk(rel, abs string) error {
 		}
 		c.ents = append(c.ents, w.add(entry{Path: r}))
 		if len(c.ents) == chunkFiles {
-			send()
+			w.chunks = append(w.chunks, c)
+			w.work <- c
+			c = nil
 		}
 	}
 	return nil
+}
+
+// newOpenDir holds the open folder f for the walk (its reference, which
+// release gives back).
+func newOpenDir(f *os.File, abs, rel string) *openDir {
+	d := &openDir{f: f, fd: int(f.Fd()), path: abs, rel: rel}
+	d.refs.Store(1)
+	return d
 }
 
 func refused(rel string, t fs.FileMode) error {

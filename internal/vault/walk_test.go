@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/git-vsync/git-vsync/internal/testenv"
@@ -21,8 +22,7 @@ func TestStatChunkRefusesAReplacedEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &openDir{f: f, fd: int(f.Fd()), path: abs, rel: "sub"}
-	d.refs.Store(1)
+	d := newOpenDir(f, abs, "sub")
 	defer d.release()
 	ents := func(names ...string) *chunk {
 		c := &chunk{d: d}
@@ -47,5 +47,37 @@ func TestStatChunkRefusesAReplacedEntry(t *testing.T) {
 	}
 	if err := statChunk(ents("gone")); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a file gone since the listing: %v", err)
+	}
+}
+
+// TestWalkFilesAfterSubfolders: files that come after a subfolder in name order
+// (the walk let go of their folder while it was below) are listed and stated,
+// at every level of a deep tree.
+func TestWalkFilesAfterSubfolders(t *testing.T) {
+	dir := t.TempDir()
+	tree := map[string]string{}
+	p := ""
+	for i := range 30 {
+		tree[p+"b"] = strings.Repeat("x", i)
+		tree[p+"c"] = "y"
+		p += "a/"
+	}
+	testenv.WriteTree(t, dir, tree)
+	es, err := listEntries(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := 0
+	for _, e := range es {
+		if e.Dir {
+			continue
+		}
+		files++
+		if want := int64(len(tree[e.Path])); e.st.size != want || e.keyed != haveStatKeys || e.st.mtime == 0 {
+			t.Fatalf("%s: size %d, want %d (%+v)", e.Path, e.st.size, want, e)
+		}
+	}
+	if files != len(tree) {
+		t.Fatalf("%d files listed, want %d", files, len(tree))
 	}
 }
