@@ -251,7 +251,11 @@ func ssVanished(err error, reached bool) bool {
 		"org.freedesktop.Secret.Error.NoSession": // a new daemon does not know our session
 		return true
 	case "org.freedesktop.DBus.Error.ServiceUnknown",
-		"org.freedesktop.DBus.Error.NameHasNoOwner":
+		"org.freedesktop.DBus.Error.NameHasNoOwner",
+		// A daemon that has just taken the name may not have exported its
+		// objects yet: "Method SearchItems is not implemented" was seen there.
+		"org.freedesktop.DBus.Error.UnknownMethod",
+		"org.freedesktop.DBus.Error.UnknownObject":
 		return reached
 	}
 	// The connection to the bus itself broke under a call.

@@ -18,6 +18,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -695,4 +696,30 @@ func TestSecretServiceSurvivesDaemonRestart(t *testing.T) {
 	start := time.Now()
 	_, err := Native().Get(ctx, account)
 	checkUnavailable(t, err, time.Since(start), 300*time.Millisecond, "no Secret Service on the D-Bus session bus")
+}
+
+// TestSSVanishedNames pins which D-Bus errors count as a daemon that went away or
+// is coming back (retried) and which are final. A name the bus gives before any
+// Secret Service answered is final: a machine without a keyring fails at once.
+func TestSSVanishedNames(t *testing.T) {
+	for _, c := range []struct {
+		name              string
+		reached, vanished bool
+	}{
+		{"org.freedesktop.DBus.Error.NoReply", false, true},
+		{"org.freedesktop.Secret.Error.NoSession", false, true},
+		{"org.freedesktop.DBus.Error.ServiceUnknown", false, false},
+		{"org.freedesktop.DBus.Error.ServiceUnknown", true, true},
+		// A new daemon that owns the name before it exported its objects.
+		{"org.freedesktop.DBus.Error.UnknownMethod", false, false},
+		{"org.freedesktop.DBus.Error.UnknownMethod", true, true},
+		{"org.freedesktop.DBus.Error.UnknownObject", true, true},
+		{"org.freedesktop.DBus.Error.AccessDenied", true, false},
+		{"org.freedesktop.Secret.Error.IsLocked", true, false},
+	} {
+		err := fmt.Errorf("wrapped: %w", dbus.Error{Name: c.name})
+		if got := ssVanished(err, c.reached); got != c.vanished {
+			t.Errorf("ssVanished(%s, reached=%v) = %v, want %v", c.name, c.reached, got, c.vanished)
+		}
+	}
 }
