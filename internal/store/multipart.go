@@ -19,11 +19,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
-// Streamed uploads to S3 (docs/store.md, "Large bundles"): a body larger than
-// the threshold goes up as a multipart upload while it is still being written,
-// parts read back from the body's file, a few in flight; smaller bodies wait
-// for their end and go up in one PutObject (a small push makes no extra
-// requests). The object exists only once CompleteMultipartUpload succeeds
+// Streamed uploads to S3 (docs/design.md, "A large bundle uploads while it is
+// sealed"): a body larger than the threshold goes up as a multipart upload
+// while it is still being written, parts read back from the body's file, a few
+// in flight; smaller bodies wait for their end and go up in one PutObject (a
+// small push makes no extra requests). The object exists only once CompleteMultipartUpload succeeds
 // (with the put's If-None-Match); any failure aborts the upload.
 const (
 	defaultMultipartThreshold = 16 << 20
@@ -118,7 +118,7 @@ func (s *s3Store) putParts(ctx context.Context, key string, body StreamBody, c C
 		if aerr := s.abort(ctx, key, id); aerr != nil {
 			var se *Error
 			if errors.As(err, &se) {
-				se.Err = fmt.Errorf("%w (and the incomplete upload could not be aborted: %v; it is never a version, and a lifecycle rule removes it: docs/store.md)", se.Err, aerr)
+				se.Err = fmt.Errorf("%w (and the incomplete upload could not be aborted: %v; it is never a version, and a bucket lifecycle rule removes it: `git vsync docs aws`)", se.Err, aerr)
 			}
 		}
 	}
@@ -165,7 +165,6 @@ func (s *s3Store) sendParts(ctx context.Context, key, id string, body StreamBody
 	var (
 		mu       sync.Mutex
 		parts    []types.CompletedPart
-		sums     = map[int32]string{} // part number → the part's ETag (its MD5 on S3)
 		firstErr error
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, partsInFlight)
@@ -228,7 +227,6 @@ func (s *s3Store) sendParts(ctx context.Context, key, id string, body StreamBody
 			}
 			mu.Lock()
 			parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(num)})
-			sums[num] = unquoteETag(aws.ToString(out.ETag))
 			mu.Unlock()
 		}(num, off, end-off)
 		off = end
@@ -274,7 +272,7 @@ func (s *s3Store) sendParts(ctx context.Context, key, id string, body StreamBody
 	lost := (attempts.Load() > 1 && (kind == ErrPreconditionFailed || code == "NoSuchUpload")) ||
 		(kind == ErrUnreachable && reachedServer(err))
 	if lost && ctx.Err() == nil {
-		if etag, ours := s.holdsParts(ctx, key, body, n, parts, sums); ours {
+		if etag, ours := s.holdsParts(ctx, key, body, n, parts); ours {
 			return etag, n, nil
 		}
 	}
@@ -289,7 +287,7 @@ func (s *s3Store) sendParts(ctx context.Context, key, id string, body StreamBody
 // is n and its ETag the multipart ETag of the parts' ETags (MD5 of their MD5s,
 // "-" and their count, as S3 makes it); a server that makes ETags otherwise
 // gets the object compared byte for byte with body.
-func (s *s3Store) holdsParts(ctx context.Context, key string, body io.ReaderAt, n int64, parts []types.CompletedPart, sums map[int32]string) (string, bool) {
+func (s *s3Store) holdsParts(ctx context.Context, key string, body io.ReaderAt, n int64, parts []types.CompletedPart) (string, bool) {
 	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	if err != nil || aws.ToInt64(head.ContentLength) != n {
 		return "", false
@@ -297,7 +295,8 @@ func (s *s3Store) holdsParts(ctx context.Context, key string, body io.ReaderAt, 
 	etag := quoteETag(aws.ToString(head.ETag))
 	h := md5.New()
 	for _, p := range parts {
-		b, err := hex.DecodeString(sums[aws.ToInt32(p.PartNumber)])
+		// A part's ETag is its MD5 on S3.
+		b, err := hex.DecodeString(unquoteETag(aws.ToString(p.ETag)))
 		if err != nil || len(b) != md5.Size {
 			return s.holds(ctx, key, body, n)
 		}
