@@ -155,7 +155,7 @@ func write(w io.Writer, vaultDir, entryRoot string, hash bool) ([]vault.File, er
 	}
 	pk := newPacker(vaultDir, root, files, hash)
 	defer pk.stop()
-	buf := make([]byte, 64<<10)
+	var buf []byte // for large files only
 	for i := range files {
 		f := &files[i]
 		name := root + "/" + f.Path
@@ -171,6 +171,9 @@ func write(w io.Writer, vaultDir, entryRoot string, hash bool) ([]vault.File, er
 		switch {
 		case err != nil:
 		case p.large:
+			if buf == nil {
+				buf = make([]byte, 64<<10)
+			}
 			err = writeLarge(zw, vaultDir, name, f, buf)
 		default:
 			var ew io.Writer

@@ -25,9 +25,11 @@ import (
 //     shrink, and deflating them only costs time. A file whose deflated form is not
 //     smaller than itself is stored as well.
 //   - Files up to memFileMax are read, hashed, checked and compressed by a pool of
-//     workers (one per CPU) while the archive is written in order, sealed and
-//     saved by the caller. Their entries are written whole with sizes and CRC in
-//     the header (no data descriptor), as Info-ZIP's zip writes them.
+//     workers (one per CPU; one for a vault of at most smallVault bytes, each
+//     making its deflate tables for the first file it samples) while the archive
+//     is written in order, sealed and saved by the caller. Their entries are
+//     written whole with sizes and CRC in the header (no data descriptor), as
+//     Info-ZIP's zip writes them.
 //   - Larger files are streamed in order: deflated with a data descriptor when the
 //     sample shrinks, else stored after a first pass that computes the CRC (the
 //     header must hold it); a file that changes between the passes fails the push.
@@ -70,7 +72,7 @@ type packer struct {
 
 func newPacker(vaultDir, root string, files []vault.File, hash bool) *packer {
 	p := &packer{vaultDir: vaultDir, root: root, hash: hash, files: files, results: make([]chan prepared, len(files)), done: make(chan struct{})}
-	workers := max(1, runtime.GOMAXPROCS(0))
+	workers := packWorkers(files)
 	tokens := make(chan struct{}, 2*workers+2)
 	jobs := make(chan int)
 	for i := range files {
@@ -98,14 +100,14 @@ func newPacker(vaultDir, root string, files []vault.File, hash bool) *packer {
 	}()
 	for range workers {
 		go func() {
-			fw, _ := flate.NewWriter(io.Discard, level)
+			var fw *flate.Writer // made for the first file sampled: ~1 MB of tables
 			for {
 				select {
 				case i, ok := <-jobs:
 					if !ok {
 						return
 					}
-					r := p.prepare(&files[i], fw)
+					r := p.prepare(&files[i], &fw)
 					r.release = func() { <-tokens }
 					p.results[i] <- r
 				case <-p.done:
@@ -117,13 +119,32 @@ func newPacker(vaultDir, root string, files []vault.File, hash bool) *packer {
 	return p
 }
 
+// smallVault is the size up to which a vault is prepared by one worker: its
+// files take well under a millisecond to read and deflate, less than a second
+// worker's start and its own deflate tables cost (fresh memory, which a process
+// that lives a fraction of a second pays for in page faults).
+const smallVault = 256 << 10
+
+// packWorkers is the number of workers preparing files: one per CPU, one for a
+// small vault.
+func packWorkers(files []vault.File) int {
+	var total int64
+	for _, f := range files {
+		total += f.Size
+	}
+	if total <= smallVault {
+		return 1
+	}
+	return max(1, runtime.GOMAXPROCS(0))
+}
+
 // next waits for file i (not a folder).
 func (p *packer) next(i int) prepared { return <-p.results[i] }
 
 // stop ends the workers; prepared files not taken are dropped.
 func (p *packer) stop() { close(p.done) }
 
-func (p *packer) prepare(f *vault.File, fw *flate.Writer) prepared {
+func (p *packer) prepare(f *vault.File, fwp **flate.Writer) prepared {
 	src, err := vault.Open(p.vaultDir, f.Path)
 	if err != nil {
 		return prepared{err: err}
@@ -154,6 +175,10 @@ func (p *packer) prepare(f *vault.File, fw *flate.Writer) prepared {
 		sum = hex.EncodeToString(h[:])
 	}
 	method, body := zip.Store, data
+	if len(data) > 0 && *fwp == nil {
+		*fwp, _ = flate.NewWriter(io.Discard, level)
+	}
+	fw := *fwp
 	if len(data) > 0 && deflateTo(&b.comp, fw, data[:min(len(data), sampleSize)]) == nil && shrinks(data[:min(len(data), sampleSize)], b.comp.Bytes()) {
 		if len(data) > sampleSize {
 			b.comp.Reset()

@@ -9,11 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/testenv"
+	"github.com/git-vsync/git-vsync/internal/vault"
 )
 
 // The headers written whole (CreateRaw) read back like those zip.Writer makes
@@ -130,4 +132,42 @@ func TestCompressOnlyWhatShrinks(t *testing.T) {
 		t.Fatalf("unzip: %v\n%s", err, b)
 	}
 	sameFiles(t, "unzip", scan(t, filepath.Join(out, "infra", "vault", "dev")), scan(t, src))
+}
+
+// A small vault is prepared by one worker, whose deflate tables (~1 MB of fresh
+// memory, which a command living a fraction of a second pays for in page faults)
+// are made for the first file sampled: three small files allocate one set of
+// tables, empty files none; a larger vault still gets a worker per CPU.
+func TestSmallVaultPacksWithOneDeflater(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	allocated := func(tree map[string]string) uint64 {
+		src := newVault(t, tree)
+		var b bytes.Buffer
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		if err := Write(&b, src, "infra/vault/dev"); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&m1)
+		return m1.TotalAlloc - m0.TotalAlloc
+	}
+	small := allocated(map[string]string{
+		".env.dev": "API_TOKEN=1\nDB_URL=postgres://u@h/db\n", "tls/server.key": strings.Repeat("k", 3000), "tls/server.crt": strings.Repeat("c", 2000),
+	})
+	empty := allocated(map[string]string{"a": "", "b/c": ""})
+	t.Logf("allocated: %d KiB (three small files), %d KiB (empty files)", small>>10, empty>>10)
+	if small > 1600<<10 {
+		t.Errorf("packing three small files allocated %d KiB; one deflater is ~1.2 MiB", small>>10)
+	}
+	if empty > 400<<10 {
+		t.Errorf("packing empty files allocated %d KiB; they need no deflater", empty>>10)
+	}
+	files := []vault.File{{Path: "a", Size: smallVault / 2}, {Path: "b", Size: smallVault / 2}}
+	if n := packWorkers(files); n != 1 {
+		t.Errorf("packWorkers(%d bytes) = %d, want 1", smallVault, n)
+	}
+	files = append(files, vault.File{Path: "c", Size: 1})
+	if n := packWorkers(files); n != 4 {
+		t.Errorf("packWorkers(%d bytes) = %d, want GOMAXPROCS (4)", smallVault+1, n)
+	}
 }
