@@ -315,10 +315,31 @@ func (e *EnvHandle) State() (*state.State, error) {
 	return st, nil
 }
 
-// StateSettled is State for commands that do not lock the vault: a pull killed
-// between its swap and its state commit left a pending state, which counts when
-// the vault holds exactly its files (read-only; LockVault commits it), so status
-// and the hooks never show the pulled files as local edits.
+// stateHead is State for an up-to-date check: of a large state only the head
+// (state.LoadHead; Partial), whose files changesListed reads when the vault's
+// stat digest differs.
+func (e *EnvHandle) stateHead() (*state.State, error) {
+	st, err := state.LoadHead(e.Repo.StateDir(), e.Name)
+	if err != nil {
+		return nil, fail.Wrap(fail.Failure, err, "remove the file to forget the last sync (the next pull will then ask for --force if the vault has files)", "read the sync state")
+	}
+	return st, nil
+}
+
+// syncStateHead is syncState for an up-to-date check (stateHead).
+func (e *EnvHandle) syncStateHead(ctx context.Context) (*state.State, error) {
+	st, err := e.stateHead()
+	if err != nil || st != nil {
+		return st, err
+	}
+	return e.adoptLedger(ctx), nil
+}
+
+// StateSettled is stateHead for commands that do not lock the vault: a pull
+// killed between its swap and its state commit left a pending state, which
+// counts when the vault holds exactly its files (read-only; LockVault commits
+// it), so status and the hooks never show the pulled files as local edits. The
+// state may be Partial: pass it to changesListed.
 func (e *EnvHandle) StateSettled() (*state.State, error) {
 	p, err := state.Peek(e.Repo.StateDir(), e.Name, e.vaultStateFiles)
 	if err != nil {
@@ -327,7 +348,7 @@ func (e *EnvHandle) StateSettled() (*state.State, error) {
 	if p != nil {
 		return p, nil
 	}
-	return e.State()
+	return e.stateHead()
 }
 
 // vaultStateFiles lists the vault as the sync state records it (nil when missing).
@@ -349,9 +370,29 @@ func (e *EnvHandle) Changes(st *state.State) (cur []vault.File, changed []string
 	})
 }
 
-// changesListed is Changes over a listing of the vault started before st was read.
-func (e *EnvHandle) changesListed(l *vault.Listing, st *state.State) (cur []vault.File, changed []string, err error) {
-	return e.changes(st, l.ScanForChanges)
+// changesListed is Changes over a listing of the vault started before st was
+// read, without the listing itself. When the listing has the stat digest st
+// recorded (every path, size and stat key as synced, no file modified too close
+// to the sync to trust its stat), nothing changed and no file is compared; else
+// the files are compared one by one, and a Partial st is read whole first: the
+// state returned is then the one read, for the caller to go on with (st itself
+// when it fails).
+func (e *EnvHandle) changesListed(l *vault.Listing, st *state.State) (*state.State, []string, error) {
+	if st != nil && st.StatDigest != "" {
+		d := state.NewDigest()
+		if ok, err := l.EachStat(st.StatTime.Add(-racyWindow), d.Add); err == nil && ok && d.Sum() == st.StatDigest {
+			return st, nil, nil
+		}
+	}
+	if st != nil && st.Partial() {
+		full, err := e.State()
+		if err != nil {
+			return st, nil, err
+		}
+		st = full
+	}
+	_, changed, err := e.changes(st, l.ScanForChanges)
+	return st, changed, err
 }
 
 // hashedVault is the vault as Changes sees it, with the hash of every file (files

@@ -280,7 +280,7 @@ func (a *App) probeEnv(ctx context.Context, w *Workspace, name string, explicit 
 	p.st, p.localErr = e.StateSettled()
 	if p.localErr == nil {
 		p.stateRead = true
-		_, p.changes, p.localErr = e.changesListed(listing, p.st)
+		p.st, p.changes, p.localErr = e.changesListed(listing, p.st)
 	}
 	lr := <-latestCh
 	p.latest, p.latestErr = lr.ts, lr.err

@@ -70,7 +70,7 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 	if err := e.checkVaultSafe(); err != nil {
 		return nil, err
 	}
-	st, err := e.syncState(ctx)
+	st, err := e.syncStateHead(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 				"the store's latest pointer for %s went back from %s to %s (rolled back, or someone restored an old pointer); refusing to pull it", env, st.Seen, latest)
 		}
 	}
-	_, changes, err := e.changesListed(listing, st)
+	st, changes, err := e.changesListed(listing, st)
 	if err != nil {
 		return nil, err
 	}

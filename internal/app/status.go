@@ -128,20 +128,21 @@ func (a *App) syncStatus(ctx context.Context, e *EnvHandle, remote bool, es *Env
 	// The vault is walked while the sync state is read and decoded.
 	listing := vault.StartListing(e.VaultDir)
 	st, err := e.StateSettled()
-	if err == nil && st != nil {
-		es.LocalTS = &st.TS
-	}
 	if err == nil && st == nil {
 		if l, lerr := ledger.Load(ledger.Path(e.ConfigRoot, e.ID.Name, e.Name)); lerr == nil && l != nil {
 			es.LedgerTS = l.TS
 		}
 	}
 	if err == nil {
-		if _, changes, err := e.changesListed(listing, st); err == nil {
+		var changes []string
+		if st, changes, err = e.changesListed(listing, st); err == nil {
 			clean := len(changes) == 0
 			es.Clean = &clean
 			es.Changed = changes
 		}
+	}
+	if err == nil && st != nil {
+		es.LocalTS = &st.TS
 	}
 	if es.Changed == nil {
 		es.Changed = []string{}

@@ -25,24 +25,44 @@ func ReadRegularFollow(path string, max int64) ([]byte, error) {
 	return readRegular(path, max, os.Stat)
 }
 
-func readRegular(path string, limit int64, stat func(string) (os.FileInfo, error)) ([]byte, error) {
+// OpenRegular opens the regular file at path for reading with ReadRegular's
+// checks (no link, FIFO or device; not swapped while opening), for a reader that
+// reads only part of it. It returns the file's size.
+func OpenRegular(path string) (*os.File, int64, error) {
+	f, fi, err := openRegular(path, os.Lstat)
+	if err != nil {
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
+}
+
+func openRegular(path string, stat func(string) (os.FileInfo, error)) (*os.File, os.FileInfo, error) {
 	fi, err := stat(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: errors.New("not a regular file")}
+		return nil, nil, &fs.PathError{Op: "read", Path: path, Err: errors.New("not a regular file")}
 	}
 	// O_NONBLOCK: a FIFO swapped in after the check must not block the open.
 	f, err := os.OpenFile(path, os.O_RDONLY|oNonblock, 0)
 	if err != nil {
+		return nil, nil, err
+	}
+	fi2, err := f.Stat()
+	if err != nil || !fi2.Mode().IsRegular() || !os.SameFile(fi, fi2) {
+		f.Close()
+		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: errors.New("changed while opening")}
+	}
+	return f, fi2, nil
+}
+
+func readRegular(path string, limit int64, stat func(string) (os.FileInfo, error)) ([]byte, error) {
+	f, fi2, err := openRegular(path, stat)
+	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi2, err := f.Stat()
-	if err != nil || !fi2.Mode().IsRegular() || !os.SameFile(fi, fi2) {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: errors.New("changed while opening")}
-	}
 	// Read into a buffer of the file's size, +1 to meet EOF without growing it
 	// (as os.ReadFile does): io.ReadAll's growing buffer copied a
 	// multi-megabyte state file several times.

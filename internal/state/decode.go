@@ -21,41 +21,80 @@ func decodeFast(text string) (s *State, ok bool) {
 	s = &State{}
 	d.ws()
 	ok = d.object(func(key string) (int, bool) {
-		switch key {
-		case "version":
-			return 1, d.int(&s.Version)
-		case "repo":
-			return 2, d.string(&s.Repo)
-		case "env":
-			return 4, d.string(&s.Env)
-		case "ts":
-			return 8, d.string(&s.TS)
-		case "seen":
-			return 16, d.string(&s.Seen)
-		case "etag":
-			return 32, d.string(&s.ETag)
-		case "op":
-			return 64, d.string(&s.Op)
-		case "time":
-			return 128, d.time(&s.Time)
-		case "files":
-			return 256, d.files(&s.Files)
-		case "stat_time":
-			return 512, d.time(&s.StatTime)
-		case "key_fp":
-			return 1024, d.string(&s.KeyFP)
-		case "sealed":
-			return 2048, d.string(&s.Sealed)
+		if key == "files" {
+			return bitFiles, d.files(&s.Files)
 		}
-		return 0, false
+		return d.headField(s, key)
 	})
 	d.ws()
 	return s, ok && d.i == len(d.s)
 }
 
+// bitFiles is the bit of "files" among the keys object sees (headField's are
+// the others).
+const bitFiles = 1 << 12
+
+// stopHere, returned by object's field, ends the object read successfully at
+// the value of that key, left unread.
+const stopHere = -1
+
+// headField reads the value of key, a key of State other than files: its bit
+// (0: unknown key) and whether the value was read.
+func (d *decoder) headField(s *State, key string) (int, bool) {
+	switch key {
+	case "version":
+		return 1, d.int(&s.Version)
+	case "repo":
+		return 2, d.string(&s.Repo)
+	case "env":
+		return 4, d.string(&s.Env)
+	case "ts":
+		return 8, d.string(&s.TS)
+	case "seen":
+		return 16, d.string(&s.Seen)
+	case "etag":
+		return 32, d.string(&s.ETag)
+	case "op":
+		return 64, d.string(&s.Op)
+	case "time":
+		return 128, d.time(&s.Time)
+	case "stat_time":
+		return 256, d.time(&s.StatTime)
+	case "key_fp":
+		return 512, d.string(&s.KeyFP)
+	case "sealed":
+		return 1024, d.string(&s.Sealed)
+	case "stat_digest":
+		return 2048, d.string(&s.StatDigest)
+	}
+	return 0, false
+}
+
+// decodeHead decodes the keys before "files" of a state laid out as write lays
+// it out (files last): the state without its files, and the offset in text of
+// the files' array, which is not read. ok is false when text does not hold such
+// a head (no "files" array in it, another spelling, a value cut short).
+func decodeHead(text string) (s *State, filesAt int, ok bool) {
+	d := &decoder{s: text}
+	s = &State{}
+	d.ws()
+	stopped := false
+	ok = d.object(func(key string) (int, bool) {
+		if key == "files" {
+			stopped = true
+			return stopHere, true
+		}
+		return d.headField(s, key)
+	})
+	if !ok || !stopped || d.peek() != '[' {
+		return nil, 0, false
+	}
+	return s, d.i, true
+}
+
 // object reads an object whose keys field reads: field reads the value of key
-// and returns the key's bit (0: unknown key) and whether the value was read.
-// A key twice fails.
+// and returns the key's bit (0: unknown key; stopHere: stop before the value)
+// and whether the value was read. A key twice fails.
 func (d *decoder) object(field func(key string) (bit int, ok bool)) bool {
 	if !d.byte('{') {
 		return false
@@ -76,6 +115,9 @@ func (d *decoder) object(field func(key string) (bit int, ok bool)) bool {
 		}
 		d.ws()
 		bit, ok := field(key)
+		if bit == stopHere {
+			return ok
+		}
 		if bit == 0 || !ok || seen&bit != 0 {
 			return false
 		}

@@ -38,7 +38,6 @@ type State struct {
 	ETag    string    `json:"etag"` // ETag of `latest` at that moment
 	Op      string    `json:"op"`   // "push" or "pull"
 	Time    time.Time `json:"time"`
-	Files   []File    `json:"files"`
 	// StatTime is when the files' Stat was recorded: files modified later than
 	// two seconds before it are always hashed again (see vault.ScanKnown).
 	StatTime time.Time `json:"stat_time,omitzero"`
@@ -48,7 +47,22 @@ type State struct {
 	// Sealed is the SHA-256 of the sealed bundle of TS, only in a pushing record:
 	// the bundle is unique (random nonce), so equal bytes in the store are ours.
 	Sealed string `json:"sealed,omitempty"`
+	// StatDigest is the Digest of Files, written by Save (never taken from the
+	// caller): a vault whose listing has this digest is the one Files records,
+	// stat key for stat key. "" when a file has no stat key or hash.
+	StatDigest string `json:"stat_digest,omitempty"`
+	// Files come last, so that LoadHead reads everything else from the head of
+	// a large state. Complete in every State but one from LoadHead (Partial).
+	Files []File `json:"files"`
+
+	// from is the state file a LoadHead state was read from, whose files it did
+	// not read ("" when Files is complete).
+	from string
 }
+
+// Partial reports whether Files was left unread (LoadHead): only the other
+// fields and StatDigest are known.
+func (s *State) Partial() bool { return s.from != "" }
 
 // Path is the state file of env in the git common dir's vsync folder.
 func Path(stateDir, env string) string {
@@ -140,7 +154,13 @@ func Save(stateDir string, s *State) error {
 }
 
 func write(path string, s *State) error {
+	if s.Partial() {
+		if err := s.readFiles(); err != nil {
+			return err
+		}
+	}
 	s.Version = 1
+	s.StatDigest = statDigest(s.Files)
 	// Compact: a large vault's state is read by every up-to-date check.
 	b, err := json.Marshal(s)
 	if err != nil {

@@ -1,9 +1,12 @@
 package vault
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,5 +55,52 @@ func TestScanKnownTrustsOnlyAnUnchangedStat(t *testing.T) {
 	plain, _ := Scan(dir)
 	if got[0].SHA256 != plain[0].SHA256 {
 		t.Fatal("ScanKnown and Scan disagree on a changed file")
+	}
+}
+
+// TestEachStat: a listing hands every entry in path order with the stat keys
+// Stats records, and says the keys do not vouch for the contents when a file
+// was modified at or after the racy moment.
+func TestEachStat(t *testing.T) {
+	switch runtime.GOOS {
+	case "linux", "darwin", "freebsd", "netbsd":
+	default:
+		t.Skip("no stat keys on " + runtime.GOOS)
+	}
+	dir := t.TempDir()
+	past := time.Now().Add(-time.Minute)
+	for _, p := range []string{"b", "a-c", "a/x"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o700)
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(p), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(filepath.Join(dir, p), past, past)
+	}
+	stats, err := Stats(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	ok, err := StartListing(dir).EachStat(time.Now(), func(path string, dir bool, size int64, key []byte) {
+		if dir {
+			got = append(got, path+"/")
+			return
+		}
+		if string(key) != stats[path] || size != int64(len(path)) {
+			t.Errorf("%s: size %d key %q, Stats %q", path, size, key, stats[path])
+		}
+		got = append(got, path)
+	})
+	if !ok || err != nil || strings.Join(got, " ") != "a/ a-c a/x b" {
+		t.Fatalf("EachStat: %v %v %q", ok, err, got)
+	}
+	os.Chtimes(filepath.Join(dir, "a-c"), time.Now(), time.Now())
+	got = nil
+	ok, err = StartListing(dir).EachStat(time.Now().Add(-time.Second), func(path string, _ bool, _ int64, _ []byte) { got = append(got, path) })
+	if ok || err != nil || strings.Join(got, " ") != "a" {
+		t.Fatalf("a racily clean file: %v %v %q", ok, err, got)
+	}
+	if ok, err := StartListing(filepath.Join(dir, "gone")).EachStat(time.Now(), func(string, bool, int64, []byte) {}); ok || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a missing vault: %v %v", ok, err)
 	}
 }

@@ -260,6 +260,32 @@ func (l *Listing) ScanForChanges(known []Known, racy time.Time) ([]File, error) 
 	return scanKnown(l.dir, l.es, l.err, known, racy, false)
 }
 
+// EachStat calls fn with every entry of the listing in path order, a regular
+// file with its size and stat key (key is only valid during the call), and
+// reports whether the stat keys vouch for the files' contents: false (and fn is
+// called no more) at the first file that has no stat key on this platform or was
+// modified at or after racy, which ScanForChanges would read. The error is the
+// walk's. An up-to-date check feeds the entries to a state.Digest.
+func (l *Listing) EachStat(racy time.Time, fn func(path string, dir bool, size int64, key []byte)) (bool, error) {
+	<-l.done
+	if l.err != nil {
+		return false, l.err
+	}
+	racyNs := unixNano(racy)
+	var buf [80]byte
+	for _, e := range l.es {
+		if e.Dir {
+			fn(e.Path, true, 0, nil)
+			continue
+		}
+		if !e.keyed || e.st.mtime >= racyNs {
+			return false, nil
+		}
+		fn(e.Path, false, e.st.size, e.st.appendKey(buf[:0]))
+	}
+	return true, nil
+}
+
 func scanKnown(dir string, es []*entry, err error, known []Known, racy time.Time, hashNew bool) ([]File, error) {
 	if err != nil || len(es) == 0 {
 		return nil, err
