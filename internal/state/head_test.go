@@ -164,9 +164,9 @@ func TestLoadHeadOfABrokenState(t *testing.T) {
 	}
 	data, _ := os.ReadFile(Path(dir, "dev"))
 	for name, bad := range map[string][]byte{
-		"cut":       data[:len(data)-1000],
-		"cut at ]":  data[:len(data)-2],
-		"tail":      append(data[:len(data)-3:len(data)-3], "}}\n"...),
+		"cut":      data[:len(data)-1000],
+		"cut at ]": data[:len(data)-2],
+		"tail":     append(data[:len(data)-3:len(data)-3], "}}\n"...),
 	} {
 		if err := os.WriteFile(Path(dir, "dev"), bad, 0o600); err != nil {
 			t.Fatal(err)
