@@ -1,7 +1,11 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -188,5 +192,67 @@ func TestRacingPushersLosersGetRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestPullStalledDownload: a store that sends the headers of a version and
+// then stops sending its body (holding the connection open) ends the pull
+// after one response timeout of no progress, exit 5, with a hint naming the
+// pull to run again; the vault, the sync state and the state folder (temp
+// files, backups) are as before, and the pull run again works.
+func TestPullStalledDownload(t *testing.T) {
+	m := newMachine(t)
+	url, proxy := faultyStore(t, m)
+	m.env["VSYNC_STORE_TIMEOUT"] = "500ms"
+	a, _ := setup(t, m, url)
+	b := m.newClone("b")
+	if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 2*mib)
+	rand.Read(big)
+	a.write("dev", "keystore.p12", string(big))
+	a.app.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	res, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{Audit: AuditOptions{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := b.app.OpenEnv(b.app.Resolve(""), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vaults := filepath.Dir(b.vault("dev"))
+	vaultBefore, stateBefore := tree(t, vaults), tree(t, e.Repo.StateDir())
+	proxy.Set(testenv.FaultRule{Method: "GET", Path: "/versions/", Fault: testenv.StallDownload, Bytes: 256 << 10})
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pull hangs on a stalled download")
+	}
+	took := time.Since(start)
+	proxy.Release()
+	proxy.Set()
+	wantCode(t, err, fail.Unreachable, "stopped sending the download (no progress for 500ms)")
+	if h := fail.HintOf(err); !strings.Contains(h, "run `git vsync pull dev` again") || !strings.Contains(h, "VSYNC_STORE_TIMEOUT") {
+		t.Fatalf("hint %q", h)
+	}
+	if took > 3*time.Second {
+		t.Fatalf("the pull gave up after %s", took)
+	}
+	t.Logf("gave up in %s: %v", took.Round(time.Millisecond), err)
+	sameTree(t, tree(t, vaults), vaultBefore)
+	sameTree(t, tree(t, e.Repo.StateDir()), stateBefore)
+	got, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
+	if err != nil || got.TS != res.TS {
+		t.Fatalf("the pull again: %+v %v", got, err)
+	}
+	if f, _ := os.ReadFile(filepath.Join(b.vault("dev"), "keystore.p12")); !bytes.Equal(f, big) {
+		t.Fatal("the pulled file differs")
 	}
 }

@@ -103,9 +103,11 @@ func TestPushMultipart(t *testing.T) {
 
 // TestPushMultipartFaults: a part whose answer is lost is sent again; a
 // CompleteMultipartUpload applied but answered with a 5xx is recognised; a
-// part that stalls past the response timeout, and Ctrl-C during the parts,
-// abort the upload: no version, `latest` unchanged, no upload left, an error
-// naming the next command, and that command works.
+// part whose answer stalls past the response timeout, a part whose body the
+// server stops reading (the watchdog ends it after one timeout of no
+// progress), and Ctrl-C during the parts, abort the upload: no version,
+// `latest` unchanged, no upload left, an error naming the next command, and
+// that command works.
 func TestPushMultipartFaults(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -113,17 +115,29 @@ func TestPushMultipartFaults(t *testing.T) {
 		cancel   bool // Ctrl-C once two parts went up
 		wantCode fail.Code
 		hint     string
+		msg      string        // in the error
+		timeout  string        // VSYNC_STORE_TIMEOUT, 1s if empty
+		within   time.Duration // the push returns within this, 20s if 0
 	}{
-		{"reset-after-part", testenv.FaultRule{Method: "PUT", Path: "/versions/", Fault: testenv.ResetReply, Times: 1}, false, fail.OK, ""},
-		{"5xx-after-complete", testenv.FaultRule{Method: "POST", Path: "/versions/", Fault: testenv.Fail5xx, After: 1, Times: 1}, false, fail.OK, ""},
-		{"stall", testenv.FaultRule{Method: "PUT", Path: "/versions/", Fault: testenv.Stall, After: 1}, false, fail.Unreachable, "git vsync status"},
-		{"ctrl-c", testenv.FaultRule{}, true, fail.Failure, "git vsync push dev"},
+		{"reset-after-part", testenv.FaultRule{Method: "PUT", Path: "/versions/", Fault: testenv.ResetReply, Times: 1}, false, fail.OK, "", "", "", 0},
+		{"5xx-after-complete", testenv.FaultRule{Method: "POST", Path: "/versions/", Fault: testenv.Fail5xx, After: 1, Times: 1}, false, fail.OK, "", "", "", 0},
+		{"stall", testenv.FaultRule{Method: "PUT", Path: "/versions/", Fault: testenv.Stall, After: 1}, false, fail.Unreachable, "git vsync status", "", "", 0},
+		{"ctrl-c", testenv.FaultRule{}, true, fail.Failure, "git vsync push dev", "", "", 0},
+		{"stall-upload", testenv.FaultRule{Method: "PUT", Path: "/versions/", Fault: testenv.StallUpload, Bytes: 64 << 10, After: 1}, false, fail.Unreachable,
+			"run `git vsync push dev` again; a store that is only slow needs a longer wait: VSYNC_STORE_TIMEOUT",
+			"stopped reading the upload (no progress for 500ms)", "500ms", 5 * time.Second},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newMachine(t)
 			url, proxy, bucket := multipartStore(t, m)
 			m.env["VSYNC_STORE_TIMEOUT"] = "1s"
+			if tc.timeout != "" {
+				m.env["VSYNC_STORE_TIMEOUT"] = tc.timeout
+			}
+			if tc.within == 0 {
+				tc.within = 20 * time.Second
+			}
 			a, ts1 := setup(t, m, url)
 			before := directBucket(t, a, proxy.URL)
 			big := bigVault(t, a, "keystore.p12")
@@ -141,11 +155,27 @@ func TestPushMultipartFaults(t *testing.T) {
 				}()
 			}
 			start := time.Now()
-			res, err := a.app.Push(ctx, a.app.Resolve(""), "dev", PushOptions{Audit: AuditOptions{Disabled: true}})
+			type pushed struct {
+				res *PushResult
+				err error
+			}
+			done := make(chan pushed, 1)
+			go func() {
+				res, err := a.app.Push(ctx, a.app.Resolve(""), "dev", PushOptions{Audit: AuditOptions{Disabled: true}})
+				done <- pushed{res, err}
+			}()
+			var p pushed
+			select {
+			case p = <-done:
+			case <-time.After(2 * tc.within):
+				t.Fatalf("the push hangs: %v", proxy.Log()[n0:])
+			}
+			res, err := p.res, p.err
 			took := time.Since(start)
 			log := proxy.Log()[n0:]
+			proxy.Release() // a held upload ends: its client is gone
 			proxy.Set()
-			if took > 20*time.Second {
+			if took > tc.within {
 				t.Fatalf("push took %v", took)
 			}
 			after := directBucket(t, a, proxy.URL)
@@ -171,7 +201,7 @@ func TestPushMultipartFaults(t *testing.T) {
 				}
 				return
 			}
-			wantCode(t, err, tc.wantCode, "")
+			wantCode(t, err, tc.wantCode, tc.msg)
 			if !strings.Contains(fail.HintOf(err), tc.hint) || !strings.Contains(err.Error(), "nothing was published") {
 				t.Fatalf("error %q, hint %q", err, fail.HintOf(err))
 			}

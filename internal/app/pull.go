@@ -155,7 +155,14 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 			"the latest pointer of %s names version %s, which is missing from the store", env, target)
 	}
 	if err != nil {
-		return nil, store.AsFail(err, "download version "+target)
+		again := "git vsync pull " + env
+		if o.At != "" {
+			again += " --at " + o.At
+		}
+		if o.Force {
+			again += " --force"
+		}
+		return nil, store.AsFailAgain(err, again, "download version "+target+" (the vault was not changed)")
 	}
 	defer bundleFile.remove()
 	if kd.err != nil {

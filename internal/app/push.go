@@ -304,7 +304,7 @@ func (a *App) uploadFailed(ctx context.Context, e *EnvHandle, ts string, err err
 	if ctx.Err() != nil {
 		return fail.Wrap(fail.Failure, ctx.Err(), "run `git vsync "+action+" "+e.Name+"` again", "%s interrupted; nothing was published", action)
 	}
-	return store.AsFail(err, "upload version "+ts+" (nothing was published)")
+	return store.AsFailAgain(err, "git vsync "+action+" "+e.Name, "upload version "+ts+" (nothing was published)")
 }
 
 // settleTimeout bounds the reads and deletes that settle a swap whose answer was

@@ -209,7 +209,7 @@ var manEnvironment = [][2]string{
 	{"VSYNC_SHARE_PASSPHRASE", "The passphrase of a .share file for import, instead of a prompt."},
 	{"VSYNC_SKIP_HOOKS", "Set to 1 to turn the git hooks off."},
 	{"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_REGION", "S3 credentials for init --store, and for envs whose config holds no static keys (the standard AWS chain)."},
-	{"VSYNC_CONNECT_TIMEOUT, VSYNC_STORE_TIMEOUT", "How long to wait for an S3 store to accept the connection (default 3s) and to answer a request (default 30s), e.g. 10s."},
+	{"VSYNC_CONNECT_TIMEOUT, VSYNC_STORE_TIMEOUT", "How long to wait for an S3 store to accept the connection (default 3s), and to answer a request or move the next bytes of an upload or download (default 30s), e.g. 2m. A transfer that keeps moving is never cut; one that stalls fails with exit 5 and is not retried."},
 	{"XDG_CONFIG_HOME", "The config folder is $XDG_CONFIG_HOME/vsync (default ~/.config/vsync)."},
 	{"NO_COLOR", "Set to anything to turn colour off (colour is only used on a terminal)."},
 }

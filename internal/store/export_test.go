@@ -17,3 +17,6 @@ func CountAttempts(ctx context.Context) (context.Context, *atomic.Int32) {
 	n := new(atomic.Int32)
 	return context.WithValue(ctx, attemptsKey{}, n), n
 }
+
+// LimitsUnsent: the platform bounds the bytes an upload queues unsent.
+const LimitsUnsent = limitsUnsent

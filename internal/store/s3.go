@@ -39,6 +39,9 @@ const (
 	maxAttempts            = 4
 	maxBackoff             = 5 * time.Second
 	defaultRegion          = "us-east-1"
+	// notSentLowat bounds the unsent bytes the kernel holds for an upload
+	// (lowat_unix.go).
+	notSentLowat = 128 << 10
 	// maxListPages bounds one listing: 10,000 pages of up to 1,000 keys, far
 	// beyond any env's versions.
 	maxListPages = 10000
@@ -117,13 +120,16 @@ func openS3(c Config) (*s3Store, error) {
 		st.response = DefaultResponseTimeout
 	}
 
-	httpClient := awshttp.NewBuildableClient().
+	watchdog := &watchdogClient{wait: st.response, endpoint: ep}
+	watchdog.next = awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) {
 			d.Timeout = st.connect
+			d.Control = limitUnsent
 		}).
 		WithTransportOptions(func(tr *http.Transport) {
 			tr.TLSHandshakeTimeout = tlsHandshakeTimeout
 			tr.ResponseHeaderTimeout = st.response
+			watchdog.expect = tr.ExpectContinueTimeout
 		})
 
 	retryer := retry.NewStandard(func(o *retry.StandardOptions) {
@@ -151,7 +157,7 @@ func openS3(c Config) (*s3Store, error) {
 		BaseEndpoint:               aws.String(ep),
 		UsePathStyle:               true,
 		Credentials:                creds,
-		HTTPClient:                 httpClient,
+		HTTPClient:                 watchdog,
 		Retryer:                    retryer,
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
@@ -316,11 +322,14 @@ func (s *s3Store) cause(err error) error {
 	var ae smithy.APIError
 	var ue *url.Error
 	var nc *NoCredentialsError
+	var se *StallError
 	switch {
 	case errors.Is(err, context.Canceled):
 		msg = "canceled"
 	case errors.As(err, &nc):
 		msg = nc.Error()
+	case errors.As(err, &se):
+		msg = se.Error()
 	case status == 0 && isTimeout(err) && !holds(err, context.DeadlineExceeded):
 		// Say which wait ran out, and how to wait longer.
 		var op *net.OpError
@@ -442,8 +451,8 @@ func (s *s3Store) Get(ctx context.Context, key string) ([]byte, string, error) {
 			return body, quoteETag(aws.ToString(out.ETag)), nil
 		}
 		lastErr = err
-		if ctx.Err() != nil {
-			break
+		if ctx.Err() != nil || errors.Is(err, ErrStalled) {
+			break // a stall already cost the response timeout: not retried
 		}
 	}
 	return nil, "", s.fail("get", key, lastErr)
@@ -500,8 +509,8 @@ func (s *s3Store) GetTo(ctx context.Context, key string, w io.Writer) (string, i
 			return "", n, &Error{Op: "get", Store: s.String(), Key: key, Err: sw.err}
 		}
 		lastErr = err
-		if ctx.Err() != nil {
-			break
+		if ctx.Err() != nil || errors.Is(err, ErrStalled) {
+			break // a stall already cost the response timeout: not retried
 		}
 	}
 	return "", n, s.fail("get", key, lastErr)

@@ -94,7 +94,8 @@ type Config struct {
 	SecretAccessKey string
 	UseSSL          *bool // only used when Endpoint has no scheme; nil = true
 	// ConnectTimeout bounds the TCP connect to an S3 endpoint, ResponseTimeout
-	// the wait for the answer's headers once the request is sent; 0 = defaults.
+	// the wait for the answer's headers once the request is sent and every
+	// silence of a transfer's body (watchdog.go); 0 = defaults.
 	ConnectTimeout  time.Duration
 	ResponseTimeout time.Duration
 }
@@ -186,6 +187,8 @@ const (
 	hintUnreachable = "check the endpoint and your network, then run `git vsync status`"
 	hintDenied      = "check the credentials: `git vsync config <env> show`, change them with `git vsync config <env> set` (a config without keys uses the AWS chain: AWS_ACCESS_KEY_ID, AWS_PROFILE …), then run `git vsync status`"
 	hintNoBucket    = "check the bucket name of this env's config (the bucket must exist), then run `git vsync status`"
+	hintStalled     = "run the command again; " + hintSlowStore
+	hintSlowStore   = "a store that is only slow needs a longer wait: VSYNC_STORE_TIMEOUT=2m (default 30s)"
 	hintOther       = "run `git vsync status` to see where the env stands, then try again; `git vsync doctor` checks the store"
 )
 
@@ -197,6 +200,7 @@ var kindCodes = []struct {
 	code fail.Code
 	hint string
 }{
+	{ErrStalled, fail.Unreachable, hintStalled}, // before ErrUnreachable, which it also is
 	{ErrUnreachable, fail.Unreachable, hintUnreachable},
 	{ErrAccessDenied, fail.Unreachable, hintDenied},
 	{ErrNoSuchBucket, fail.Unreachable, hintNoBucket},
@@ -232,6 +236,17 @@ func AsFail(err error, what string) error {
 	}
 	code, hint := codeOf(err)
 	return fail.Wrap(code, err, hint, "%s", what)
+}
+
+// AsFailAgain is AsFail for a step of command again (e.g. "git vsync push
+// dev"), which the user can simply run again: the hint of a stalled transfer
+// names it.
+func AsFailAgain(err error, again, what string) error {
+	var fe *fail.Error
+	if err == nil || errors.As(err, &fe) || !errors.Is(err, ErrStalled) {
+		return AsFail(err, what)
+	}
+	return fail.Wrap(fail.Unreachable, err, "run `"+again+"` again; "+hintSlowStore, "%s", what)
 }
 
 // ErrConditionalIgnored is returned by ProbeConditional when the store

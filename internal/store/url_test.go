@@ -104,6 +104,7 @@ func TestErrorCodes(t *testing.T) {
 		kind error
 		code fail.Code
 	}{
+		{ErrStalled, fail.Unreachable},
 		{ErrUnreachable, fail.Unreachable},
 		{ErrAccessDenied, fail.Unreachable},
 		{ErrNoSuchBucket, fail.Unreachable},
@@ -121,7 +122,7 @@ func TestErrorCodes(t *testing.T) {
 			t.Errorf("%v: AsFail = %v (code %d, hint %q)", tc.kind, fe, fail.CodeOf(fe), fail.HintOf(fe))
 		}
 	}
-	if len(kindCodes) != 3 {
+	if len(kindCodes) != 4 {
 		t.Errorf("kindCodes has %d rows: add the new kind to this test", len(kindCodes))
 	}
 }

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Fault is what a FaultProxy does to a request that a rule matches.
@@ -22,7 +24,20 @@ const (
 	Stall                   // forward, then hold the answer until the client gives up or Release
 	StallFirst              // hold the request before forwarding it (the server never sees it)
 	Refuse                  // answer 503 without forwarding (a store that broke down)
+	// StallUpload stops reading the request body after Bytes bytes and holds
+	// the connection open until the client gives up or Release: the client's
+	// writes block once the socket buffers are full.
+	StallUpload
+	// StallDownload forwards, sends the answer's headers and the first Bytes
+	// bytes of its body, then holds the connection open until the client gives
+	// up or Release.
+	StallDownload
+	// Throttle moves Bytes bytes of the request body and of the answer's body
+	// every Every: slow, but never silent for longer than Every.
+	Throttle
 )
+
+var faultNames = []string{"pass", "drop", "reset", "5xx", "stall", "stall-first", "refuse", "stall-upload", "stall-download", "throttle"}
 
 // FaultRule picks requests by method and by a substring of the path (the bucket
 // key); Times bounds how often it applies (0: always).
@@ -36,7 +51,10 @@ type FaultRule struct {
 	// ThenDown makes the proxy stop listening once this rule fired: every later
 	// request meets a refused connection (a store that went away).
 	ThenDown bool
-	seen     int
+	// Bytes and Every shape StallUpload, StallDownload and Throttle.
+	Bytes int64
+	Every time.Duration
+	seen  int
 }
 
 // FaultProxy is an HTTP reverse proxy in front of an S3 server that injects the
@@ -116,10 +134,11 @@ func (p *FaultProxy) Log() []string {
 // Down stops the proxy from accepting connections: the store is unreachable.
 func (p *FaultProxy) Down() { p.srv.Listener.Close() }
 
-func (p *FaultProxy) pick(r *http.Request) (Fault, bool, chan struct{}) {
+func (p *FaultProxy) pick(r *http.Request) (FaultRule, bool, chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	f, down := Pass, false
+	var picked FaultRule
+	down := false
 	for _, rule := range p.rules {
 		if (rule.Method != "" && rule.Method != r.Method) || !strings.Contains(r.URL.Path, rule.Path) {
 			continue
@@ -128,15 +147,16 @@ func (p *FaultProxy) pick(r *http.Request) (Fault, bool, chan struct{}) {
 		if rule.seen <= rule.After || (rule.Times > 0 && rule.seen > rule.After+rule.Times) {
 			continue
 		}
-		f, down = rule.Fault, rule.ThenDown
+		picked, down = *rule, rule.ThenDown
 		break
 	}
-	p.log = append(p.log, r.Method+" "+r.URL.Path+" "+[]string{"pass", "drop", "reset", "5xx", "stall", "stall-first", "refuse"}[f])
-	return f, down, p.release
+	p.log = append(p.log, r.Method+" "+r.URL.Path+" "+faultNames[picked.Fault])
+	return picked, down, p.release
 }
 
 func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
-	f, down, release := p.pick(r)
+	rule, down, release := p.pick(r)
+	f := rule.Fault
 	if down {
 		p.Down()
 	}
@@ -155,6 +175,12 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 	out.RequestURI = ""
 	out.URL.Scheme, out.URL.Host = p.upstream.Scheme, p.upstream.Host
 	out.Host = r.Host // the client signed for the proxy's host
+	switch f {
+	case StallUpload:
+		out.Body = &heldReader{r: r.Body, left: rule.Bytes, release: release, done: r.Context().Done()}
+	case Throttle:
+		out.Body = &throttledReader{r: r.Body, chunk: rule.Bytes, every: rule.Every}
+	}
 	resp, err := p.tr.RoundTrip(out)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
@@ -182,8 +208,76 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(resp.StatusCode)
+	switch f {
+	case StallDownload:
+		w.Write(body[:min(int64(len(body)), rule.Bytes)])
+		http.NewResponseController(w).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		return
+	case Throttle:
+		for len(body) > 0 {
+			n := min(int64(len(body)), rule.Bytes)
+			if _, err := w.Write(body[:n]); err != nil {
+				return
+			}
+			http.NewResponseController(w).Flush()
+			body = body[n:]
+			if len(body) > 0 {
+				time.Sleep(rule.Every)
+			}
+		}
+		return
+	}
 	w.Write(body)
 }
+
+// heldReader passes the first left bytes of r on, then blocks until release or
+// done and fails.
+type heldReader struct {
+	r       io.ReadCloser
+	left    int64
+	release chan struct{}
+	done    <-chan struct{}
+}
+
+func (h *heldReader) Read(p []byte) (int, error) {
+	if h.left <= 0 {
+		select {
+		case <-h.release:
+		case <-h.done:
+		}
+		return 0, errors.New("faultproxy: the upload was held")
+	}
+	n, err := h.r.Read(p[:min(int64(len(p)), h.left)])
+	h.left -= int64(n)
+	return n, err
+}
+
+func (h *heldReader) Close() error { return h.r.Close() }
+
+// throttledReader passes at most chunk bytes of r on every every.
+type throttledReader struct {
+	r     io.ReadCloser
+	chunk int64
+	every time.Duration
+	left  int64
+	next  time.Time
+}
+
+func (t *throttledReader) Read(p []byte) (int, error) {
+	if t.left <= 0 {
+		time.Sleep(time.Until(t.next))
+		t.left, t.next = t.chunk, time.Now().Add(t.every)
+	}
+	n, err := t.r.Read(p[:min(int64(len(p)), t.left)])
+	t.left -= int64(n)
+	return n, err
+}
+
+func (t *throttledReader) Close() error { return t.r.Close() }
 
 // hijack closes the client connection without an answer; with reset, as a TCP RST.
 func hijack(w http.ResponseWriter, reset bool) {
