@@ -44,18 +44,18 @@ func openStalling(t *testing.T) *stalling {
 }
 
 // within runs f and fails the test when it does not return within limit (a
-// hang without the watchdog); it returns f's error and how long it took.
-func within(t *testing.T, limit time.Duration, f func() error) (error, time.Duration) {
+// hang without the watchdog); it returns how long f took and its error.
+func within(t *testing.T, limit time.Duration, f func() error) (time.Duration, error) {
 	t.Helper()
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- f() }()
 	select {
 	case err := <-done:
-		return err, time.Since(start)
+		return time.Since(start), err
 	case <-time.After(limit):
 		t.Fatalf("still waiting after %s: the stalled transfer hangs", limit)
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -102,7 +102,7 @@ func TestS3StalledUpload(t *testing.T) {
 	// client's write blocks.
 	body := randomBytes(12 * mib)
 	st.proxy.Set(testenv.FaultRule{Method: "PUT", Fault: testenv.StallUpload, Bytes: 64 << 10})
-	err, took := within(t, 10*time.Second, func() error {
+	took, err := within(t, 10*time.Second, func() error {
 		_, err := st.s.PutFile(context.Background(), "v/stalled.enc", bytes.NewReader(body), int64(len(body)), store.Cond{IfNoneMatch: true})
 		return err
 	})
@@ -122,7 +122,7 @@ func TestS3StalledPart(t *testing.T) {
 	g := growing(t)
 	g.Write(randomBytes(12 * mib))
 	g.Close(nil)
-	err, took := within(t, 10*time.Second, func() error {
+	took, err := within(t, 10*time.Second, func() error {
 		_, _, err := st.s.PutStream(context.Background(), "v/stalled.enc", g, store.Cond{IfNoneMatch: true})
 		return err
 	})
@@ -156,7 +156,7 @@ func TestS3StalledDownload(t *testing.T) {
 		st.proxy.Set(testenv.FaultRule{Method: "GET", Fault: testenv.StallDownload, Bytes: 256 << 10})
 		var got bytes.Buffer
 		log0 := len(st.proxy.Log())
-		err, took := within(t, 10*time.Second, func() error {
+		took, err := within(t, 10*time.Second, func() error {
 			if streamed {
 				_, _, err := st.s.GetTo(context.Background(), "v/big.enc", &got)
 				return err
