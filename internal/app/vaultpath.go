@@ -64,10 +64,16 @@ func (e *EnvHandle) checkVaultSafe() error {
 }
 
 // vaultIgnored reports whether git ignores the vault folder rel of the main work
-// tree of r. A folder with tracked files in it does not count as ignored.
+// tree of r. A folder with tracked files in it does not count as ignored. Git's
+// "ignored" is remembered in the state folder while nothing it read changed
+// (git.IgnoresRemembered): a small push or pull then starts no git process.
 func vaultIgnored(r *repo.Repo, rel string) bool {
-	return gitIgnores(r.Main(), strings.Trim(rel, "/")+"/")
+	ok, _ := r.Main().IgnoresRemembered(context.Background(), strings.Trim(rel, "/")+"/", filepath.Join(r.StateDir(), ignoreMemo))
+	return ok
 }
+
+// ignoreMemo is the file of the state folder that holds git's remembered answers.
+const ignoreMemo = "ignored.memo"
 
 // gitIgnores reports whether git ignores path (slash-separated, relative to the
 // work tree top of r): a tracked path, or a failure to ask git, counts as not

@@ -7,9 +7,10 @@
 // gitdir files, commondir, GIT_DIR, GIT_WORK_TREE, core.worktree) and config files
 // without include/includeIf, parsed with go-git's config decoder. A hook that finds
 // every env up to date so runs no git process. It runs the git binary where only
-// git knows the answer: check-ignore (global excludes, negations), ls-files, and
-// config that uses includes, `git -c`, or a system file whose place this build of
-// git-vsync cannot know (see configFiles).
+// git knows the answer: check-ignore (global excludes, negations; the vault
+// check remembers git's "ignored" while nothing git read for it changed, see
+// IgnoresRemembered), ls-files, and config that uses includes, `git -c`, or a
+// system file whose place this build of git-vsync cannot know (see configFiles).
 //
 // Every failure is an *Error inside a *fail.Error whose code and hint come from
 // one place (wrap).

@@ -58,6 +58,17 @@ func (w *world) repo(t *testing.T, initArgs ...string) string {
 	return top
 }
 
+// writeFile writes s to p, making its folders.
+func writeFile(t *testing.T, p, s string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (w *world) discover(t *testing.T, dir string) *Repo {
 	t.Helper()
 	r, err := Discover(dir, w.getenv)
@@ -221,15 +232,7 @@ func TestOriginURL(t *testing.T) {
 func TestConfigLikeGit(t *testing.T) {
 	w := newWorld(t)
 	top := w.repo(t)
-	write := func(p, s string) {
-		t.Helper()
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(p, s string) { writeFile(t, p, s) }
 	write(filepath.Join(w.home, ".config", "git", "config"), "[vsync]\n\tenvs = xdg\n\thookTimeout = 1s\n")
 	write(filepath.Join(w.home, ".gitconfig"), "[VSync]\n\tEnvs = \"dev, prod\" ; comment\n[user]\n\temail = me@example.com\n")
 	w.git(t, top, "config", "vsync.prePush", "warn")
