@@ -226,6 +226,11 @@ func firstLine(s string) string {
 // precondition (412, 409) is an answer, not a glitch; a failed dial means the
 // store is down; a timeout has already cost the response timeout.
 func neverRetry(err error) aws.Ternary {
+	if errors.Is(err, ErrStalled) {
+		// Also under an answer's status (a listing whose body stalled): the
+		// watchdog has already waited the whole response timeout.
+		return aws.FalseTernary
+	}
 	var st interface{ HTTPStatusCode() int }
 	if errors.As(err, &st) && st.HTTPStatusCode() != 0 { // 0: no answer (a send error)
 		switch st.HTTPStatusCode() {
@@ -378,6 +383,9 @@ func classify(op string, err error) error {
 	var nc *NoCredentialsError
 	if errors.As(err, &nc) {
 		return ErrAccessDenied
+	}
+	if errors.Is(err, ErrStalled) {
+		return ErrUnreachable // also when the stalled body came with a 200
 	}
 	status, code := errorCode(err)
 	switch code {

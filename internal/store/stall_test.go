@@ -144,29 +144,36 @@ func TestS3StalledPart(t *testing.T) {
 }
 
 // TestS3StalledDownload: a server that sends the headers and part of a body,
-// then nothing while holding the connection open, ends Get and GetTo after one
-// response timeout of no progress; the download is not retried.
+// then nothing while holding the connection open, ends Get, GetTo and a
+// listing (whose body the SDK reads) after one response timeout of no
+// progress; the download is not retried.
 func TestS3StalledDownload(t *testing.T) {
 	st := openStalling(t)
 	body := randomBytes(2 * mib)
 	if _, err := st.direct.Put(context.Background(), "v/big.enc", body, store.Cond{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, streamed := range []bool{false, true} {
-		st.proxy.Set(testenv.FaultRule{Method: "GET", Fault: testenv.StallDownload, Bytes: 256 << 10})
+	for _, how := range []string{"get", "getto", "list"} {
+		// A listing of one key is a few hundred bytes.
+		cut := map[string]int64{"get": 256 << 10, "getto": 256 << 10, "list": 100}[how]
+		st.proxy.Set(testenv.FaultRule{Method: "GET", Fault: testenv.StallDownload, Bytes: cut})
 		var got bytes.Buffer
 		log0 := len(st.proxy.Log())
 		took, err := within(t, 10*time.Second, func() error {
-			if streamed {
-				_, _, err := st.s.GetTo(context.Background(), "v/big.enc", &got)
-				return err
+			var err error
+			switch how {
+			case "get":
+				_, _, err = st.s.Get(context.Background(), "v/big.enc")
+			case "getto":
+				_, _, err = st.s.GetTo(context.Background(), "v/big.enc", &got)
+			case "list":
+				_, err = st.s.List(context.Background(), "v/")
 			}
-			_, _, err := st.s.Get(context.Background(), "v/big.enc")
 			return err
 		})
 		st.proxy.Release()
 		checkStalled(t, st, err, took, false, "GET", log0)
-		if streamed && got.Len() != 256<<10 {
+		if how == "getto" && got.Len() != 256<<10 {
 			t.Fatalf("GetTo wrote %d bytes", got.Len())
 		}
 	}
