@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -80,6 +81,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"linkbin":    cmdLinkBin,
 			"dotenvjson": cmdDotenvJSON,
 			"silentep":   cmdSilentEndpoint,
+			"stallproxy": cmdStallProxy,
 		},
 	}
 }
@@ -128,6 +130,23 @@ func cmdSilentEndpoint(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ts.Defer(stop)
 	ts.Setenv(args[0], ep)
+}
+
+// cmdStallProxy: stallproxy VAR UPSTREAM PATH BYTES — starts a proxy to UPSTREAM
+// that sends the headers and the first BYTES bytes of the body of every GET
+// whose path contains PATH, then holds the connection open (testenv.FaultProxy,
+// StallDownload), and sets VAR to its http:// endpoint.
+func cmdStallProxy(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 4 {
+		ts.Fatalf("usage: stallproxy VAR UPSTREAM PATH BYTES")
+	}
+	n, err := strconv.ParseInt(args[3], 10, 64)
+	ts.Check(err)
+	p, err := testenv.StartFaultProxy(args[1])
+	ts.Check(err)
+	ts.Defer(p.Close)
+	p.Set(testenv.FaultRule{Method: "GET", Path: args[2], Fault: testenv.StallDownload, Bytes: n})
+	ts.Setenv(args[0], p.URL)
 }
 
 func TestScripts(t *testing.T) {

@@ -76,9 +76,20 @@ type FaultProxy struct {
 // NewFaultProxy starts a proxy to upstream (an http endpoint) for the test.
 func NewFaultProxy(t testing.TB, upstream string) *FaultProxy {
 	t.Helper()
-	u, err := url.Parse(upstream)
+	p, err := StartFaultProxy(upstream)
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// StartFaultProxy is NewFaultProxy for callers without a testing.TB
+// (testscript commands): call Close when done.
+func StartFaultProxy(upstream string) (*FaultProxy, error) {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		return nil, err
 	}
 	p := &FaultProxy{upstream: u, tr: &http.Transport{DisableKeepAlives: true}, release: make(chan struct{})}
 	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(p.serve))
@@ -86,8 +97,7 @@ func NewFaultProxy(t testing.TB, upstream string) *FaultProxy {
 	p.srv.Config.SetKeepAlivesEnabled(false)
 	p.srv.Start()
 	p.URL = p.srv.URL
-	t.Cleanup(p.Close)
-	return p
+	return p, nil
 }
 
 // Close releases held requests and stops the proxy.
