@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -200,6 +201,11 @@ func TestPushMultipartFaults(t *testing.T) {
 					t.Fatal("the pulled file differs")
 				}
 				return
+			}
+			if tc.msg != "" && runtime.GOOS != "linux" && runtime.GOOS != "darwin" && strings.Contains(err.Error(), "sent no answer within") {
+				// No TCP_NOTSENT_LOWAT: the kernel may take the whole part, and
+				// the answer's wait runs out instead (bounded all the same).
+				tc.msg, tc.hint = "", "git vsync status"
 			}
 			wantCode(t, err, tc.wantCode, tc.msg)
 			if !strings.Contains(fail.HintOf(err), tc.hint) || !strings.Contains(err.Error(), "nothing was published") {

@@ -63,18 +63,22 @@ func within(t *testing.T, limit time.Duration, f func() error) (time.Duration, e
 // text and a hint that names VSYNC_STORE_TIMEOUT, after one attempt.
 func checkStalled(t *testing.T, st *stalling, err error, took time.Duration, upload bool, method string, log0 int) {
 	t.Helper()
-	if !errors.Is(err, store.ErrStalled) || !errors.Is(err, store.ErrUnreachable) {
-		t.Fatalf("want a stall, got %v", err)
-	}
 	want := st.proxy.URL + " stopped sending the download (no progress for 500ms)"
 	if upload {
 		want = st.proxy.URL + " stopped reading the upload (no progress for 500ms)"
 	}
-	if !strings.Contains(err.Error(), want) {
-		t.Fatalf("error %q lacks %q", err, want)
-	}
 	fe := store.AsFail(err, "move the bytes")
-	if fail.CodeOf(fe) != fail.Unreachable || !strings.Contains(fail.HintOf(fe), "VSYNC_STORE_TIMEOUT") {
+	switch {
+	case upload && !store.LimitsUnsent && errors.Is(err, store.ErrUnreachable) &&
+		strings.Contains(err.Error(), "sent no answer within 500ms"):
+		// Without TCP_NOTSENT_LOWAT the kernel may take the whole body, and
+		// the answer's wait runs out instead: bounded all the same.
+		t.Logf("the kernel took the whole body: %v", err)
+	case !errors.Is(err, store.ErrStalled) || !errors.Is(err, store.ErrUnreachable):
+		t.Fatalf("want a stall, got %v", err)
+	case !strings.Contains(err.Error(), want):
+		t.Fatalf("error %q lacks %q", err, want)
+	case fail.CodeOf(fe) != fail.Unreachable || !strings.Contains(fail.HintOf(fe), "VSYNC_STORE_TIMEOUT"):
 		t.Fatalf("code %d, hint %q", fail.CodeOf(fe), fail.HintOf(fe))
 	}
 	// One stall, not one per retry: at most the timeout, the abort's rounds and slack.
