@@ -413,7 +413,7 @@ func (e *EnvHandle) changes(st *state.State, scan func([]vault.Known, time.Time)
 		known = make([]vault.Known, 0, len(st.Files))
 		for _, f := range st.Files {
 			old = append(old, vault.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Dir: f.Dir})
-			known = append(known, vault.Known{Path: f.Path, SHA256: f.SHA256, Stat: f.Stat})
+			known = append(known, vault.Known{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Stat: f.Stat})
 		}
 		racy = st.StatTime.Add(-racyWindow)
 	}
@@ -437,6 +437,30 @@ func (e *EnvHandle) changes(st *state.State, scan func([]vault.Known, time.Time)
 		changed = append(changed, "-"+p)
 	}
 	return cur, changed, nil
+}
+
+// reuse offers the vault's files that st (its last sync) vouches for to a new
+// vault unpacked beside it (vault.Reuse: a file that already holds an entry's
+// content is linked instead of written); nil when there is no sync state. A
+// Partial st (an up-to-date check found the vault as synced) is read whole.
+func (e *EnvHandle) reuse(st *state.State) *vault.Reuse {
+	if st != nil && st.Partial() {
+		full, err := e.State()
+		if err != nil || full == nil || !full.Time.Equal(st.Time) || full.StatDigest != st.StatDigest {
+			return nil
+		}
+		st = full
+	}
+	if st == nil {
+		return nil
+	}
+	known := make([]vault.Known, 0, len(st.Files))
+	for _, f := range st.Files {
+		if !f.Dir {
+			known = append(known, vault.Known{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Stat: f.Stat})
+		}
+	}
+	return vault.NewReuse(e.VaultDir, known, st.StatTime.Add(-racyWindow), e.app.Now())
 }
 
 // racyWindow covers file systems with coarse timestamps: a file modified this close

@@ -94,6 +94,10 @@ func TestPullSurvivesKill(t *testing.T) {
 		cmd.Process.Kill()
 		return cmd.Wait() == nil
 	}
+	// The files v2 keeps as they were are linked from the replaced vault, not
+	// written (vault.Reuse), so the kills below also meet a stage holding links
+	// into the live vault.
+	infoV1 := fileInfos(t, b.vault("dev"))
 	start := time.Now()
 	if !run(-1) {
 		t.Fatal("the helper pull fails even without a kill")
@@ -101,6 +105,9 @@ func TestPullSurvivesKill(t *testing.T) {
 	full := time.Since(start)
 	if !reflect.DeepEqual(tree(t, b.vault("dev")), treeV2) {
 		t.Fatal("helper pull did not bring v2")
+	}
+	if n := sameFiles(infoV1, fileInfos(t, b.vault("dev"))); linksHere && n != 152 {
+		t.Fatalf("the pull linked %d files, want the 152 that v2 keeps (150 and setup's 2)", n)
 	}
 	eb, err := b.app.OpenEnv(b.app.Resolve(""), "dev")
 	if err != nil {
@@ -112,9 +119,10 @@ func TestPullSurvivesKill(t *testing.T) {
 	}
 	counts := map[string]int{}
 	// Kills at random moments, then at the two moments between the flush of the
-	// new vault (which also flushes the backup of the old one) and the swap.
+	// new vault (which also flushes the backup of the old one) and the swap, and
+	// right after the swap (before the linked files' stat keys are taken again).
 	const random = 25
-	for i := 0; i < random+2; i++ {
+	for i := 0; i < random+3; i++ {
 		reset()
 		before := newestBackup(t, eb)
 		switch i {
@@ -122,6 +130,8 @@ func TestPullSurvivesKill(t *testing.T) {
 			run(-1, "VSYNC_KILL_AT=flushed")
 		case random + 1:
 			run(-1, "VSYNC_KILL_AT=published")
+		case random + 2:
+			run(-1, "VSYNC_KILL_AT=swapped")
 		default:
 			run(time.Duration(rand.Int64N(int64(full))))
 		}
@@ -167,7 +177,12 @@ func TestPullSurvivesKill(t *testing.T) {
 			t.Fatal("killed before publishing, yet a backup was published")
 		case i == random+1 && (!published || !reflect.DeepEqual(got, treeV1)):
 			t.Fatalf("killed once the backup was published (published: %v): want the old vault and the backup", published)
+		case i == random+2 && !reflect.DeepEqual(got, treeV2):
+			t.Fatal("killed right after the swap: want the new vault")
 		}
+		// Whatever the kill left in the stage were names of the live vault's
+		// files: removing them left those files, each with its one name.
+		oneNameEach(t, b.vault("dev"))
 		// The sync state agrees with whichever vault survived: no phantom local edits.
 		if len(changes) > 0 {
 			t.Fatalf("after kill %d the vault looks edited: %s", i, summarize(changes))
@@ -178,6 +193,33 @@ func TestPullSurvivesKill(t *testing.T) {
 		}
 	}
 	t.Logf("full pull %v; after kills: %v", full, counts)
+}
+
+// fileInfos is path → Lstat of every file below dir.
+func fileInfos(t *testing.T, dir string) map[string]os.FileInfo {
+	t.Helper()
+	out := map[string]os.FileInfo{}
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			out[p] = fi
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// sameFiles counts the paths of after that are the same file as in before.
+func sameFiles(before, after map[string]os.FileInfo) int {
+	n := 0
+	for p, fi := range after {
+		if b, ok := before[p]; ok && os.SameFile(b, fi) {
+			n++
+		}
+	}
+	return n
 }
 
 // newestBackup is the newest backup of e (none: the zero Backup).

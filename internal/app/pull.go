@@ -180,7 +180,7 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 		seen = st.Seen
 	}
 	ns := &state.State{Repo: e.ID.Name, Env: env, TS: target, Seen: seen, ETag: etag, Op: "pull", Time: a.Now().UTC(), KeyFP: keyFingerprint(aesKey)}
-	files, b, err := a.installZip(e, aesKey, zip, zip.Size(), ns, bundleFile.remove, kd.bk)
+	files, b, err := a.installZip(e, aesKey, zip, zip.Size(), ns, bundleFile.remove, kd.bk, e.reuse(st))
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +258,13 @@ func wrongKeyError(err error, env, ts string) error {
 // done, when set, is called once the archive is unpacked and before the new vault
 // is flushed to disk: it deletes the temp file the archive was read from, whose
 // pages a flush of the whole file system (syncfs) would otherwise write too.
-func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int64, next *state.State, done func(), bk *vaultBackup) ([]vault.File, *backup.Backup, error) {
+//
+// reuse, when set, links the files of the current vault that already hold an
+// entry's content into the stage instead of writing them (docs/design.md, "Files
+// the new vault already holds"). Their change times move when the replaced vault
+// is deleted, so with next their stat keys are taken again after the swap, each
+// only once the file was read and found to hold the recorded content.
+func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int64, next *state.State, done func(), bk *vaultBackup, reuse *vault.Reuse) ([]vault.File, *backup.Backup, error) {
 	if bk == nil {
 		bk = a.startBackup(e, aesKey)
 	}
@@ -280,7 +286,7 @@ func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int6
 	}
 	err := vault.ReplaceAfter(e.VaultDir, func(stage string) error {
 		var err error
-		files, err = bundle.ExtractDatedAt(zip, size, stage, bundle.DefaultLimits, past)
+		files, err = bundle.ExtractDatedAt(zip, size, stage, bundle.DefaultLimits, past, reuse)
 		if err != nil {
 			return err
 		}
@@ -339,12 +345,27 @@ func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int6
 		}
 		return nil, nil, fail.Wrap(fail.CodeOf(err), err, fail.HintOf(err), "replace the vault (it is unchanged)")
 	}
+	if next == nil {
+		return files, b, nil
+	}
+	swapPoint("swapped")
+	if keys := reuse.Verified(e.VaultDir, files); len(keys) > 0 {
+		for i := range next.Files {
+			if k, ok := keys[next.Files[i].Path]; ok {
+				next.Files[i].Stat = k
+			}
+		}
+		// On failure the pending state written before the swap stays: its keys
+		// of the linked files no longer match, so they are hashed at each check.
+		_ = state.SavePending(e.Repo.StateDir(), next)
+	}
 	return files, b, nil
 }
 
 // swapPoint is called by installZip at the moments of a swap that tests kill a
-// pull at: "flushed" (the new vault is durable, its backup not yet published) and
-// "published" (the backup is published, the vault not yet swapped).
+// pull at: "flushed" (the new vault is durable, its backup not yet published),
+// "published" (the backup is published, the vault not yet swapped) and "swapped"
+// (the new vault in place, the pending state not yet re-keyed for linked files).
 var swapPoint = func(string) {}
 
 // backupVault seals the current vault into the backups folder; nil when the vault is

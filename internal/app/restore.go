@@ -105,7 +105,10 @@ func (a *App) Restore(ctx context.Context, target *Target, env, id string, o Aud
 	}
 	defer r.Close()
 	res := &RestoreResult{ID: id}
-	files, b, err := a.installZip(e, aesKey, r, r.Size(), nil, func() { r.Close() }, bk)
+	// The files the current vault already holds are linked, not written; the
+	// last sync says which (a state that cannot be read only costs that).
+	st, _ := e.State()
+	files, b, err := a.installZip(e, aesKey, r, r.Size(), nil, func() { r.Close() }, bk, e.reuse(st))
 	if err != nil {
 		return nil, err
 	}

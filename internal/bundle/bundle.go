@@ -465,8 +465,10 @@ func commonPrefix(a, b string) string {
 // is missing or not before it (zero notAfter: none is). A pull passes a moment a
 // few seconds back, so that the stats it records right after are trusted at the
 // next check (see vault.ScanKnown) without a second pass over the files to date
-// them.
-func ExtractDatedAt(r io.ReaderAt, size int64, destDir string, lim Limits, notAfter time.Time) ([]vault.File, error) {
+// them. A file that reuse links from the vault being replaced (the same content,
+// known only once its entry is decompressed and hashed) is not written, and keeps
+// that file's times; nil reuse writes every file.
+func ExtractDatedAt(r io.ReaderAt, size int64, destDir string, lim Limits, notAfter time.Time, reuse *vault.Reuse) ([]vault.File, error) {
 	lim = lim.effective()
 	_, entries, err := plan(r, size, lim)
 	if err != nil {
@@ -492,7 +494,7 @@ func ExtractDatedAt(r io.ReaderAt, size int64, destDir string, lim Limits, notAf
 			return nil, fail.New(fail.Failure, "unpack into a new or empty folder", "cannot unpack into %q: the folder is not empty", destDir)
 		}
 	}
-	files, err := unpack(entries, destDir, lim, notAfter)
+	files, err := unpack(entries, destDir, lim, notAfter, reuse)
 	if err != nil {
 		if created {
 			os.RemoveAll(destDir)
@@ -538,7 +540,7 @@ func layout(entries []planned) ([]string, map[string]*planned) {
 	return paths, kind
 }
 
-func unpack(entries []planned, destDir string, lim Limits, notAfter time.Time) ([]vault.File, error) {
+func unpack(entries []planned, destDir string, lim Limits, notAfter time.Time, reuse *vault.Reuse) ([]vault.File, error) {
 	// Every folder to create: explicit entries and the parents of every entry.
 	paths, kind := layout(entries)
 	out := make([]vault.File, 0, len(paths))
@@ -577,7 +579,14 @@ func unpack(entries []planned, destDir string, lim Limits, notAfter time.Time) (
 			mod = notAfter
 		}
 		var n int64
-		if sz := e.f.UncompressedSize64; sz >= writerMin && sz <= memFileMax {
+		if sz := e.f.UncompressedSize64; reuse.Candidate(p, int64(sz)) {
+			// Whether the vault being replaced holds this content is known only
+			// once the entry is decompressed and hashed.
+			var err error
+			if n, err = unpackReused(w, reuse, e.f, p, full, mod, &budget, buf, h); err != nil {
+				return nil, err
+			}
+		} else if sz >= writerMin && sz <= memFileMax {
 			b := w.buffer()
 			var err error
 			if n, err = copyEntry(b, e.f, &budget, buf, h); err != nil {
@@ -598,6 +607,39 @@ func unpack(entries []planned, destDir string, lim Limits, notAfter time.Time) (
 		return nil, err
 	}
 	return out, nil
+}
+
+// unpackReused unpacks the entry f at path p (full in the stage) that reuse may
+// link from the vault being replaced: up to memFileMax it is decompressed into a
+// buffer and hashed, and a writer links it or, failing that, writes the buffer;
+// a larger one is decompressed and hashed first, then linked here or, failing
+// that, decompressed again and written.
+func unpackReused(w *fileWriters, reuse *vault.Reuse, f *zip.File, p, full string, mod time.Time, budget *int64, buf []byte, h hash.Hash) (int64, error) {
+	if f.UncompressedSize64 <= memFileMax {
+		b := w.buffer()
+		n, err := copyEntry(b, f, budget, buf, h)
+		if err != nil {
+			w.put(b)
+			return n, err
+		}
+		sum := h.Sum(nil)
+		w.jobs <- fileJob{full, b, mod, func() bool { return reuse.Link(p, sum, full) }}
+		return n, nil
+	}
+	left := *budget
+	n, err := copyEntry(io.Discard, f, &left, buf, h)
+	if err != nil {
+		return n, err
+	}
+	if reuse.Link(p, h.Sum(nil), full) {
+		*budget = left
+		return n, nil
+	}
+	if n, err = writeFile(full, f, budget, buf, h); err != nil {
+		return n, err
+	}
+	setTime(full, mod)
+	return n, nil
 }
 
 func setTime(path string, mod time.Time) {
@@ -649,6 +691,7 @@ type fileJob struct {
 	path string
 	data *bytes.Buffer
 	mod  time.Time
+	link func() bool // when set and true, the file was linked: data is not written
 }
 
 // unpackWriters is small on purpose, and small files (below writerMin) are
@@ -671,7 +714,7 @@ func newFileWriters() *fileWriters {
 		go func() {
 			defer w.wg.Done()
 			for j := range w.jobs {
-				if w.failed() == nil {
+				if w.failed() == nil && (j.link == nil || !j.link()) {
 					if err := writeAll(j.path, j.data.Bytes(), j.mod); err != nil {
 						w.mu.Lock()
 						if w.err == nil {
@@ -719,7 +762,7 @@ func (w *fileWriters) buffer() *bytes.Buffer {
 func (w *fileWriters) put(b *bytes.Buffer) { w.bufs <- b }
 
 func (w *fileWriters) write(path string, b *bytes.Buffer, mod time.Time) {
-	w.jobs <- fileJob{path, b, mod}
+	w.jobs <- fileJob{path, b, mod, nil}
 }
 
 // wait lets the writers finish and returns the first error.

@@ -45,7 +45,7 @@ func TestExtractDatedAt(t *testing.T) {
 	zw.Close()
 	dest := filepath.Join(t.TempDir(), "out")
 	data := b.Bytes()
-	if _, err := ExtractDatedAt(bytes.NewReader(data), int64(len(data)), dest, DefaultLimits, notAfter); err != nil {
+	if _, err := ExtractDatedAt(bytes.NewReader(data), int64(len(data)), dest, DefaultLimits, notAfter, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range ents {

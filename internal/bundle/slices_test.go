@@ -33,5 +33,5 @@ func Extract(data []byte, destDir string, lim Limits) ([]vault.File, error) {
 // ExtractAt is Extract of the size bytes of an archive read through r, which must
 // not change while it is read.
 func ExtractAt(r io.ReaderAt, size int64, destDir string, lim Limits) ([]vault.File, error) {
-	return ExtractDatedAt(r, size, destDir, lim, time.Time{})
+	return ExtractDatedAt(r, size, destDir, lim, time.Time{}, nil)
 }

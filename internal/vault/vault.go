@@ -156,6 +156,7 @@ func Scan(dir string) ([]File, error) {
 // Known is what a sync state recorded about a file: its path, hash and stat key.
 type Known struct {
 	Path   string
+	Size   int64
 	SHA256 string
 	Stat   string
 }

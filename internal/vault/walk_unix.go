@@ -31,7 +31,7 @@ func statAt(d *openDir, name string, s *stamp) (fs.FileMode, error) {
 			return 0, err
 		}
 	}
-	*s = stamp{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), dev: uint64(st.Dev), ino: uint64(st.Ino)}
+	*s = stampOf(&st)
 	switch uint32(st.Mode) & unix.S_IFMT {
 	case unix.S_IFREG:
 		return 0, nil
