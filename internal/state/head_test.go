@@ -228,11 +228,19 @@ func TestStatDigestRecords(t *testing.T) {
 	if statDigest([]File{{Path: "a", Size: 1, Stat: "1:2:3:4:5"}}) != "" {
 		t.Error("a digest over a file without a hash")
 	}
+	for _, bad := range []string{"", "1:2:x:4:5", "1:2:3:4:", "01:2:3:4:5", "+1:2:3:4:5", "1:2:3:4:9223372036854775808", "1:2:3:4:5:6:7:8:9"} {
+		if statDigest([]File{{Path: "a", Size: 1, SHA256: "00", Stat: bad}}) != "" {
+			t.Errorf("a digest over the stat key %q", bad)
+		}
+	}
 	// The walk's side: the same records through Add.
 	d := NewDigest()
 	d.Add("a", true, 0, nil)
-	d.Add("a/b", false, 1, []byte("1:2:3:4:5"))
+	d.Add("a/b", false, 1, []uint64{1, 2, 3, 4, 5})
 	if d.Sum() != statDigest(base) {
 		t.Error("Add and statDigest disagree")
+	}
+	if f, ok := KeyFields("2048:-1:0:18:9223372036854775807", nil); !ok || !reflect.DeepEqual(f, []uint64{2048, 1<<64 - 1, 0, 18, 1<<63 - 1}) {
+		t.Errorf("KeyFields: %v %v", f, ok)
 	}
 }

@@ -5,10 +5,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/git-vsync/git-vsync/internal/state"
 )
 
 func TestScanKnownTrustsOnlyAnUnchangedStat(t *testing.T) {
@@ -81,13 +84,14 @@ func TestEachStat(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	ok, err := StartListing(dir).EachStat(time.Now(), func(path string, dir bool, size int64, key []byte) {
+	ok, err := StartListing(dir).EachStat(time.Now(), func(path string, dir bool, size int64, key []uint64) {
 		if dir {
 			got = append(got, path+"/")
 			return
 		}
-		if string(key) != stats[path] || size != int64(len(path)) {
-			t.Errorf("%s: size %d key %q, Stats %q", path, size, key, stats[path])
+		// The fields of the key the state records, as the state reads them.
+		if want, ok := state.KeyFields(stats[path], nil); !ok || !reflect.DeepEqual(key, want) || size != int64(len(path)) {
+			t.Errorf("%s: size %d key %v, Stats %q", path, size, key, stats[path])
 		}
 		got = append(got, path)
 	})
@@ -96,11 +100,11 @@ func TestEachStat(t *testing.T) {
 	}
 	os.Chtimes(filepath.Join(dir, "a-c"), time.Now(), time.Now())
 	got = nil
-	ok, err = StartListing(dir).EachStat(time.Now().Add(-time.Second), func(path string, _ bool, _ int64, _ []byte) { got = append(got, path) })
+	ok, err = StartListing(dir).EachStat(time.Now().Add(-time.Second), func(path string, _ bool, _ int64, _ []uint64) { got = append(got, path) })
 	if ok || err != nil || strings.Join(got, " ") != "a" {
 		t.Fatalf("a racily clean file: %v %v %q", ok, err, got)
 	}
-	if ok, err := StartListing(filepath.Join(dir, "gone")).EachStat(time.Now(), func(string, bool, int64, []byte) {}); ok || !errors.Is(err, fs.ErrNotExist) {
+	if ok, err := StartListing(filepath.Join(dir, "gone")).EachStat(time.Now(), func(string, bool, int64, []uint64) {}); ok || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a missing vault: %v %v", ok, err)
 	}
 }

@@ -262,18 +262,19 @@ func (l *Listing) ScanForChanges(known []Known, racy time.Time) ([]File, error) 
 }
 
 // EachStat calls fn with every entry of the listing in path order, a regular
-// file with its size and stat key (key is only valid during the call), and
+// file with its size and the fields of its stat key in the order the key writes
+// them (size, mtime, ctime, dev, ino; key is only valid during the call), and
 // reports whether the stat keys vouch for the files' contents: false (and fn is
-// called no more) at the first file that has no stat key on this platform or was
-// modified at or after racy, which ScanForChanges would read. The error is the
-// walk's. An up-to-date check feeds the entries to a state.Digest.
-func (l *Listing) EachStat(racy time.Time, fn func(path string, dir bool, size int64, key []byte)) (bool, error) {
+// called no more) at the first file that has no stat key on this platform or
+// was modified at or after racy, which ScanForChanges would read. The error is
+// the walk's. An up-to-date check feeds the entries to a state.Digest.
+func (l *Listing) EachStat(racy time.Time, fn func(path string, dir bool, size int64, key []uint64)) (bool, error) {
 	<-l.done
 	if l.err != nil {
 		return false, l.err
 	}
 	racyNs := unixNano(racy)
-	var buf [80]byte
+	var key [5]uint64
 	for _, e := range l.es {
 		if e.Dir {
 			fn(e.Path, true, 0, nil)
@@ -282,7 +283,8 @@ func (l *Listing) EachStat(racy time.Time, fn func(path string, dir bool, size i
 		if !e.keyed || e.st.mtime >= racyNs {
 			return false, nil
 		}
-		fn(e.Path, false, e.st.size, e.st.appendKey(buf[:0]))
+		key = [5]uint64{uint64(e.st.size), uint64(e.st.mtime), uint64(e.st.ctime), e.st.dev, e.st.ino}
+		fn(e.Path, false, e.st.size, key[:])
 	}
 	return true, nil
 }

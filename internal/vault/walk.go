@@ -63,16 +63,24 @@ type chunk struct {
 // openDir is a listed folder kept open for the chunks that state its files
 // (relative to it: one path component to resolve per file, not the whole path).
 type openDir struct {
-	f         *os.File
-	fd        int
+	f         folder
 	path, rel string // rel: below the vault, "" for the vault folder
 	refs      atomic.Int32
 }
 
 func (d *openDir) release() {
 	if d.refs.Add(-1) == 0 {
-		d.f.Close()
+		d.f.close()
 	}
+}
+
+// dirent is an entry of a listed folder: its path below the vault, whose last
+// component (its name in the folder) starts at name, and its type (0 for a
+// regular file).
+type dirent struct {
+	path string
+	name int
+	typ  fs.FileMode
 }
 
 // walker lists a vault folder: the walk goes on in the caller's goroutine while a
@@ -81,6 +89,7 @@ func (d *openDir) release() {
 type walker struct {
 	root string
 	ig   *Ignore
+	sc   scratch // folder.list's buffers, reused from folder to folder
 	// blocks hold the entries listed: they never move, so the goroutines
 	// stating files write into them while the walk adds more (and a large
 	// vault's listing is not copied at each doubling of one slice).
@@ -175,12 +184,12 @@ func (w *walker) walk(rel, abs string) error {
 	if err != nil {
 		return err
 	}
-	ds, err := f.ReadDir(-1)
+	ds, err := f.list(rel, abs, &w.sc)
 	if err != nil {
-		f.Close()
+		f.close()
 		return err
 	}
-	slices.SortFunc(ds, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	slices.SortFunc(ds, func(a, b dirent) int { return strings.Compare(a.path[a.name:], b.path[b.name:]) })
 	// The folder stays open for the chunks that state its files, but not while
 	// the walk is below it (a deep vault would hold a descriptor per level): it
 	// is opened again for files that come after a subfolder.
@@ -201,12 +210,8 @@ func (w *walker) walk(rel, abs string) error {
 	// Entries in name order, a folder's content right after the folder: WalkDir's
 	// order, so the first refused entry is the one it would report.
 	for _, de := range ds {
-		name := de.Name()
-		r := name
-		if rel != "" {
-			r = rel + "/" + name
-		}
-		isDir := de.IsDir()
+		r := de.path
+		isDir := de.typ == fs.ModeDir
 		if w.ig.Match(r, isDir) {
 			// Local-only (.vsyncignore): never listed, so never pushed nor an edit.
 			w.local = append(w.local, r)
@@ -215,13 +220,13 @@ func (w *walker) walk(rel, abs string) error {
 			}
 			continue
 		}
-		if t := de.Type(); t != 0 && t != fs.ModeDir {
-			return refused(r, t)
+		if de.typ != 0 && !isDir {
+			return refused(r, de.typ)
 		}
 		if isDir {
 			w.add(entry{Path: r, Dir: true})
 			leave() // chunks stay in walk order
-			if err := w.walk(r, filepath.Join(abs, name)); err != nil {
+			if err := w.walk(r, filepath.Join(abs, r[de.name:])); err != nil {
 				return err
 			}
 			continue
@@ -247,10 +252,18 @@ func (w *walker) walk(rel, abs string) error {
 	return nil
 }
 
+// joinRel is the path of name in the folder rel ("" for the vault folder).
+func joinRel(rel, name string) string {
+	if rel == "" {
+		return name
+	}
+	return rel + "/" + name
+}
+
 // newOpenDir holds the open folder f for the walk (its reference, which
 // release gives back).
-func newOpenDir(f *os.File, abs, rel string) *openDir {
-	d := &openDir{f: f, fd: int(f.Fd()), path: abs, rel: rel}
+func newOpenDir(f folder, abs, rel string) *openDir {
+	d := &openDir{f: f, path: abs, rel: rel}
 	d.refs.Store(1)
 	return d
 }

@@ -12,7 +12,10 @@ import (
 // haveStatKeys: no change time here, so no stamp is trusted and every check hashes.
 const haveStatKeys = false
 
-func openFolder(abs string) (*os.File, error) { return os.Open(abs) }
+func openFolder(abs string) (folder, error) {
+	f, err := os.Open(abs)
+	return folder{f: f}, err
+}
 
 // statAt lstats name in the folder d into s, and returns its type (0 for a
 // regular file).
