@@ -32,3 +32,11 @@ func (f folder) list(rel, _ string, _ *scratch) ([]dirent, error) {
 	}
 	return out, nil
 }
+
+// joinRel is the path of name in the folder rel ("" for the vault folder).
+func joinRel(rel, name string) string {
+	if rel == "" {
+		return name
+	}
+	return rel + "/" + name
+}

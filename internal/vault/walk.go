@@ -252,14 +252,6 @@ func (w *walker) walk(rel, abs string) error {
 	return nil
 }
 
-// joinRel is the path of name in the folder rel ("" for the vault folder).
-func joinRel(rel, name string) string {
-	if rel == "" {
-		return name
-	}
-	return rel + "/" + name
-}
-
 // newOpenDir holds the open folder f for the walk (its reference, which
 // release gives back).
 func newOpenDir(f folder, abs, rel string) *openDir {
