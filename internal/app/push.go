@@ -342,13 +342,12 @@ func nextTS(now time.Time, latest string) string {
 }
 
 // recordPushing saves e.pushing as the record of a push about to publish f as
-// version ts.
+// version ts, with the hash of f taken while it was sealed.
 func (e *EnvHandle) recordPushing(ts string, f *tempFile) error {
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f.File, 0, f.size)); err != nil {
-		return fail.Wrap(fail.Failure, err, fail.HintLocal, "hash the sealed bundle")
+	if len(f.sum) != sha256.Size {
+		return fail.New(fail.Failure, fail.HintBug, "the sealed bundle of %s has no hash", ts)
 	}
-	e.pushing.TS, e.pushing.Sealed = ts, hex.EncodeToString(h.Sum(nil))
+	e.pushing.TS, e.pushing.Sealed = ts, hex.EncodeToString(f.sum)
 	if err := state.SavePushing(e.Repo.StateDir(), e.pushing); err != nil {
 		return fail.Wrap(fail.Failure, err, fail.HintLocal, "record the push locally")
 	}

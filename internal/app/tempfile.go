@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"os"
@@ -32,7 +33,8 @@ const (
 type tempFile struct {
 	*os.File
 	size  int64
-	files int // files in the bundle, when known (for the progress line)
+	sum   []byte // SHA-256 of the content of a sealed bundle, taken while it was written
+	files int    // files in the bundle, when known (for the progress line)
 }
 
 // newTempFile creates a 0600 temp file in the clone's temp folder.
@@ -86,30 +88,33 @@ func (e *EnvHandle) sealBundle(aesKey []byte, ts string, zip func(w io.Writer) e
 	if err != nil {
 		return nil, err
 	}
-	if t.size, err = seal(t.File, aesKey, ts, zip); err != nil {
+	if t.size, t.sum, err = seal(t.File, aesKey, ts, zip); err != nil {
 		t.remove()
 		return nil, err
 	}
 	return t, nil
 }
 
-// seal writes RQE1(RQEM0001(ts, zip)) to out and returns its length.
-func seal(out io.Writer, aesKey []byte, ts string, zip func(w io.Writer) error) (int64, error) {
-	w, err := rqe1.NewWriter(aesKey, out)
+// seal writes RQE1(RQEM0001(ts, zip)) to out and returns its length and its
+// SHA-256, hashed on the way out so that the push record never reads the bundle
+// again.
+func seal(out io.Writer, aesKey []byte, ts string, zip func(w io.Writer) error) (int64, []byte, error) {
+	h := sha256.New()
+	w, err := rqe1.NewWriter(aesKey, io.MultiWriter(out, h))
 	if err != nil {
-		return 0, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
+		return 0, nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
 	}
 	// Seal with no payload is the seal's header; the zip streams after it.
 	if _, err := w.Write(rqem.Seal(ts, nil)); err != nil {
-		return 0, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
+		return 0, nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
 	}
 	if err := zip(w); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := w.Close(); err != nil {
-		return 0, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
+		return 0, nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "seal the bundle")
 	}
-	return w.Size(), nil
+	return w.Size(), h.Sum(nil), nil
 }
 
 // upload is a version object uploading while its bundle is sealed.
@@ -121,9 +126,9 @@ type upload struct {
 // sealUploading is sealBundle with the bundle uploaded as version ts while it is
 // written (store.PutStream with If-None-Match: on S3 a multipart upload for a
 // large bundle, completed only once the bundle is whole; aborted on any failure,
-// Ctrl-C included). The temp file stays the bundle of record: it is hashed for
-// the push record, resealed when the slot is taken, compared after a lost
-// answer. The returned upload is finished; its error is the caller's to report.
+// Ctrl-C included). The temp file stays the bundle of record: it is resealed
+// when the slot is taken, compared after a lost answer (its hash for the push
+// record is taken while it is written). The returned upload is finished; its error is the caller's to report.
 // A failure to seal is returned after the upload was abandoned, and so is the
 // upload's failure when it stopped the sealing.
 func (e *EnvHandle) sealUploading(ctx context.Context, aesKey []byte, ts string, files int, zip func(w io.Writer) error) (*tempFile, *upload, error) {
@@ -144,7 +149,7 @@ func (e *EnvHandle) sealUploading(ctx context.Context, aesKey []byte, ts string,
 			g.Stop(errUploadFailed) // no use sealing on
 		}
 	}()
-	t.size, err = seal(g, aesKey, ts, zip)
+	t.size, t.sum, err = seal(g, aesKey, ts, zip)
 	if err == nil {
 		p.setTotal(t.size)
 	}
