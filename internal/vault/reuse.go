@@ -125,6 +125,10 @@ func verifiedKey(dir, p, sum string) string {
 	return s.key()
 }
 
+// hashBufs are the read buffers of hashStill: a pull may hash thousands of
+// linked files, and a buffer each would only feed the garbage collector.
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
 // hashStill is the SHA-256 of the open regular file f and its stamp, which was
 // the same before and after the read (ok false otherwise): a change made while
 // it was read moves the change time.
@@ -133,8 +137,10 @@ func hashStill(f *os.File) (sum []byte, s stamp, ok bool) {
 	if !ok {
 		return nil, stamp{}, false
 	}
+	buf := hashBufs.Get().(*[]byte)
+	defer hashBufs.Put(buf)
 	h := sha256.New()
-	if _, err := io.CopyBuffer(h, onlyReader{f}, make([]byte, 64<<10)); err != nil {
+	if _, err := io.CopyBuffer(h, onlyReader{f}, *buf); err != nil {
 		return nil, stamp{}, false
 	}
 	if after, ok := fstamp(f); !ok || after != before {
