@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a fresh Debian machine: git, zip/unzip, man-db, the
+# Installs what the test suite needs on a fresh Debian machine: git, zip/unzip, man-db,
+# zsh and fish (the completion scripts are tried in them), the
 # Secret Service (gnome-keyring on a D-Bus session) and versitygw, a real
 # S3-compatible server. Idempotent; needs root (or sudo) for apt.
 set -euo pipefail
 
 VERSITYGW_VERSION=v1.8.0
-pkgs=(git gnome-keyring dbus dbus-x11 libsecret-tools zip unzip procps man-db)
+pkgs=(git gnome-keyring dbus dbus-x11 libsecret-tools zip unzip procps man-db zsh fish)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -54,12 +54,13 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			return nil
 		},
 		// [!keyring] skip: no Secret Service here; under CI=true that is an error.
-		// [!man] skip: no man-db (scripts/install-test-deps.sh installs it).
+		// [!man], [!zsh], [!fish] skip: that program is not installed
+		// (scripts/install-test-deps.sh installs them); under CI=true an error.
 		Condition: func(cond string) (bool, error) {
-			if cond == "man" {
-				if _, err := exec.LookPath("man"); err != nil {
+			if cond == "man" || cond == "zsh" || cond == "fish" {
+				if _, err := exec.LookPath(cond); err != nil {
 					if testenv.InCI() {
-						return false, fmt.Errorf("CI=true and no man on PATH: run scripts/install-test-deps.sh")
+						return false, fmt.Errorf("CI=true and no %s on PATH: run scripts/install-test-deps.sh", cond)
 					}
 					return false, nil
 				}
