@@ -49,7 +49,7 @@ func (r *Reuse) Link(p string, sum []byte, dst string) bool {
 	s1 := stampOf(&st)
 	var have []byte
 	switch {
-	case s1.mtime < r.racy && s1.is(k.Stat):
+	case s1.vouches(k, r.racy):
 		have, _ = hex.DecodeString(k.SHA256)
 	case s1.mtime < r.fresh && s1.ctime < r.fresh:
 		have = hashIfStill(src, s1)

@@ -303,7 +303,7 @@ func scanKnown(dir string, es []*entry, err error, known []Known, racy time.Time
 			continue
 		}
 		k, ok := kn.find(files[i].Path)
-		if ok && es[i].keyed && k.SHA256 != "" && es[i].st.mtime < racyNs && es[i].st.is(k.Stat) {
+		if ok && es[i].keyed && es[i].st.vouches(k, racyNs) {
 			files[i].SHA256 = k.SHA256
 			continue
 		}

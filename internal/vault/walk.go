@@ -48,6 +48,14 @@ func (s *stamp) is(k string) bool {
 	return string(s.appendKey(buf[:0])) == k
 }
 
+// vouches reports whether the hash k records is this file's content: the stamp
+// is k's stat key and the file was modified before racyNs (a change in the same
+// clock tick as the record would not show in it). The one rule of change
+// detection, for the up-to-date scan and for linking (Reuse).
+func (s *stamp) vouches(k Known, racyNs int64) bool {
+	return k.SHA256 != "" && s.mtime < racyNs && s.is(k.Stat)
+}
+
 // chunkFiles bounds the files of one folder stated as one piece of work: a large
 // folder is stated by several goroutines.
 const chunkFiles = 256
