@@ -54,7 +54,7 @@ func (e *EnvHandle) checkVaultSafe() error {
 	if err := e.checkVaultParents(); err != nil {
 		return err
 	}
-	if !vaultIgnored(e.Repo, e.VaultRel) {
+	if !vaultIgnoredRemembered(e.Repo, e.VaultRel) {
 		line := "/" + strings.Trim(e.VaultRel, "/") + "/"
 		return fail.New(fail.Refused,
 			"add the line "+line+" to .gitignore (and `git rm -r --cached "+strings.Trim(e.VaultRel, "/")+"` if files in it are tracked), then run the command again",
@@ -64,10 +64,16 @@ func (e *EnvHandle) checkVaultSafe() error {
 }
 
 // vaultIgnored reports whether git ignores the vault folder rel of the main work
-// tree of r. A folder with tracked files in it does not count as ignored. Git's
-// "ignored" is remembered in the state folder while nothing it read changed
-// (git.IgnoresRemembered): a small push or pull then starts no git process.
+// tree of r. A folder with tracked files in it does not count as ignored.
 func vaultIgnored(r *repo.Repo, rel string) bool {
+	return gitIgnores(r.Main(), strings.Trim(rel, "/")+"/")
+}
+
+// vaultIgnoredRemembered is vaultIgnored for push and pull, with git's "ignored"
+// remembered in the state folder while nothing it read changed
+// (git.IgnoresRemembered): a small push or pull then starts no git process. init
+// and doctor, which are not hot, always ask git.
+func vaultIgnoredRemembered(r *repo.Repo, rel string) bool {
 	ok, _ := r.Main().IgnoresRemembered(context.Background(), strings.Trim(rel, "/")+"/", filepath.Join(r.StateDir(), ignoreMemo))
 	return ok
 }
