@@ -380,7 +380,7 @@ func (e *EnvHandle) Changes(st *state.State) (cur []vault.File, changed []string
 func (e *EnvHandle) changesListed(l *vault.Listing, st *state.State) (*state.State, []string, error) {
 	if st != nil && st.StatDigest != "" {
 		d := state.NewDigest()
-		if ok, err := l.EachStat(st.StatTime.Add(-racyWindow), d.Add); err == nil && ok && d.Sum() == st.StatDigest {
+		if ok, err := l.EachStat(st.StatTime.Add(-vault.RacyWindow), d.Add); err == nil && ok && d.Sum() == st.StatDigest {
 			return st, nil, nil
 		}
 	}
@@ -415,7 +415,7 @@ func (e *EnvHandle) changes(st *state.State, scan func([]vault.Known, time.Time)
 			old = append(old, vault.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Dir: f.Dir})
 			known = append(known, vault.Known{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Stat: f.Stat})
 		}
-		racy = st.StatTime.Add(-racyWindow)
+		racy = st.StatTime.Add(-vault.RacyWindow)
 	}
 	// Files whose on-disk state is as recorded are not read again: an up-to-date
 	// check of a large vault costs a directory walk, not a hash of every byte.
@@ -460,12 +460,8 @@ func (e *EnvHandle) reuse(st *state.State) *vault.Reuse {
 			known = append(known, vault.Known{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Stat: f.Stat})
 		}
 	}
-	return vault.NewReuse(e.VaultDir, known, st.StatTime.Add(-racyWindow), e.app.Now())
+	return vault.NewReuse(e.VaultDir, known, st.StatTime.Add(-vault.RacyWindow), e.app.Now())
 }
-
-// racyWindow covers file systems with coarse timestamps: a file modified this close
-// to the moment its stat was recorded is always hashed again.
-const racyWindow = 2 * time.Second
 
 // stateFiles converts a vault listing for the state file, with the stat keys taken
 // before the files were read (nil: none).

@@ -282,7 +282,7 @@ func (a *App) installZip(e *EnvHandle, aesKey []byte, zip io.ReaderAt, size int6
 	// any later edit moves the modification and change times forward.
 	var past time.Time
 	if next != nil {
-		past = a.Now().Add(-2 * racyWindow)
+		past = a.Now().Add(-2 * vault.RacyWindow)
 	}
 	err := vault.ReplaceAfter(e.VaultDir, func(stage string) error {
 		var err error

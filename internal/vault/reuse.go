@@ -55,7 +55,7 @@ func (r *Reuse) record(p string, s stamp) {
 // newReuse is NewReuse once the platform said it can link.
 func newReuse(dir string, known []Known, racy, now time.Time, uid int) *Reuse {
 	r := &Reuse{dir: dir, known: make(map[string]Known, len(known)), racy: unixNano(racy),
-		fresh: unixNano(now.Add(-racyWindow)), uid: uid}
+		fresh: unixNano(now.Add(-RacyWindow)), uid: uid}
 	for _, k := range known {
 		if k.SHA256 != "" {
 			r.known[k.Path] = k
@@ -64,10 +64,11 @@ func newReuse(dir string, known []Known, racy, now time.Time, uid int) *Reuse {
 	return r
 }
 
-// racyWindow is how far back a file hashed at link time must have last changed:
-// a change within the same clock tick as the stat that vouches for the hash
-// would not show in it (the sync state's racily clean rule, app.racyWindow).
-const racyWindow = 2 * time.Second
+// RacyWindow covers file systems with coarse time stamps: a file modified this
+// close to the moment its stat was recorded (or, for Reuse, to the moment it is
+// hashed to vouch for a link) is always hashed again, since a change within the
+// same clock tick would not show in its stat.
+const RacyWindow = 2 * time.Second
 
 func (r *Reuse) src(p string) string { return filepath.Join(r.dir, filepath.FromSlash(p)) }
 
