@@ -18,6 +18,9 @@ allow=(
 	# The test-only PBKDF2 setters: the point is that no product path reaches them.
 	'internal/envelope/kdf/testing.go: unreachable func: SetTestIterations'
 	'internal/envelope/kdf/testing.go: unreachable func: SetTestIterationsMain'
+	# The test-only view of the derivation cache (tests of remembered keys).
+	'internal/envelope/kdf/testing.go: unreachable func: Derivations'
+	'internal/envelope/kdf/testing.go: unreachable func: ForgetCache'
 	# Reached only through the public package vsync (Secrets.Keys, Secrets.File, Close).
 	'internal/dotenv/dotenv.go: unreachable func: Keys'
 	'internal/published/published.go: unreachable func: Version.File'

@@ -23,9 +23,12 @@ type App struct {
 	Getenv   func(string) string // the process environment
 	Environ  func() []string     // all of it, for `run` (nil: os.Environ)
 	Keychain keychain.Keychain   // the OS keychain (or a test double)
-	Log      io.Writer           // progress and warnings (stderr)
-	Now      func() time.Time
-	Version  string
+	// Remembered holds the AES keys derived from Keychain's keys, under
+	// keychain.DerivedService (remember.go); nil remembers nothing.
+	Remembered keychain.Keychain
+	Log        io.Writer // progress and warnings (stderr)
+	Now        func() time.Time
+	Version    string
 	// Trace, when set, receives one line per store request (--verbose).
 	Trace io.Writer
 	// Progress, when set (a terminal, not --quiet), shows a progress line for
@@ -37,12 +40,13 @@ type App struct {
 func New(version string, log io.Writer) *App {
 	wd, _ := os.Getwd()
 	return &App{
-		Dir:      wd,
-		Getenv:   os.Getenv,
-		Keychain: keychain.Native(),
-		Log:      log,
-		Now:      time.Now,
-		Version:  version,
+		Dir:        wd,
+		Getenv:     os.Getenv,
+		Keychain:   keychain.Native(),
+		Remembered: keychain.NativeDerived(),
+		Log:        log,
+		Now:        time.Now,
+		Version:    version,
 	}
 }
 

@@ -124,6 +124,7 @@ func (a *App) doctorEnv(ctx context.Context, w *Workspace, env string, add func(
 		}
 		add(c)
 	}
+	a.doctorRemembered(ctx, w, env, add)
 
 	start := time.Now()
 	latest, _, err := e.Latest(ctx)
@@ -187,6 +188,26 @@ func (a *App) doctorEnv(ctx context.Context, w *Workspace, env string, add func(
 	default:
 		failed("vault", err)
 	}
+}
+
+// doctorRemembered reports a remembered key whose key is gone from the keychain:
+// the key was removed by hand (secret-tool, Keychain Access), and its AES key, which
+// opens the env's versions as well, was left behind. Doctor changes nothing, so it
+// names the command that removes it.
+func (a *App) doctorRemembered(ctx context.Context, w *Workspace, env string, add func(Check)) {
+	if a.Remembered == nil {
+		return
+	}
+	account := keychain.Account(w.ID.Name, env)
+	if _, err := a.Remembered.Get(ctx, account); err != nil {
+		return
+	}
+	if _, err := a.Keychain.Get(ctx, account); !errors.Is(err, keychain.ErrNotFound) {
+		return
+	}
+	add(Check{Env: env, Name: "remembered key", Level: CheckWarn,
+		Detail: "the keychain has no key for " + account + " but still remembers its AES key (" + keychain.DerivedService + "), which opens the env's versions",
+		Hint:   "if you removed the key on purpose, remove that too: `" + keychain.DerivedRemoveCommand(account) + "`"})
 }
 
 // doctorOpenLatest downloads the latest bundle (streamed through a temp file) and

@@ -292,7 +292,7 @@ func (e *EnvHandle) Key(ctx context.Context) (aesKey []byte, keyText, source str
 	if err != nil {
 		return nil, "", "", err
 	}
-	k, err := deriveAES(keyText, e.Config.Salt)
+	k, err := e.app.aesKey(ctx, keychain.Account(e.ID.Name, e.Name), keyText, source, e.Config.Salt)
 	if err != nil {
 		return nil, "", "", err
 	}

@@ -52,6 +52,8 @@ func (t *halvesTx) setKey(account, secret string) error {
 	if had && old == secret {
 		return nil
 	}
+	// No remembered key outlives the key it was derived from.
+	t.forgetRemembered(account)
 	if err := t.a.Keychain.Set(t.ctx, account, secret); err != nil {
 		return err
 	}
@@ -185,6 +187,10 @@ func (a *App) replaceHalves(ctx context.Context, h *halves, newCfg *config.File,
 	writeCfg := !sameCfg
 	if sameCfg && !reflect.DeepEqual(h.oldCfg.PreviousKeys, newCfg.PreviousKeys) {
 		writeCfg = true
+	}
+	if sameKey && (h.oldCfg == nil || h.oldCfg.Salt != newCfg.Salt) {
+		// The same key with another salt: what was remembered is no longer its AES key.
+		tx.forgetRemembered(h.account)
 	}
 	if writeCfg {
 		if err := tx.saveConfig(h.cfgPath, newCfg); err != nil {

@@ -32,6 +32,7 @@ type watchedKeychain struct {
 	mu      sync.Mutex
 	before  map[string]*string // nil value: the entry did not exist
 	failSet func(account string) bool
+	derived *watchedKeychain // the remembered keys (App.Remembered), watched alike
 }
 
 func (w *watchedKeychain) remember(ctx context.Context, account string) {
@@ -61,12 +62,21 @@ func (w *watchedKeychain) Delete(ctx context.Context, account string) error {
 	return w.Keychain.Delete(ctx, account)
 }
 
-// unchanged fails the test for every touched entry that differs from its first value.
+// unchanged fails the test for every touched entry that differs from its first value,
+// the remembered keys included.
 func (w *watchedKeychain) unchanged(t *testing.T) {
 	t.Helper()
 	if len(w.before) == 0 {
 		t.Fatal("no keychain entry was written: the failure was not after the first half")
 	}
+	if w.derived != nil {
+		w.derived.sameAsBefore(t)
+	}
+	w.sameAsBefore(t)
+}
+
+func (w *watchedKeychain) sameAsBefore(t *testing.T) {
+	t.Helper()
 	for account, was := range w.before {
 		now, err := w.Keychain.Get(bg, account)
 		switch {
@@ -78,7 +88,8 @@ func (w *watchedKeychain) unchanged(t *testing.T) {
 	}
 }
 
-// realKeychain returns the OS keychain, watched; entries it wrote are removed
+// realKeychain returns the OS keychain, watched, with its remembered keys
+// (keychain.NativeDerived) watched in derived; entries they wrote are removed
 // after the test. Without one it skips (fails under CI=true).
 func realKeychain(t *testing.T) *watchedKeychain {
 	t.Helper()
@@ -91,6 +102,12 @@ func realKeychain(t *testing.T) *watchedKeychain {
 		testenv.Missing(t, "no usable keychain: %v", err)
 	}
 	_ = kc.Delete(bg, probe)
+	w := watched(t, kc)
+	w.derived = watched(t, keychain.NativeDerived())
+	return w
+}
+
+func watched(t *testing.T, kc keychain.Keychain) *watchedKeychain {
 	w := &watchedKeychain{Keychain: kc, before: map[string]*string{}}
 	t.Cleanup(func() {
 		for account := range w.before {
@@ -118,7 +135,7 @@ func halvesMachine(t *testing.T) (*machine, *clone, *watchedKeychain, string) {
 		t.Fatal(err)
 	}
 	kc := realKeychain(t)
-	c.app.Keychain = kc
+	c.app.Keychain, c.app.Remembered = kc, kc.derived
 	return m, c, kc, repoName
 }
 
@@ -155,7 +172,14 @@ func configTree(t *testing.T, m *machine) map[string]string {
 
 // watch starts recording from now: entries written before (the setup) count as
 // they are now.
-func (w *watchedKeychain) watch() { w.mu.Lock(); w.before = map[string]*string{}; w.mu.Unlock() }
+func (w *watchedKeychain) watch() {
+	w.mu.Lock()
+	w.before = map[string]*string{}
+	w.mu.Unlock()
+	if w.derived != nil {
+		w.derived.watch()
+	}
+}
 
 func TestHalvesInitRollsBack(t *testing.T) {
 	for _, fault := range []string{"config", "keychain"} {
@@ -175,11 +199,23 @@ func TestHalvesInitRollsBack(t *testing.T) {
 }
 
 // withHalves gives clone b its own halves of dev (its own key and store), the
-// ones an import or keystore import with --force would replace.
+// ones an import or keystore import with --force would replace, and a version
+// pushed with them, which leaves the key's AES key remembered.
 func withHalves(t *testing.T, c *clone, kc *watchedKeychain) {
 	t.Helper()
 	if _, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{Store: fileStoreURL(t), NoHooks: true}); err != nil {
 		t.Fatal(err)
+	}
+	c.write("dev", ".env.dev", "A=1\n")
+	if _, err := c.app.Push(bg, c.app.Resolve(""), "dev", PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.app.Resolve("").Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kc.derived.Get(bg, keychain.Account(id.Name, "dev")); err != nil {
+		t.Fatalf("push left no remembered key: %v", err)
 	}
 	kc.watch()
 }
@@ -224,11 +260,6 @@ func TestHalvesRotateRollsBack(t *testing.T) {
 		t.Run(fault, func(t *testing.T) {
 			m, c, kc, _ := halvesMachine(t)
 			withHalves(t, c, kc)
-			c.write("dev", ".env.dev", "A=1\n")
-			if _, err := c.app.Push(bg, c.app.Resolve(""), "dev", PushOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			kc.watch()
 			before, store := configTree(t, m), bucketAll(t, c)
 			// The old key is kept aside first; parking the new one fails.
 			first := true

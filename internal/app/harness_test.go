@@ -19,18 +19,19 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // machine is one computer (testenv.Machine: HOME, XDG folders, variables) with an
-// in-memory keychain shared by its clones.
+// in-memory keychain shared by its clones, and one for its remembered keys.
 type machine struct {
 	*testenv.Machine
-	t    *testing.T
-	home string
-	kc   *keychaintest.Memory
-	env  map[string]string // the Machine's Env
+	t       *testing.T
+	home    string
+	kc      *keychaintest.Memory
+	derived *keychaintest.Memory // App.Remembered
+	env     map[string]string    // the Machine's Env
 }
 
 func newMachine(t *testing.T) *machine {
 	tm := testenv.NewMachine(t)
-	return &machine{Machine: tm, t: t, home: tm.Home, kc: &keychaintest.Memory{}, env: tm.Env}
+	return &machine{Machine: tm, t: t, home: tm.Home, kc: &keychaintest.Memory{}, derived: &keychaintest.Memory{}, env: tm.Env}
 }
 
 // clone is one git clone on a machine.
@@ -54,7 +55,7 @@ func (m *machine) newClone(name string) *clone {
 	}
 	log := &bytes.Buffer{}
 	return &clone{machine: m, dir: dir, log: log, app: &App{
-		Dir: dir, Getenv: m.Getenv, Keychain: m.kc, Log: log, Now: time.Now, Version: "test",
+		Dir: dir, Getenv: m.Getenv, Keychain: m.kc, Remembered: m.derived, Log: log, Now: time.Now, Version: "test",
 	}}
 }
 

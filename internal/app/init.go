@@ -177,6 +177,8 @@ func (a *App) Init(ctx context.Context, target *Target, env string, o InitOption
 	defer tx.rollback()
 	if o.AdoptKey {
 		res.Adopted = true
+		// What was remembered belonged to the lost config's salt.
+		tx.forgetRemembered(account)
 	} else {
 		key, err = keychain.NewKey()
 		if err != nil {
@@ -190,6 +192,10 @@ func (a *App) Init(ctx context.Context, target *Target, env string, o InitOption
 		return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+w.ConfigRoot, "write the config")
 	}
 	tx.commit()
+	if o.AdoptKey {
+		// checkKeyOpens derived the key (when the store holds a version).
+		a.rememberDerived(ctx, account, key, c.Salt)
+	}
 	res.Fingerprint = sls1.Fingerprint(key)
 	res.VaultDir = w.Repo.VaultDir(c.Vault(env))
 	if err := os.MkdirAll(res.VaultDir, 0o700); err != nil {

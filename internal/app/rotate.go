@@ -174,6 +174,10 @@ func (a *App) Rotate(ctx context.Context, target *Target, env string, o RotateOp
 			"the new key is safe in the keychain as "+pendingAcct+" and pull still works; run `git vsync rotate "+env+"` again once the keychain answers",
 			"rotated the store but could not update the keychain entry %s", account)
 	}
+	// The remembered key of the account is the new key's (derived above), or none.
+	if !a.rememberDerived(ctx, account, newKey, newSalt) {
+		a.forgetRemembered(bg, account)
+	}
 	final := *e.Config
 	final.Salt = newSalt
 	final.PreviousKeys = dropPreviousKey(addPreviousKey(e.Config.PreviousKeys, oldEntry), newEntry.Fingerprint, newEntry.Salt)

@@ -16,6 +16,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/git"
+	"github.com/git-vsync/git-vsync/internal/keychain"
 	"github.com/git-vsync/git-vsync/internal/published"
 	"github.com/git-vsync/git-vsync/internal/repo"
 	"github.com/git-vsync/git-vsync/internal/store"
@@ -177,11 +178,11 @@ func (a *App) openRemote(target *Target, env string) (*remoteEnv, error) {
 	}
 	w = &Workspace{ID: repo.Identity{Name: repoName, Source: varName}, Getenv: a.Getenv}
 	return &remoteEnv{name: env, st: st, layout: store.EnvLayout(repoName, env), key: func(ctx context.Context) ([]byte, error) {
-		keyText, _, err := a.LoadKey(ctx, w, env)
+		keyText, source, err := a.LoadKey(ctx, w, env)
 		if err != nil {
 			return nil, err
 		}
-		k, err := deriveAES(keyText, c.Salt)
+		k, err := a.aesKey(ctx, keychain.Account(w.ID.Name, env), keyText, source, c.Salt)
 		if err != nil {
 			return nil, err
 		}

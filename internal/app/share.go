@@ -477,6 +477,10 @@ func (a *App) Import(ctx context.Context, target *Target, env, file, passphrase 
 	if err != nil {
 		return nil, err
 	}
+	if o.Verify {
+		// verifyShare derived the key: the first push or pull needs no derivation.
+		a.rememberDerived(ctx, h.account, sh.Key, newCfg.Salt)
+	}
 
 	if written, err := writePinIfAbsent(w); err != nil {
 		hint := ""

@@ -19,7 +19,9 @@ func (DoctorCmd) Help() string {
 	return `Checks what push, pull and the hooks need: the repository identity, both halves
 of each env, the store (reachable; honours conditional writes, so racing pushes
 cannot overwrite each other), whether the latest version opens with this machine's
-key, the vault folder (present, ignored by git) and the git hooks.
+key, the vault folder (present, ignored by git) and the git hooks. It warns about
+a remembered AES key (keychain service git-vsync.derived) whose key was removed
+from the keychain by hand, and names the command that removes it too.
 
 It writes one probe object into the env's prefix and deletes it again; it never
 changes the vault. The exit code is that of the worst failed check (4 not set up,

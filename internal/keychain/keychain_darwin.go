@@ -19,25 +19,28 @@ const hintMacLocked = "unlock the login keychain (`security unlock-keychain`, or
 
 // macKeychain stores keys as generic passwords (service, account) in the default
 // keychain.
-type macKeychain struct{}
+type macKeychain struct{ service string }
 
 // Native returns the keychain of this platform: the macOS Keychain.
-func Native() Keychain { return macKeychain{} }
+func Native() Keychain { return macKeychain{Service} }
+
+// NativeDerived returns the keychain of this platform for DerivedService.
+func NativeDerived() Keychain { return macKeychain{DerivedService} }
 
 func (macKeychain) Name() string { return macBackend.name }
 
-func macQuery(account string) gokc.Item {
+func (m macKeychain) query(account string) gokc.Item {
 	q := gokc.NewItem()
 	q.SetSecClass(gokc.SecClassGenericPassword)
-	q.SetService(Service)
+	q.SetService(m.service)
 	q.SetAccount(account)
 	return q
 }
 
-func (macKeychain) Get(ctx context.Context, account string) (string, error) {
+func (m macKeychain) Get(ctx context.Context, account string) (string, error) {
 	var key string
 	err := bounded(ctx, macBackend, func(context.Context) error {
-		q := macQuery(account)
+		q := m.query(account)
 		q.SetMatchLimit(gokc.MatchLimitOne)
 		q.SetReturnData(true)
 		res, err := gokc.QueryItem(q)
@@ -57,19 +60,19 @@ func (macKeychain) Get(ctx context.Context, account string) (string, error) {
 	return key, nil
 }
 
-func (macKeychain) Set(ctx context.Context, account, secret string) error {
+func (m macKeychain) Set(ctx context.Context, account, secret string) error {
 	return bounded(ctx, macBackend, func(context.Context) error {
 		data := []byte(secret)
 		defer clear(data)
-		item := macQuery(account)
-		item.SetLabel(Service + "/" + account)
+		item := m.query(account)
+		item.SetLabel(m.service + "/" + account)
 		item.SetData(data)
 		item.SetAccessible(gokc.AccessibleWhenUnlocked)
 		err := gokc.AddItem(item)
 		if errors.Is(err, gokc.ErrorDuplicateItem) {
 			update := gokc.NewItem()
 			update.SetData(data)
-			err = gokc.UpdateItem(macQuery(account), update)
+			err = gokc.UpdateItem(m.query(account), update)
 		}
 		if err != nil {
 			return macErr(err, account, "cannot store the key in the macOS Keychain")
@@ -78,9 +81,9 @@ func (macKeychain) Set(ctx context.Context, account, secret string) error {
 	})
 }
 
-func (macKeychain) Delete(ctx context.Context, account string) error {
+func (m macKeychain) Delete(ctx context.Context, account string) error {
 	return bounded(ctx, macBackend, func(context.Context) error {
-		if err := gokc.DeleteGenericPasswordItem(Service, account); err != nil {
+		if err := gokc.DeleteGenericPasswordItem(m.service, account); err != nil {
 			return macErr(err, account, "cannot delete the key from the macOS Keychain")
 		}
 		return nil

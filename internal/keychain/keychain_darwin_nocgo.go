@@ -4,6 +4,9 @@ package keychain
 
 import "github.com/git-vsync/git-vsync/internal/fail"
 
+// NativeDerived is Native: the same error for DerivedService.
+func NativeDerived() Keychain { return Native() }
+
 // Native returns a keychain whose every call fails: a build without cgo cannot reach
 // the macOS Keychain, and handing the key to `security` would put it in argv.
 func Native() Keychain {

@@ -14,21 +14,24 @@ var winBackend = backend{
 	stuck: "make sure you are logged in to an interactive Windows session",
 }
 
-// winKeychain stores keys as generic credentials, TargetName "tools.vsync/<account>",
-// UserName "<account>", persisted on the local machine.
-type winKeychain struct{}
+// winKeychain stores keys as generic credentials, TargetName "<service>/<account>"
+// ("tools.vsync/<account>"), UserName "<account>", persisted on the local machine.
+type winKeychain struct{ service string }
 
 // Native returns the keychain of this platform: Windows Credential Manager.
-func Native() Keychain { return winKeychain{} }
+func Native() Keychain { return winKeychain{Service} }
+
+// NativeDerived returns the keychain of this platform for DerivedService.
+func NativeDerived() Keychain { return winKeychain{DerivedService} }
 
 func (winKeychain) Name() string { return winBackend.name }
 
-func winTarget(account string) string { return Service + "/" + account }
+func (w winKeychain) target(account string) string { return w.service + "/" + account }
 
-func (winKeychain) Get(ctx context.Context, account string) (string, error) {
+func (w winKeychain) Get(ctx context.Context, account string) (string, error) {
 	var key string
 	err := bounded(ctx, winBackend, func(context.Context) error {
-		cred, err := wincred.GetGenericCredential(winTarget(account))
+		cred, err := wincred.GetGenericCredential(w.target(account))
 		if err != nil {
 			return winErr(err, account, "cannot read the key from Windows Credential Manager")
 		}
@@ -42,9 +45,9 @@ func (winKeychain) Get(ctx context.Context, account string) (string, error) {
 	return key, nil
 }
 
-func (winKeychain) Set(ctx context.Context, account, secret string) error {
+func (w winKeychain) Set(ctx context.Context, account, secret string) error {
 	return bounded(ctx, winBackend, func(context.Context) error {
-		cred := wincred.NewGenericCredential(winTarget(account))
+		cred := wincred.NewGenericCredential(w.target(account))
 		cred.UserName = account
 		cred.Persist = wincred.PersistLocalMachine
 		cred.CredentialBlob = []byte(secret)
@@ -56,9 +59,9 @@ func (winKeychain) Set(ctx context.Context, account, secret string) error {
 	})
 }
 
-func (winKeychain) Delete(ctx context.Context, account string) error {
+func (w winKeychain) Delete(ctx context.Context, account string) error {
 	return bounded(ctx, winBackend, func(context.Context) error {
-		if err := wincred.NewGenericCredential(winTarget(account)).Delete(); err != nil {
+		if err := wincred.NewGenericCredential(w.target(account)).Delete(); err != nil {
 			return winErr(err, account, "cannot delete the key from Windows Credential Manager")
 		}
 		return nil

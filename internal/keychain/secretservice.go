@@ -27,6 +27,11 @@ const (
 	// SecretSchema is the xdg:schema attribute of our items: the libsecret schema the
 	// TypeScript tool (Bun.secrets) stores and looks up with.
 	SecretSchema = "com.oven-sh.bun.Secret"
+
+	// DerivedSchema is the xdg:schema attribute of the entries of DerivedService: a
+	// schema of our own, so that a libsecret lookup with the TypeScript tool's schema
+	// never matches them, whatever service it names.
+	DerivedSchema = "dev.git-vsync.DerivedKey"
 )
 
 const (
@@ -46,11 +51,16 @@ var ssBackend = backend{
 }
 
 // secretService is the Keychain of Linux and the BSDs. It reads
-// DBUS_SESSION_BUS_ADDRESS at every call and never launches a bus.
-type secretService struct{}
+// DBUS_SESSION_BUS_ADDRESS at every call and never launches a bus. Its items carry
+// the attributes service, account and xdg:schema; they are found by service and
+// account.
+type secretService struct{ service, schema string }
 
 // Native returns the keychain of this platform: the Secret Service over D-Bus.
-func Native() Keychain { return secretService{} }
+func Native() Keychain { return secretService{Service, SecretSchema} }
+
+// NativeDerived returns the keychain of this platform for DerivedService.
+func NativeDerived() Keychain { return secretService{DerivedService, DerivedSchema} }
 
 func (secretService) Name() string { return ssBackend.name }
 
@@ -62,9 +72,9 @@ type ssSecret struct {
 	ContentType string
 }
 
-func (secretService) Get(ctx context.Context, account string) (string, error) {
+func (s secretService) Get(ctx context.Context, account string) (string, error) {
 	var key string
-	err := withSecretService(ctx, func(c *ssClient) error {
+	err := withSecretService(ctx, s.service, func(c *ssClient) error {
 		unlocked, locked, err := c.search(account)
 		if err != nil {
 			return err
@@ -96,25 +106,25 @@ func (secretService) Get(ctx context.Context, account string) (string, error) {
 	return key, nil
 }
 
-func (secretService) Set(ctx context.Context, account, secret string) error {
-	return withSecretService(ctx, func(c *ssClient) error {
+func (s secretService) Set(ctx context.Context, account, secret string) error {
+	return withSecretService(ctx, s.service, func(c *ssClient) error {
 		coll, err := c.defaultCollection(true)
 		if err != nil {
 			return err
 		}
 		props := map[string]dbus.Variant{
-			ssItem + ".Label": dbus.MakeVariant(Service + "/" + account),
+			ssItem + ".Label": dbus.MakeVariant(s.service + "/" + account),
 			ssItem + ".Attributes": dbus.MakeVariant(map[string]string{
-				"service":    Service,
+				"service":    s.service,
 				"account":    account,
-				"xdg:schema": SecretSchema,
+				"xdg:schema": s.schema,
 			}),
 		}
 		value := []byte(secret)
 		defer clear(value)
-		s := ssSecret{Session: c.session, Parameters: []byte{}, Value: value, ContentType: "text/plain"}
+		secret := ssSecret{Session: c.session, Parameters: []byte{}, Value: value, ContentType: "text/plain"}
 		var item, prompt dbus.ObjectPath
-		err = c.obj(coll).CallWithContext(c.ctx, ssCollection+".CreateItem", 0, props, s, true).Store(&item, &prompt)
+		err = c.obj(coll).CallWithContext(c.ctx, ssCollection+".CreateItem", 0, props, secret, true).Store(&item, &prompt)
 		if err != nil {
 			return c.callErr(err, "cannot store the key in the Secret Service")
 		}
@@ -137,9 +147,9 @@ func (secretService) Set(ctx context.Context, account, secret string) error {
 	})
 }
 
-func (secretService) Delete(ctx context.Context, account string) error {
+func (s secretService) Delete(ctx context.Context, account string) error {
 	found := false // an earlier attempt found the entry, and may have deleted it
-	return withSecretService(ctx, func(c *ssClient) error {
+	return withSecretService(ctx, s.service, func(c *ssClient) error {
 		unlocked, locked, err := c.search(account)
 		if err != nil {
 			return err
@@ -167,8 +177,9 @@ func (secretService) Delete(ctx context.Context, account string) error {
 	})
 }
 
-// ssClient is one connection with an open "plain" session.
+// ssClient is one connection with an open "plain" session, for the items of service.
 type ssClient struct {
+	service string
 	ctx     context.Context
 	conn    *dbus.Conn
 	svc     dbus.BusObject
@@ -188,7 +199,7 @@ type ssClient struct {
 // only reads, Set creates with replace, Delete takes an entry that an earlier attempt
 // found and a later one does not as deleted. A bus where no Secret Service has answered in this
 // call is not waited for: a machine without a keyring gets its error at once.
-func withSecretService(ctx context.Context, fn func(c *ssClient) error) error {
+func withSecretService(ctx context.Context, service string, fn func(c *ssClient) error) error {
 	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
 	if strings.TrimSpace(addr) == "" {
 		return ssBackend.unavailable(nil, hintNoBus, "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
@@ -196,7 +207,7 @@ func withSecretService(ctx context.Context, fn func(c *ssClient) error) error {
 	return bounded(ctx, ssBackend, func(ctx context.Context) error {
 		reached := false // a Secret Service answered or took a call in this call
 		for attempt := 0; ; attempt++ {
-			err := ssAttempt(ctx, addr, fn, &reached)
+			err := ssAttempt(ctx, addr, service, fn, &reached)
 			if err == nil || attempt >= len(ssRetries) || ctx.Err() != nil || !ssVanished(err, reached) {
 				return err
 			}
@@ -215,7 +226,7 @@ var ssRetries = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond,
 	200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
 
 // ssAttempt is one attempt of withSecretService on a connection of its own.
-func ssAttempt(ctx context.Context, addr string, fn func(c *ssClient) error, reached *bool) error {
+func ssAttempt(ctx context.Context, addr, service string, fn func(c *ssClient) error, reached *bool) error {
 	// WithContext closes the connection when ctx ends, which unblocks the
 	// authentication handshake and every pending call.
 	conn, err := dbus.Connect(addr, dbus.WithContext(ctx))
@@ -223,7 +234,7 @@ func ssAttempt(ctx context.Context, addr string, fn func(c *ssClient) error, rea
 		return ssBackend.unavailable(err, hintBadBus, "cannot connect to the D-Bus session bus at %s", addr)
 	}
 	defer conn.Close()
-	c := &ssClient{ctx: ctx, conn: conn, svc: conn.Object(ssDest, ssPath)}
+	c := &ssClient{service: service, ctx: ctx, conn: conn, svc: conn.Object(ssDest, ssPath)}
 	var out dbus.Variant
 	err = c.svc.CallWithContext(ctx, ssService+".OpenSession", 0, "plain", dbus.MakeVariant("")).
 		Store(&out, &c.session)
@@ -267,7 +278,7 @@ func (c *ssClient) obj(path dbus.ObjectPath) dbus.BusObject { return c.conn.Obje
 // search finds the items of account in every collection by the attributes service and
 // account only, so items stored by other tools with that shape are found too.
 func (c *ssClient) search(account string) (unlocked, locked []dbus.ObjectPath, err error) {
-	attrs := map[string]string{"service": Service, "account": account}
+	attrs := map[string]string{"service": c.service, "account": account}
 	err = c.svc.CallWithContext(c.ctx, ssService+".SearchItems", 0, attrs).Store(&unlocked, &locked)
 	if err != nil {
 		return nil, nil, c.callErr(err, "cannot search the Secret Service")

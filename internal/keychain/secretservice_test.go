@@ -723,3 +723,55 @@ func TestSSVanishedNames(t *testing.T) {
 		}
 	}
 }
+
+// Remembered keys live apart from the keys: secret-tool (and the TypeScript tool,
+// which looks up with its schema) still finds the key under tools.vsync, and a lookup
+// with the TypeScript tool's schema never finds a remembered key.
+func TestSecretServiceDerivedEntriesApart(t *testing.T) {
+	needSecretService(t)
+	ctx := context.Background()
+	account := testAccount(t)
+	t.Cleanup(func() { _ = NativeDerived().Delete(context.Background(), account) })
+	key := mustKey(t)
+	if err := Native().Set(ctx, account, key); err != nil {
+		t.Fatal(err)
+	}
+	remembered := EncodeDerived(key, "salt", 1000, bytes.Repeat([]byte{1}, 32))
+	if err := NativeDerived().Set(ctx, account, remembered); err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, err := secretTool(t, "", "lookup", "service", Service, "account", account); err != nil || out != key {
+		t.Fatalf("secret-tool lookup of the key = %q, %v: %s", out, err, stderr)
+	}
+	if out, stderr, err := secretTool(t, "", "lookup", "service", Service, "account", account, "xdg:schema", SecretSchema); err != nil || out != key {
+		t.Fatalf("lookup with the TypeScript tool's schema = %q, %v: %s", out, err, stderr)
+	}
+	if got, err := Native().Get(ctx, account); err != nil || got != key {
+		t.Fatalf("Get of the key = %q, %v", got, err)
+	}
+	if got, err := NativeDerived().Get(ctx, account); err != nil || got != remembered {
+		t.Fatalf("Get of the remembered key = %q, %v", got, err)
+	}
+	out, stderr, err := secretTool(t, "", "search", "--all", "service", DerivedService, "account", account)
+	if err != nil {
+		t.Fatalf("secret-tool search: %v: %s", err, stderr)
+	}
+	for _, want := range []string{"label = " + DerivedService + "/" + account, "schema = " + DerivedSchema} {
+		if !strings.Contains(out+stderr, want) {
+			t.Errorf("secret-tool search output lacks %q:\n%s%s", want, out, stderr)
+		}
+	}
+	if out, _, err := secretTool(t, "", "lookup", "service", DerivedService, "account", account, "xdg:schema", SecretSchema); err == nil && out != "" {
+		t.Fatalf("a lookup with the TypeScript tool's schema found the remembered key")
+	}
+	// Removing one leaves the other.
+	if err := NativeDerived().Delete(ctx, account); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Native().Get(ctx, account); err != nil || got != key {
+		t.Fatalf("Get of the key after removing the remembered one = %q, %v", got, err)
+	}
+	if _, err := NativeDerived().Get(ctx, account); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get of the removed remembered key: %v", err)
+	}
+}

@@ -26,6 +26,11 @@ func iterations() int {
 	return Iterations
 }
 
+// Count is the iteration count of the derivations of this process: Iterations,
+// unless a test lowered it. A key remembered outside the process records it, so a
+// key derived at a test's count never passes for one of the wire count.
+func Count() int { return iterations() }
+
 // KeyLen is the derived key length (AES-256).
 const KeyLen = 32
 
@@ -34,9 +39,10 @@ const KeyLen = 32
 const maxCached = 64
 
 type entry struct {
-	once sync.Once
-	key  []byte
-	err  error
+	once  sync.Once
+	key   []byte
+	err   error
+	ready atomic.Bool // key is set (after once.Do succeeded), for Cached
 }
 
 var (
@@ -64,6 +70,22 @@ func cacheKey(passphrase, salt string, iter int) [sha256.Size]byte {
 	return out
 }
 
+// Cached returns the key of (passphrase, salt) when this process derived it already,
+// without deriving it.
+func Cached(passphrase, salt string) ([]byte, bool) {
+	ck := cacheKey(passphrase, salt, iterations())
+	mu.Lock()
+	e, ok := cache[ck]
+	mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	if !e.ready.Load() { // not yet derived, or failed
+		return nil, false
+	}
+	return append([]byte(nil), e.key...), true
+}
+
 // Key derives the 32-byte key for (passphrase, salt), once per process per pair;
 // concurrent callers for the same pair wait for a single derivation.
 // The error is only possible when Go runs in FIPS 140-only mode.
@@ -88,6 +110,7 @@ func Key(passphrase, salt string) ([]byte, error) {
 		derivations++
 		mu.Unlock()
 		e.key, e.err = pbkdf2.Key(sha256.New, passphrase, []byte(salt), iter, KeyLen)
+		e.ready.Store(e.err == nil)
 	})
 	if e.err != nil {
 		mu.Lock()

@@ -81,3 +81,29 @@ func TestDeriveCachesAndCopies(t *testing.T) {
 		t.Fatal("second derive was not served from the cache")
 	}
 }
+
+func TestCachedDerivesNothing(t *testing.T) {
+	ForgetCache(t)
+	n := Derivations(t)
+	if _, ok := Cached("cached-p", "cached-s"); ok {
+		t.Fatal("Cached found a key never derived")
+	}
+	k := derive(t, "cached-p", "cached-s")
+	got, ok := Cached("cached-p", "cached-s")
+	if !ok || !bytes.Equal(got, k) {
+		t.Fatalf("Cached after Key = %x, %v", got, ok)
+	}
+	if _, ok := Cached("cached-p", "other"); ok {
+		t.Fatal("Cached found the key of another salt")
+	}
+	if d := Derivations(t) - n; d != 1 {
+		t.Fatalf("%d derivations, want 1", d)
+	}
+	ForgetCache(t)
+	if _, ok := Cached("cached-p", "cached-s"); ok {
+		t.Fatal("Cached found a key after ForgetCache")
+	}
+	if Count() != 1000 {
+		t.Fatalf("Count = %d, want the lowered 1000", Count())
+	}
+}

@@ -3,8 +3,8 @@ package kdf
 // The test-only way to lower the PBKDF2 cost: the suite derives hundreds of keys and
 // relies on 1000 iterations to stay fast. The setters take the test's handle through
 // small interfaces, so this package does not import "testing" and a product path would
-// have to invent a test handle to call them; make vet's deadcode check allows these two
-// functions only and fails if any product code reaches them.
+// have to invent a test handle to call them; make vet's deadcode check allows the
+// functions of this file only and fails if any product code reaches them.
 
 // TB is the part of testing.TB that SetTestIterations needs.
 type TB interface {
@@ -34,4 +34,22 @@ func SetTestIterationsMain(_ M, n int) {
 		panic("kdf: SetTestIterationsMain needs a positive count")
 	}
 	testIterations.Store(int64(n))
+}
+
+// Derivations is the number of PBKDF2 runs of this process so far, for tests that
+// prove a key was read rather than derived.
+func Derivations(tb TB) int {
+	tb.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	return derivations
+}
+
+// ForgetCache empties the cache of derived keys, as a new process starts: the next
+// Key of each pair derives again.
+func ForgetCache(tb TB) {
+	tb.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	clear(cache)
 }
