@@ -153,6 +153,10 @@ type progressWriter struct {
 	p *progress
 }
 
+// ETagUnused: a version is never replaced, so a download has no use for its
+// ETag (the file store then does not hash the bundle for it).
+func (progressWriter) ETagUnused() {}
+
 func (w progressWriter) Write(b []byte) (int, error) {
 	n, err := w.w.Write(b)
 	w.p.wrote(n)

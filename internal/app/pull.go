@@ -128,10 +128,21 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 	}
 	// The key is derived (PBKDF2, a core for ~0.1 s) while the version downloads,
 	// and the backup of the vault it replaces starts as soon as the key is known.
+	// Then the bundle is authenticated as it arrives: the tag is computed over the
+	// temp file as it grows (rqe1.OpenGrowing), so that it is checked right after
+	// the last byte instead of in a pass of its own.
+	bundleFile, err := e.newTempFile()
+	if err != nil {
+		return nil, err
+	}
+	defer bundleFile.remove()
+	grow := store.NewGrowingFile(bundleFile.File)
 	type keyed struct {
 		aesKey []byte
 		bk     *vaultBackup
 		err    error
+		pt     *rqe1.Plaintext // the authenticated bundle, when ptErr is nil
+		ptErr  error
 	}
 	keyCh := make(chan keyed, 1)
 	go func() {
@@ -140,9 +151,12 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 			keyCh <- keyed{err: err}
 			return
 		}
-		keyCh <- keyed{aesKey: k, bk: a.startBackup(e, k)}
+		kd := keyed{aesKey: k, bk: a.startBackup(e, k)}
+		kd.pt, kd.ptErr = rqe1.OpenGrowing(k, grow, func(off int64) (int64, bool, error) { return grow.Ready(ctx, off) })
+		keyCh <- kd
 	}()
-	bundleFile, err := e.download(ctx, target)
+	err = e.downloadInto(ctx, target, bundleFile, grow)
+	grow.Close(err)
 	kd := <-keyCh
 	if kd.bk != nil {
 		defer kd.bk.abandon() // unless installZip published it
@@ -164,14 +178,19 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 		}
 		return nil, store.AsFailAgain(err, again, "download version "+target+" (the vault was not changed)")
 	}
-	defer bundleFile.remove()
 	if kd.err != nil {
 		return nil, kd.err
 	}
 	aesKey := kd.aesKey
-	// share/rotate issue: also try the older keys kept by rotate (pull --at of a
-	// version sealed before a rotation).
-	zip, err := e.openAnyKey(ctx, aesKey, bundleFile, target)
+	var zip *io.SectionReader
+	if kd.ptErr == nil {
+		zip, err = sealedZip(kd.pt, target, env)
+	} else {
+		// share/rotate issue: also try the older keys kept by rotate (pull --at
+		// of a version sealed before a rotation); any other failure is found
+		// again and reported as before.
+		zip, err = e.openAnyKey(ctx, aesKey, bundleFile, target)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +228,12 @@ func openBundle(aesKey []byte, src io.ReaderAt, size int64, ts, env string) (*io
 		}
 		return nil, integrityError(err, env, ts)
 	}
+	return sealedZip(pt, ts, env)
+}
+
+// sealedZip checks the seal of the authenticated bundle pt against the timestamp
+// asked for and returns its zip.
+func sealedZip(pt *rqe1.Plaintext, ts, env string) (*io.SectionReader, error) {
 	hdr := make([]byte, min(pt.Size(), int64(rqem.HeaderSize)))
 	if _, err := pt.ReadAt(hdr, 0); err != nil {
 		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "read the downloaded version %s of %s", ts, env)

@@ -252,3 +252,67 @@ func (a *App) publish(ctx context.Context, e *EnvHandle, aesKey, zipData []byte,
 	defer sealed.remove()
 	return a.publishSealed(ctx, e, aesKey, sealed, nil, ts, latest, etag, action)
 }
+
+// A pull authenticates the bundle while it downloads (rqe1.OpenGrowing): a
+// bundle changed anywhere — the first chunk, a chunk edge, the last byte of
+// ciphertext, the tag — or cut short is refused like before, and nothing local
+// changes: the vault, the sync state, the backups (a refused bundle costs no
+// backup) and the temp folder are as they were.
+func TestPullRefusesTamperedBundleWhileDownloading(t *testing.T) {
+	m := newMachine(t)
+	a, ts1 := setup(t, m, fileStoreURL(t))
+	writeRandom(t, a, "big.bin", 5*64<<10+100) // several GHASH chunks
+	res, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := m.newClone("b")
+	if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{At: ts1}); err != nil {
+		t.Fatal(err)
+	}
+	vaultBefore := tree(t, b.vault("dev"))
+	stateDir := filepath.Join(b.dir, ".git", "vsync")
+	stateBefore, err := os.ReadFile(filepath.Join(stateDir, "dev.state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eb, _ := b.app.OpenEnv(b.app.Resolve(""), "dev")
+	backupsBefore, _ := backup.List(eb.backupRoot(), eb.ID.Name, "dev")
+	e, _ := a.app.OpenEnv(a.app.Resolve(""), "dev")
+	good, _, err := e.Store.Get(bg, e.VersionKey(res.TS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(good)
+	for _, c := range []struct {
+		what string
+		bad  func() []byte
+	}{
+		{"first ciphertext byte", func() []byte { x := bytes.Clone(good); x[rqe1.HeaderSize] ^= 1; return x }},
+		{"a chunk edge", func() []byte { x := bytes.Clone(good); x[rqe1.HeaderSize+64<<10] ^= 0x80; return x }},
+		{"last ciphertext byte", func() []byte { x := bytes.Clone(good); x[n-rqe1.TagSize-1] ^= 1; return x }},
+		{"the tag", func() []byte { x := bytes.Clone(good); x[n-1] ^= 1; return x }},
+		{"cut by one byte", func() []byte { return bytes.Clone(good[:n-1]) }},
+		{"cut in half", func() []byte { return bytes.Clone(good[:n/2]) }},
+	} {
+		putObject(t, a, e.VersionKey(res.TS), c.bad())
+		_, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
+		wantCode(t, err, fail.Integrity, "")
+		sameTree(t, tree(t, b.vault("dev")), vaultBefore)
+		if st, err := os.ReadFile(filepath.Join(stateDir, "dev.state.json")); err != nil || !bytes.Equal(st, stateBefore) {
+			t.Fatalf("%s: the sync state changed (%v)", c.what, err)
+		}
+		if _, err := os.Stat(filepath.Join(stateDir, "dev.pending.json")); !os.IsNotExist(err) {
+			t.Fatalf("%s: a pending state is left (%v)", c.what, err)
+		}
+		if bs, _ := backup.List(eb.backupRoot(), eb.ID.Name, "dev"); len(bs) != len(backupsBefore) {
+			t.Fatalf("%s: %d backups, were %d", c.what, len(bs), len(backupsBefore))
+		}
+		noTempLeft(t, b, c.what)
+	}
+	putObject(t, a, e.VersionKey(res.TS), good)
+	if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, tree(t, b.vault("dev")), tree(t, a.vault("dev")))
+}

@@ -196,13 +196,22 @@ func (e *EnvHandle) download(ctx context.Context, ts string) (*tempFile, error) 
 	if err != nil {
 		return nil, err
 	}
-	p := e.app.newProgress("download "+e.Name+" "+ts, 0, 0)
-	_, n, err := e.Store.GetTo(ctx, e.VersionKey(ts), progressWriter{t.File, p})
-	p.finish()
-	if err != nil {
+	if err := e.downloadInto(ctx, ts, t, t.File); err != nil {
 		t.remove()
 		return nil, err
 	}
-	t.size = n
 	return t, nil
+}
+
+// downloadInto fills the new temp file t with the bundle of version ts, written
+// through w: t's file, or a store.GrowingFile over it that a reader follows.
+func (e *EnvHandle) downloadInto(ctx context.Context, ts string, t *tempFile, w io.Writer) error {
+	p := e.app.newProgress("download "+e.Name+" "+ts, 0, 0)
+	_, n, err := e.Store.GetTo(ctx, e.VersionKey(ts), progressWriter{w, p})
+	p.finish()
+	if err != nil {
+		return err
+	}
+	t.size = n
+	return nil
 }

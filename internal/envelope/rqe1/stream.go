@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 
 	"github.com/git-vsync/git-vsync/internal/envelope"
@@ -192,12 +193,80 @@ type Plaintext struct {
 // plaintext for random access. Errors are classified exactly as Open's; read
 // errors of src are returned as they are.
 func OpenAt(key []byte, src io.ReaderAt, size int64) (*Plaintext, error) {
+	return open(key, src, func(int64) (int64, bool, error) { return size, true, nil })
+}
+
+// OpenGrowing is OpenAt of an envelope that is still being written to src (a
+// download): ready(off) blocks until more than off bytes are written or the
+// envelope is complete, and returns how many are written and whether that is
+// all; an error of ready (the download failed) is returned as it is. The tag is
+// computed over the ciphertext as it arrives, so the envelope is authenticated
+// right after its last byte instead of in a pass of its own; as with OpenAt, no
+// plaintext is handed out before the whole tag was checked. The bytes already
+// written must not change.
+func OpenGrowing(key []byte, src io.ReaderAt, ready func(off int64) (n int64, final bool, err error)) (*Plaintext, error) {
+	return open(key, src, ready)
+}
+
+// open is OpenAt and OpenGrowing: the header's checks, which need the size, are
+// made once the envelope is complete, before any verdict on its tag; the nonce
+// is read as soon as it is there, so that the ciphertext is hashed as it comes.
+// A chunk is hashed only once the bytes after it are written, so that the last
+// TagSize bytes, which are the tag, are never hashed before the size is known.
+func open(key []byte, src io.ReaderAt, ready func(off int64) (int64, bool, error)) (*Plaintext, error) {
 	k, err := newStreamKey(key)
 	if err != nil {
 		return nil, err
 	}
-	var hdr [HeaderSize]byte
-	if size >= int64(MinSize) {
+	// until waits for more than off bytes (or the end) and returns the count.
+	until := func(off int64) (int64, bool, error) {
+		for {
+			n, final, err := ready(off)
+			if err != nil || final || n > off {
+				return n, final, err
+			}
+		}
+	}
+	var (
+		hdr  [HeaderSize]byte
+		gh   *ghash
+		buf  = make([]byte, chunkSize)
+		done int64 // ciphertext bytes hashed
+		size int64 // the envelope's, once final
+	)
+	for {
+		// The bytes that must be written before the next step: the header, then
+		// the next chunk and TagSize bytes after it.
+		need := int64(HeaderSize)
+		switch {
+		case gh == nil:
+		case done+chunkSize > maxPlaintext:
+			need = math.MaxInt64 // refused below, once the size is known
+		default:
+			need += done + chunkSize + TagSize
+		}
+		n, final, err := until(need - 1)
+		if err != nil {
+			return nil, err
+		}
+		if final {
+			size = n
+			break
+		}
+		if gh == nil {
+			if err := readAt(src, hdr[:], 0); err != nil {
+				return nil, err
+			}
+			gh = newGHASH(k.block, k.aead, hdr[len(Magic):])
+			continue
+		}
+		if err := readAt(src, buf, int64(HeaderSize)+done); err != nil {
+			return nil, err
+		}
+		gh.write(buf)
+		done += chunkSize
+	}
+	if size >= int64(MinSize) && gh == nil {
 		if err := readAt(src, hdr[:], 0); err != nil {
 			return nil, err
 		}
@@ -210,9 +279,10 @@ func OpenAt(key []byte, src io.ReaderAt, size int64) (*Plaintext, error) {
 	if p.size > maxPlaintext {
 		return nil, envelope.New(envelope.KindWrongPassphrase, "RQE1 authentication failed")
 	}
-	gh := newGHASH(k.block, k.aead, p.nonce[:])
-	buf := make([]byte, chunkSize)
-	for off := int64(0); off < p.size; off += chunkSize {
+	if gh == nil {
+		gh = newGHASH(k.block, k.aead, p.nonce[:])
+	}
+	for off := done; off < p.size; off += chunkSize {
 		c := buf[:min(chunkSize, p.size-off)]
 		if err := readAt(src, c, int64(HeaderSize)+off); err != nil {
 			return nil, err

@@ -409,6 +409,10 @@ func testStreamRoundTrip(t *testing.T, s store.Store) {
 		if err != nil || !bytes.Equal(got, body) || g2 != e1 {
 			t.Fatalf("GetTo after PutFile of %d bytes: %d bytes, %s (want %s), %v", len(body), len(got), g2, e1, err)
 		}
+		var unused etagUnused
+		if g4, n, err := s.GetTo(ctx(t), "s/obj", &unused); err != nil || n != int64(len(body)) || !bytes.Equal(unused.Bytes(), body) || (g4 != "" && g4 != e1) {
+			t.Fatalf("GetTo of %d bytes into an ETagUnused writer: %d bytes, ETag %s, %v", len(body), n, g4, err)
+		}
 		e3 := mustPut(t, s, "s/obj2", string(body), store.Cond{})
 		if e3 != e1 {
 			t.Fatalf("Put and PutFile of the same %d bytes give ETags %s and %s", len(body), e3, e1)
@@ -430,6 +434,11 @@ func testStreamRoundTrip(t *testing.T, s store.Store) {
 		t.Fatalf("GetTo into a failing writer: %v", err)
 	}
 }
+
+// etagUnused is a writer whose caller ignores GetTo's ETag.
+type etagUnused struct{ bytes.Buffer }
+
+func (*etagUnused) ETagUnused() {}
 
 type failingWriter struct{}
 
