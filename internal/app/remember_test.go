@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/git-vsync/git-vsync/internal/envelope/kdf"
+	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/keychain"
 )
 
@@ -283,5 +284,35 @@ func TestDoctorReportsAnOrphanedRememberedKey(t *testing.T) {
 	ch := check()
 	if ch == nil || ch.Level != CheckWarn || !strings.Contains(ch.Hint, keychain.DerivedRemoveCommand(account)) {
 		t.Fatalf("doctor after the key was removed by hand: %+v", ch)
+	}
+}
+
+// A keychain that refuses the remembered keys costs a derivation, never the
+// command, and says nothing.
+func TestRememberedKeyFailuresAreSilent(t *testing.T) {
+	m := newMachine(t)
+	c := m.newClone("a")
+	if _, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{Store: fileStoreURL(t), NoHooks: true}); err != nil {
+		t.Fatal(err)
+	}
+	m.derived.Err = &fail.Error{Code: fail.NotSetUp, What: "injected remembered-key failure", Hint: "none", Err: keychain.ErrUnavailable}
+	c.log.Reset()
+	for i, content := range []string{"A=1\n", "A=2\n"} {
+		if n := derives(t, c, func() { c.push(t, content) }); n != 1 {
+			t.Fatalf("push %d derived %d keys, want 1", i, n)
+		}
+	}
+	if strings.Contains(c.log.String(), "injected") || strings.Contains(c.log.String(), "warning") {
+		t.Fatalf("the failure was reported:\n%s", c.log.String())
+	}
+	// Working again, the next push remembers the key and the one after reads it.
+	m.derived.Err = nil
+	c.newProcess(t)
+	c.push(t, "A=3\n")
+	if got := m.derived.Accounts(); len(got) != 1 || got[0] != "acme_web/dev" {
+		t.Fatalf("remembered accounts = %v", got)
+	}
+	if n := derives(t, c, func() { c.push(t, "A=4\n") }); n != 0 {
+		t.Fatalf("a push with the key remembered derived %d keys", n)
 	}
 }
