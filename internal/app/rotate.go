@@ -81,7 +81,7 @@ func (a *App) Rotate(ctx context.Context, target *Target, env string, o RotateOp
 			"this clone does not hold the latest version %s of %s; rotate re-seals it and records it as this clone's version", latest, env)
 	}
 	res := &RotateResult{Repo: e.ID.Name, Env: env, OldFingerprint: sls1.Fingerprint(oldKey), Previous: latest}
-	oldAES, err := deriveAES(oldKey, e.Config.Salt)
+	oldAES, err := a.aesKey(ctx, keychain.Account(e.ID.Name, env), oldKey, source, e.Config.Salt)
 	if err != nil {
 		return nil, err
 	}
