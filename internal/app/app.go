@@ -15,6 +15,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/keychain"
 	"github.com/git-vsync/git-vsync/internal/repo"
+	"github.com/git-vsync/git-vsync/internal/store"
 )
 
 // App is one invocation's world: where it runs, its environment and its keychain.
@@ -56,6 +57,9 @@ type Workspace struct {
 	ID         repo.Identity
 	ConfigRoot string
 	Getenv     func(string) string // for the runtime config token; nil = none
+	// stores shares S3 clients between the envs this command opens (the hook
+	// probes them all at once): one transport and credential lookup per store.
+	stores store.Clients
 }
 
 // Target is what one command works on, resolved once by Resolve and passed to

@@ -117,7 +117,7 @@ func (a *App) openEnvIn(w *Workspace, env string) (*EnvHandle, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := a.openStore(c)
+	st, err := a.openStoreIn(&w.stores, c)
 	if err != nil {
 		return nil, err
 	}
@@ -181,11 +181,11 @@ func (e *EnvHandle) LockVault(ctx context.Context) (release func(), err error) {
 
 // OpenStore opens the store a config names.
 func OpenStore(c *config.File) (store.Store, error) {
-	return openStoreWith(c, 0, 0)
+	return openStoreWith(nil, c, 0, 0)
 }
 
-func openStoreWith(c *config.File, connect, response time.Duration) (store.Store, error) {
-	st, err := store.Open(store.Config{
+func openStoreWith(cs *store.Clients, c *config.File, connect, response time.Duration) (store.Store, error) {
+	st, err := cs.Open(store.Config{
 		Endpoint: c.S3.Endpoint, Region: c.S3.Region, Bucket: c.S3.Bucket,
 		AccessKeyID: c.S3.AccessKeyID, SecretAccessKey: c.S3.SecretAccessKey, UseSSL: c.S3.UseSSL,
 		ConnectTimeout: connect, ResponseTimeout: response,
@@ -198,8 +198,12 @@ func openStoreWith(c *config.File, connect, response time.Duration) (store.Store
 
 // openStore is OpenStore with this invocation's timeouts (VSYNC_CONNECT_TIMEOUT,
 // VSYNC_STORE_TIMEOUT) and request trace (--verbose).
-func (a *App) openStore(c *config.File) (store.Store, error) {
-	st, err := openStoreWith(c, a.durationVar("VSYNC_CONNECT_TIMEOUT"), a.durationVar("VSYNC_STORE_TIMEOUT"))
+func (a *App) openStore(c *config.File) (store.Store, error) { return a.openStoreIn(nil, c) }
+
+// openStoreIn is openStore sharing S3 clients through cs (a workspace's, so
+// that the envs of one command share one client per store and credentials).
+func (a *App) openStoreIn(cs *store.Clients, c *config.File) (store.Store, error) {
+	st, err := openStoreWith(cs, c, a.durationVar("VSYNC_CONNECT_TIMEOUT"), a.durationVar("VSYNC_STORE_TIMEOUT"))
 	if err != nil || a.Trace == nil {
 		return st, err
 	}

@@ -20,3 +20,6 @@ func CountAttempts(ctx context.Context) (context.Context, *atomic.Int32) {
 
 // LimitsUnsent: the platform bounds the bytes an upload queues unsent.
 const LimitsUnsent = limitsUnsent
+
+// ChainLookups is how many times this process looked the AWS chain up.
+func ChainLookups() int64 { return chainLookups.Load() }

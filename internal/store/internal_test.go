@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestFileRoot(t *testing.T) {
@@ -101,5 +102,44 @@ func TestNormalizeEndpoint(t *testing.T) {
 	}
 	if _, err := Open(Config{Endpoint: "s3.example.com"}); err == nil {
 		t.Error("a config without bucket opened")
+	}
+}
+
+// TestClientsShareByKey: one client per endpoint, region, credentials and
+// timeouts in a Clients; none shared without one.
+func TestClientsShareByKey(t *testing.T) {
+	k := clientKey{endpoint: "http://127.0.0.1:9", region: "us-east-1", accessKeyID: "a", secretAccessKey: "s", connect: time.Second, response: time.Minute}
+	var cs Clients
+	c := cs.client(k)
+	if cs.client(k) != c {
+		t.Error("the same settings got a second client")
+	}
+	for _, other := range []func(*clientKey){
+		func(k *clientKey) { k.endpoint = "http://127.0.0.1:10" },
+		func(k *clientKey) { k.region = "eu-west-1" },
+		func(k *clientKey) { k.accessKeyID = "b" },
+		func(k *clientKey) { k.secretAccessKey = "t" },
+		func(k *clientKey) { k.accessKeyID, k.secretAccessKey = "", "" },
+		func(k *clientKey) { k.connect = 2 * time.Second },
+		func(k *clientKey) { k.response = time.Hour },
+	} {
+		o := k
+		other(&o)
+		if cs.client(o) == c {
+			t.Errorf("%+v shares the client of %+v", o, k)
+		}
+	}
+	var none *Clients
+	if none.client(k) == none.client(k) {
+		t.Error("a nil Clients shared a client")
+	}
+	// Through Open: the buckets of one store share; the file store has no client.
+	s1, err1 := cs.Open(Config{Endpoint: "http://127.0.0.1:9", Bucket: "one", AccessKeyID: "a", SecretAccessKey: "s"})
+	s2, err2 := cs.Open(Config{Endpoint: "127.0.0.1:9", UseSSL: new(bool), Bucket: "two", AccessKeyID: "a", SecretAccessKey: "s"})
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if s1.(*s3Store).client != s2.(*s3Store).client {
+		t.Error("two buckets of one endpoint and keys got two clients")
 	}
 }

@@ -94,7 +94,7 @@ func normalizeEndpoint(ep string, useSSL *bool, region string) (string, error) {
 	return u.String(), nil
 }
 
-func openS3(c Config) (*s3Store, error) {
+func openS3(c Config, cs *Clients) (*s3Store, error) {
 	if c.Bucket == "." || c.Bucket == ".." || strings.ContainsAny(c.Bucket, "/\\?#% \t\r\n") || !utf8.ValidString(c.Bucket) {
 		return nil, &Error{Op: "open", Err: fmt.Errorf("bucket %q is not a valid bucket name", c.Bucket)}
 	}
@@ -106,29 +106,82 @@ func openS3(c Config) (*s3Store, error) {
 	if err != nil {
 		return nil, &Error{Op: "open", Store: "s3://" + c.Bucket, Err: err}
 	}
-	st := &s3Store{
+	k := clientKey{endpoint: ep, region: region, accessKeyID: c.AccessKeyID, secretAccessKey: c.SecretAccessKey,
+		connect: c.ConnectTimeout, response: c.ResponseTimeout}
+	if k.connect <= 0 {
+		k.connect = DefaultConnectTimeout
+	}
+	if k.response <= 0 {
+		k.response = DefaultResponseTimeout
+	}
+	return &s3Store{
+		client:   cs.client(k),
 		bucket:   c.Bucket,
 		endpoint: ep,
 		secrets:  []string{c.SecretAccessKey, c.AccessKeyID},
-		connect:  c.ConnectTimeout,
-		response: c.ResponseTimeout,
-	}
-	if st.connect <= 0 {
-		st.connect = DefaultConnectTimeout
-	}
-	if st.response <= 0 {
-		st.response = DefaultResponseTimeout
-	}
+		connect:  k.connect,
+		response: k.response,
+	}, nil
+}
 
-	watchdog := &watchdogClient{wait: st.response, endpoint: ep}
+// Clients lets the stores of one command share their S3 clients: stores opened
+// through the same Clients whose endpoint, region, credentials and timeouts are
+// equal use one client — one HTTP transport with its pool of connections, one
+// resolution of the AWS credential chain — whatever their buckets (the hook
+// probes every env at once, and envs usually share a store). Stores with other
+// credentials never share a client. The zero value is ready to use; a nil
+// *Clients shares nothing (Open).
+type Clients struct {
+	mu sync.Mutex
+	m  map[clientKey]*s3.Client
+}
+
+// clientKey is everything a client is built from; the bucket is not in it.
+type clientKey struct {
+	endpoint, region             string
+	accessKeyID, secretAccessKey string
+	connect, response            time.Duration
+}
+
+// Open is the package's Open, with the S3 client shared (see Clients).
+func (cs *Clients) Open(c Config) (Store, error) {
+	if strings.TrimSpace(c.Bucket) == "" {
+		return nil, &Error{Op: "open", Err: errors.New("no bucket configured")}
+	}
+	if isFileEndpoint(c.Endpoint) {
+		return openFile(c)
+	}
+	return openS3(c, cs)
+}
+
+func (cs *Clients) client(k clientKey) *s3.Client {
+	if cs == nil {
+		return newS3Client(k)
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if c, ok := cs.m[k]; ok {
+		return c
+	}
+	c := newS3Client(k)
+	if cs.m == nil {
+		cs.m = map[clientKey]*s3.Client{}
+	}
+	cs.m[k] = c
+	return c
+}
+
+// newS3Client builds the client of k. It does no I/O.
+func newS3Client(k clientKey) *s3.Client {
+	watchdog := &watchdogClient{wait: k.response, endpoint: k.endpoint}
 	watchdog.next = awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) {
-			d.Timeout = st.connect
+			d.Timeout = k.connect
 			d.Control = limitUnsent
 		}).
 		WithTransportOptions(func(tr *http.Transport) {
 			tr.TLSHandshakeTimeout = tlsHandshakeTimeout
-			tr.ResponseHeaderTimeout = st.response
+			tr.ResponseHeaderTimeout = k.response
 			watchdog.expect = tr.ExpectContinueTimeout
 		})
 
@@ -144,17 +197,17 @@ func openS3(c Config) (*s3Store, error) {
 	// without them the standard AWS chain finds credentials (environment, shared
 	// profiles, SSO, web identity, instance role), resolved on first use.
 	var creds aws.CredentialsProvider
-	if c.AccessKeyID != "" || c.SecretAccessKey != "" {
-		creds = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")
+	if k.accessKeyID != "" || k.secretAccessKey != "" {
+		creds = credentials.NewStaticCredentialsProvider(k.accessKeyID, k.secretAccessKey, "")
 	} else {
-		creds = aws.NewCredentialsCache(&chainCredentials{region: region})
+		creds = aws.NewCredentialsCache(&chainCredentials{region: k.region})
 	}
 
 	// Everything but the credentials comes from the config: endpoint, region
 	// and retries never from the user's ~/.aws.
-	st.client = s3.New(s3.Options{
-		Region:                     region,
-		BaseEndpoint:               aws.String(ep),
+	return s3.New(s3.Options{
+		Region:                     k.region,
+		BaseEndpoint:               aws.String(k.endpoint),
 		UsePathStyle:               true,
 		Credentials:                creds,
 		HTTPClient:                 watchdog,
@@ -166,7 +219,6 @@ func openS3(c Config) (*s3Store, error) {
 
 		DisableLogOutputChecksumValidationSkipped: true,
 	})
-	return st, nil
 }
 
 // chainCredentials resolves credentials through the SDK's default chain the
@@ -181,6 +233,7 @@ type chainCredentials struct {
 
 func (c *chainCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	c.once.Do(func() {
+		chainLookups.Add(1)
 		cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(c.region))
 		if err != nil {
 			c.err = err
@@ -200,6 +253,9 @@ func (c *chainCredentials) Retrieve(ctx context.Context) (aws.Credentials, error
 	}
 	return cr, nil
 }
+
+// chainLookups counts the lookups of the AWS chain (tests: one per Clients).
+var chainLookups atomic.Int64
 
 // NoCredentialsError: the config holds no keys and the AWS chain found none.
 type NoCredentialsError struct{ Err error }

@@ -108,15 +108,8 @@ type Config struct {
 
 // Open returns the store the config names: a file store for a file:// endpoint,
 // an S3 client otherwise. Open does no network or disk I/O beyond parsing.
-func Open(c Config) (Store, error) {
-	if strings.TrimSpace(c.Bucket) == "" {
-		return nil, &Error{Op: "open", Err: errors.New("no bucket configured")}
-	}
-	if isFileEndpoint(c.Endpoint) {
-		return openFile(c)
-	}
-	return openS3(c)
-}
+// Clients.Open is the same with S3 clients shared between stores.
+func Open(c Config) (Store, error) { return (*Clients)(nil).Open(c) }
 
 // Error is the error type of every Store method.
 type Error struct {
