@@ -130,7 +130,7 @@ func TestClientsShareByKey(t *testing.T) {
 		}
 	}
 	var none *Clients
-	if none.client(k) == none.client(k) {
+	if c1, c2 := none.client(k), none.client(k); c1 == c2 {
 		t.Error("a nil Clients shared a client")
 	}
 	// Through Open: the buckets of one store share; the file store has no client.
