@@ -27,9 +27,10 @@ if ! go version -m "$gobin/versitygw" 2>/dev/null | grep -qE "^[[:space:]]+mod[[
 	echo "install-test-deps: go install versitygw@${VERSITYGW_VERSION}" >&2
 	GOFLAGS=-mod=mod go install "github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}"
 fi
-# staticcheck, pinned: `make vet` runs it.
-STATICCHECK_VERSION=2026.2.2
-if ! "$gobin/staticcheck" -version 2>/dev/null | grep -q "^staticcheck ${STATICCHECK_VERSION} "; then
+# staticcheck, pinned by its module version (release 2026.2.2 is module v0.8.2;
+# the module proxy serves module versions, not release names): `make vet` runs it.
+STATICCHECK_VERSION=v0.8.2
+if ! go version -m "$gobin/staticcheck" 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+honnef.co/go/tools[[:space:]]+${STATICCHECK_VERSION}[[:space:]]"; then
 	echo "install-test-deps: go install staticcheck@${STATICCHECK_VERSION}" >&2
 	GOFLAGS=-mod=mod go install "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}"
 fi
