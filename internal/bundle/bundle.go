@@ -42,10 +42,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
@@ -542,71 +544,183 @@ func layout(entries []planned) ([]string, map[string]*planned) {
 
 func unpack(entries []planned, destDir string, lim Limits, notAfter time.Time, reuse *vault.Reuse) ([]vault.File, error) {
 	// Every folder to create: explicit entries and the parents of every entry.
+	// They are made first (a folder sorts before what it holds), then the files.
 	paths, kind := layout(entries)
-	out := make([]vault.File, 0, len(paths))
-	budget := lim.MaxTotalBytes
-	buf := make([]byte, 64<<10)
-	h := sha256.New()
-	// Files from writerMin to memFileMax are decompressed and hashed here, in
-	// order, and created, written and dated by two writers meanwhile; smaller and
-	// larger ones are written here. Folders are made
-	// here, before anything is written into them.
-	w := newFileWriters()
-	defer w.stop()
-	for _, p := range paths {
-		if err := w.failed(); err != nil {
-			return nil, err
-		}
-		full := filepath.Join(destDir, filepath.FromSlash(p))
-		e := kind[p]
-		if e == nil || e.dir {
-			if err := os.Mkdir(full, 0o700); err != nil {
-				return nil, err
-			}
-			if err := os.Chmod(full, 0o700); err != nil {
-				return nil, err
-			}
-			out = append(out, vault.File{Path: p, Dir: true})
+	out := make([]vault.File, len(paths))
+	var files []int // indices into paths
+	for i, p := range paths {
+		if e := kind[p]; e != nil && !e.dir {
+			files = append(files, i)
 			continue
 		}
+		full := filepath.Join(destDir, filepath.FromSlash(p))
+		if err := os.Mkdir(full, 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(full, 0o700); err != nil {
+			return nil, err
+		}
+		out[i] = vault.File{Path: p, Dir: true}
+	}
+	u := &unpacker{paths: paths, kind: kind, destDir: destDir, out: out, notAfter: notAfter, reuse: reuse}
+	lanes := splitLanes(paths, kind, files)
+	if len(lanes) == 1 {
+		budget := lim.MaxTotalBytes
+		if err := u.lane(files, &budget, unpackWriters); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	// Folders are filled concurrently, each by one lane: a lane's budget is the
+	// declared size of its files (plan checked that these add up to at most
+	// the limit, and no entry may write more than it declares).
+	errs := make([]error, len(lanes))
+	var wg sync.WaitGroup
+	for l, idx := range lanes {
+		var budget int64
+		for _, i := range idx {
+			budget += int64(kind[paths[i]].f.UncompressedSize64)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[l] = u.lane(idx, &budget, 1); errs[l] != nil {
+				u.stop.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && err != errLaneStopped {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// unpacker is one unpacking: its lanes fill out at the indices of their paths.
+type unpacker struct {
+	paths    []string
+	kind     map[string]*planned
+	destDir  string
+	out      []vault.File
+	notAfter time.Time
+	reuse    *vault.Reuse
+	stop     atomic.Bool // a lane failed: the others stop
+}
+
+var errLaneStopped = errors.New("another lane failed")
+
+// unpackLanes is the most folders filled at once. Creating files in one folder
+// takes turns on the folder's lock in the kernel, in another folder it does not:
+// with the files of 20 folders in two lanes, 2,000 files of 50 KiB are created
+// ~1.5× as fast on 2 cores (on ext4 without a journal, an inode is found by
+// scanning past the group's recently deleted ones; that scan runs twice at once).
+const unpackLanes = 2
+
+// splitLanes splits the files (indices into paths) by folder into unpackLanes
+// lanes of about equal work (a file and each 64 KiB of it count one), each in
+// path order; one lane when the files are in one folder or cannot be balanced.
+func splitLanes(paths []string, kind map[string]*planned, files []int) [][]int {
+	type folder struct {
+		files  []int
+		weight int64
+	}
+	var folders []*folder
+	byDir := map[string]*folder{}
+	var total int64
+	for _, i := range files {
+		d := path.Dir(paths[i])
+		f := byDir[d]
+		if f == nil {
+			f = &folder{}
+			byDir[d] = f
+			folders = append(folders, f)
+		}
+		w := 1 + int64(kind[paths[i]].f.UncompressedSize64>>16)
+		f.files, f.weight, total = append(f.files, i), f.weight+w, total+w
+	}
+	if len(folders) < unpackLanes {
+		return [][]int{files}
+	}
+	// The heaviest folder first, each to the lightest lane.
+	sort.SliceStable(folders, func(a, b int) bool { return folders[a].weight > folders[b].weight })
+	lanes := make([][]int, unpackLanes)
+	weights := make([]int64, unpackLanes)
+	for _, f := range folders {
+		l := 0
+		for k := range weights {
+			if weights[k] < weights[l] {
+				l = k
+			}
+		}
+		lanes[l] = append(lanes[l], f.files...)
+		weights[l] += f.weight
+	}
+	for _, w := range weights {
+		if w < total/(2*unpackLanes) {
+			return [][]int{files} // too uneven to pay
+		}
+	}
+	for _, l := range lanes {
+		sort.Ints(l)
+	}
+	return lanes
+}
+
+// lane unpacks the files at idx in order, with writers goroutines that create,
+// fill and date the files of writerMin to memFileMax while it decompresses and
+// hashes the next ones (smaller and larger files are written here).
+func (u *unpacker) lane(idx []int, budget *int64, writers int) error {
+	buf := make([]byte, 64<<10)
+	h := sha256.New()
+	w := newFileWriters(writers)
+	defer w.stop()
+	for _, i := range idx {
+		if u.stop.Load() {
+			return errLaneStopped
+		}
+		if err := w.failed(); err != nil {
+			return err
+		}
+		p := u.paths[i]
+		full := filepath.Join(u.destDir, filepath.FromSlash(p))
+		e := u.kind[p]
 		// The file keeps the time the archive gives it (folders get theirs from
 		// what is written into them); the zip epoch of older archives means "none".
 		var mod time.Time
 		if m := e.f.Modified; !m.IsZero() && m.After(zipEpoch) {
 			mod = m
 		}
-		if !notAfter.IsZero() && (mod.IsZero() || !mod.Before(notAfter)) {
-			mod = notAfter
+		if !u.notAfter.IsZero() && (mod.IsZero() || !mod.Before(u.notAfter)) {
+			mod = u.notAfter
 		}
 		var n int64
-		if sz := e.f.UncompressedSize64; reuse.Candidate(p, int64(sz)) {
+		if sz := e.f.UncompressedSize64; u.reuse.Candidate(p, int64(sz)) {
 			// Whether the vault being replaced holds this content is known only
 			// once the entry is decompressed and hashed.
 			var err error
-			if n, err = unpackReused(w, reuse, e.f, p, full, mod, &budget, buf, h); err != nil {
-				return nil, err
+			if n, err = unpackReused(w, u.reuse, e.f, p, full, mod, budget, buf, h); err != nil {
+				return err
 			}
 		} else if sz >= writerMin && sz <= memFileMax {
 			b := w.buffer()
 			var err error
-			if n, err = copyEntry(b, e.f, &budget, buf, h); err != nil {
+			if n, err = copyEntry(b, e.f, budget, buf, h); err != nil {
 				w.put(b)
-				return nil, err
+				return err
 			}
 			w.write(full, b, mod)
 		} else {
 			var err error
-			if n, err = writeFile(full, e.f, &budget, buf, h); err != nil {
-				return nil, err
+			if n, err = writeFile(full, e.f, budget, buf, h); err != nil {
+				return err
 			}
 			setTime(full, mod)
 		}
-		out = append(out, vault.File{Path: p, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+		u.out[i] = vault.File{Path: p, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}
 	}
-	if err := w.wait(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return w.wait()
 }
 
 // unpackReused unpacks the entry f at path p (full in the stage) that reuse may
@@ -704,12 +818,12 @@ const (
 	writerMin     = 32 << 10
 )
 
-func newFileWriters() *fileWriters {
-	w := &fileWriters{jobs: make(chan fileJob), bufs: make(chan *bytes.Buffer, 2*unpackWriters)}
+func newFileWriters(n int) *fileWriters {
+	w := &fileWriters{jobs: make(chan fileJob), bufs: make(chan *bytes.Buffer, 2*n)}
 	for range cap(w.bufs) {
 		w.bufs <- new(bytes.Buffer)
 	}
-	for range unpackWriters {
+	for range n {
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()

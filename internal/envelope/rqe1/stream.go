@@ -183,9 +183,15 @@ type Plaintext struct {
 	nonce [NonceSize]byte
 	size  int64
 
-	mu  sync.Mutex
-	win []byte // decrypted window of the plaintext
-	off int64  // where win starts; -1 when empty
+	mu   sync.Mutex
+	wins [2]window // two readers of distant parts (unpacking lanes) keep one each
+	used int       // the window read last
+}
+
+// window is a decrypted chunk of the plaintext.
+type window struct {
+	b   []byte
+	off int64 // where b starts; -1 when empty
 }
 
 // OpenAt reads the envelope of size bytes at src, checks its header like Open and
@@ -274,7 +280,8 @@ func open(key []byte, src io.ReaderAt, ready func(off int64) (int64, bool, error
 	if err := checkHeaderOf(hdr[:], size); err != nil {
 		return nil, err
 	}
-	p := &Plaintext{k: k, src: src, size: size - int64(MinSize), off: -1}
+	p := &Plaintext{k: k, src: src, size: size - int64(MinSize)}
+	p.wins[0].off, p.wins[1].off = -1, -1
 	copy(p.nonce[:], hdr[len(Magic):])
 	if p.size > maxPlaintext {
 		return nil, envelope.New(envelope.KindWrongPassphrase, "RQE1 authentication failed")
@@ -297,7 +304,7 @@ func open(key []byte, src io.ReaderAt, ready func(off int64) (int64, bool, error
 	if subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
 		return nil, envelope.New(envelope.KindWrongPassphrase, "RQE1 authentication failed")
 	}
-	p.win = buf[:0]
+	p.wins[0].b, p.wins[1].b = buf[:0], make([]byte, 0, chunkSize)
 	return p, nil
 }
 
@@ -321,6 +328,18 @@ func readErr(err error) error {
 		return fmt.Errorf("rqe1: the envelope ends before its size: %w", io.ErrUnexpectedEOF)
 	}
 	return err
+}
+
+// windowAt returns the window that holds plaintext byte off, nil if none does,
+// and makes it the one read last.
+func (p *Plaintext) windowAt(off int64) *window {
+	for i := range p.wins {
+		if w := &p.wins[i]; w.off >= 0 && off >= w.off && off < w.off+int64(len(w.b)) {
+			p.used = i
+			return w
+		}
+	}
+	return nil
 }
 
 // Size is the plaintext length.
@@ -353,17 +372,21 @@ func (p *Plaintext) ReadAt(b []byte, off int64) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for len(b) > 0 {
-		if p.off < 0 || off < p.off || off >= p.off+int64(len(p.win)) {
+		w := p.windowAt(off)
+		if w == nil {
+			// Not decrypted yet: replace the window not read last.
+			p.used = 1 - p.used
+			w = &p.wins[p.used]
 			start := off - off%chunkSize
-			w := p.win[:min(chunkSize, p.size-start)]
-			p.off = -1
-			if err := readAt(p.src, w, int64(HeaderSize)+start); err != nil {
+			c := w.b[:min(chunkSize, p.size-start)]
+			w.off = -1
+			if err := readAt(p.src, c, int64(HeaderSize)+start); err != nil {
 				return n - len(b), err
 			}
-			p.k.ctrAt(p.nonce[:], start).XORKeyStream(w, w)
-			p.win, p.off = w, start
+			p.k.ctrAt(p.nonce[:], start).XORKeyStream(c, c)
+			w.b, w.off = c, start
 		}
-		k := copy(b, p.win[off-p.off:])
+		k := copy(b, w.b[off-w.off:])
 		b, off = b[k:], off+int64(k)
 	}
 	return n, eof

@@ -298,3 +298,40 @@ func FuzzOpenFile(f *testing.F) {
 		}
 	})
 }
+
+// countingReader counts the reads of its source.
+type countingReader struct {
+	r     io.ReaderAt
+	reads int
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	c.reads++
+	return c.r.ReadAt(p, off)
+}
+
+// Two readers of distant parts (the two lanes that unpack an archive) keep a
+// decrypted window each: reading them in turns decrypts each chunk once.
+func TestPlaintextTwoWindows(t *testing.T) {
+	pt := randBytes(8 * chunkSize)
+	env := mustSeal(t, testKey, pt)
+	src := &countingReader{r: bytes.NewReader(env)}
+	p, err := OpenAt(testKey, src, int64(len(env)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.reads = 0
+	b := make([]byte, 1000)
+	for i := 0; i < 60; i++ {
+		off := int64(i * 1000) // both within their first chunk
+		if i%2 == 1 {
+			off += 5 * chunkSize
+		}
+		if _, err := p.ReadAt(b, off); err != nil || !bytes.Equal(b, pt[off:off+1000]) {
+			t.Fatalf("read at %d: %v", off, err)
+		}
+	}
+	if src.reads != 2 {
+		t.Fatalf("%d chunks read for two windows", src.reads)
+	}
+}
