@@ -238,7 +238,7 @@ func TestPullStalledDownload(t *testing.T) {
 	took := time.Since(start)
 	proxy.Release()
 	proxy.Set()
-	wantCode(t, err, fail.Unreachable, "stopped sending the download (no progress for 500ms)")
+	wantCode(t, err, fail.Unreachable, "stopped sending its answer (no progress for 500ms)")
 	if h := fail.HintOf(err); !strings.Contains(h, "run `git vsync pull dev` again") || !strings.Contains(h, "VSYNC_STORE_TIMEOUT") {
 		t.Fatalf("hint %q", h)
 	}

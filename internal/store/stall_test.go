@@ -63,7 +63,7 @@ func within(t *testing.T, limit time.Duration, f func() error) (time.Duration, e
 // text and a hint that names VSYNC_STORE_TIMEOUT, after one attempt.
 func checkStalled(t *testing.T, st *stalling, err error, took time.Duration, upload bool, method string, log0 int) {
 	t.Helper()
-	want := st.proxy.URL + " stopped sending the download (no progress for 500ms)"
+	want := st.proxy.URL + " stopped sending its answer (no progress for 500ms)"
 	if upload {
 		want = st.proxy.URL + " stopped reading the upload (no progress for 500ms)"
 	}

@@ -36,7 +36,7 @@ func (e *StallError) Error() string {
 	if e.Upload {
 		return fmt.Sprintf("%s stopped reading the upload (no progress for %s)", e.Endpoint, e.Wait)
 	}
-	return fmt.Sprintf("%s stopped sending the download (no progress for %s)", e.Endpoint, e.Wait)
+	return fmt.Sprintf("%s stopped sending its answer (no progress for %s)", e.Endpoint, e.Wait)
 }
 
 // Timeout makes it a net.Error timeout: never retried (neverRetry), classified
