@@ -211,3 +211,31 @@ func TestOpenGrowingHashesAsItArrives(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzOpenGrowing feeds arbitrary bytes, written in pieces whose sizes the seed
+// picks, to OpenGrowing: it must not panic, and must accept exactly what Open
+// accepts, with the same plaintext, and fail with Open's error otherwise.
+func FuzzOpenGrowing(f *testing.F) {
+	f.Add(mustSeal(f, testKey, []byte("fuzz me")), uint64(1))
+	f.Add(mustSeal(f, testKey, bytes.Repeat([]byte("z"), chunkSize+33)), uint64(2))
+	f.Add(mustSeal(f, testKey, nil), uint64(3))
+	f.Add([]byte("RQE1"), uint64(4))
+	f.Add([]byte{}, uint64(5))
+	f.Fuzz(func(t *testing.T, data []byte, seed uint64) {
+		want, werr := Open(testKey, data)
+		p, err := openGrowing(t, testKey, data, mrand.New(mrand.NewPCG(seed, 0)))
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("OpenGrowing: %v, Open: %v", err, werr)
+		}
+		if err != nil {
+			if p != nil || err.Error() != werr.Error() || envelope.KindOf(err) != envelope.KindOf(werr) {
+				t.Fatalf("OpenGrowing: %v (plaintext %v), Open: %v", err, p != nil, werr)
+			}
+			return
+		}
+		got := make([]byte, p.Size())
+		if n, rerr := p.ReadAt(got, 0); n != len(want) || (rerr != nil && rerr != io.EOF) || !bytes.Equal(got, want) {
+			t.Fatalf("OpenGrowing read %d bytes (%v), Open gives %d; equal %v", n, rerr, len(want), bytes.Equal(got, want))
+		}
+	})
+}
