@@ -237,6 +237,7 @@ func (a *App) probeEnvs(ctx context.Context, w *Workspace, names []string, expli
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			growStack(0)
 			out[i] = a.probeEnv(ctx, w, n, explicit, timeout)
 		}()
 	}
@@ -273,6 +274,7 @@ func (a *App) probeEnv(ctx context.Context, w *Workspace, name string, explicit 
 	}
 	latestCh := make(chan latestRes, 1)
 	go func() {
+		growStack(0)
 		ts, _, err := e.Latest(cctx)
 		latestCh <- latestRes{ts, err}
 	}()
@@ -567,4 +569,22 @@ func oneLine(err error) string {
 		msg = msg[:400] + "…"
 	}
 	return msg
+}
+
+// growStack grows the calling goroutine's stack in one step, while the stack is
+// still shallow. A probe's goroutine goes on to parse a config and make an S3
+// request whose SDK middleware runs deep: grown on demand, the stack doubles
+// from its 2 KiB start several times, and each growth copies and re-adjusts
+// every frame already on it (in CPU profiles of the hook, runtime.copystack was
+// a sixth of the samples). Measured on a 5-env hook against versitygw, 60
+// alternating runs: ~1–2 ms less wall and ~1 ms less CPU with 48 KiB; 112 KiB
+// was slower (a larger frame to zero, more pages touched). The frame's size is
+// the point; n only keeps it from being optimised away. Stacks shrink only at a
+// garbage collection, which a hook does not run.
+//
+//go:noinline
+func growStack(n int) byte {
+	var b [48 << 10]byte
+	b[n&(len(b)-1)] = 1
+	return b[(n*7)&(len(b)-1)]
 }
