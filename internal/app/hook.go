@@ -577,14 +577,15 @@ func oneLine(err error) string {
 // from its 2 KiB start several times, and each growth copies and re-adjusts
 // every frame already on it (in CPU profiles of the hook, runtime.copystack was
 // a sixth of the samples). Measured on a 5-env hook against versitygw, 60
-// alternating runs: ~1–2 ms less wall and ~1 ms less CPU with 48 KiB; 112 KiB
-// was slower (a larger frame to zero, more pages touched). The frame's size is
+// alternating runs a try: ~1–2 ms less wall and ~1 ms less CPU with 48 KiB,
+// and 24 KiB a little better still; 12 KiB and 112 KiB were slower (more growths
+// left, or a larger frame to zero and more pages touched). The frame's size is
 // the point; n only keeps it from being optimised away. Stacks shrink only at a
 // garbage collection, which a hook does not run.
 //
 //go:noinline
 func growStack(n int) byte {
-	var b [48 << 10]byte
+	var b [24 << 10]byte
 	b[n&(len(b)-1)] = 1
 	return b[(n*7)&(len(b)-1)]
 }
