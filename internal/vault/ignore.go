@@ -284,7 +284,7 @@ func (ig *Ignore) Filter(files []File) []File {
 	out := make([]File, 0, len(files))
 	for _, f := range files {
 		if ig.hidden(f.Path, f.Dir) {
-			for q := path.Dir(f.Path); q != "."; q = path.Dir(q) {
+			for q := range parents(f.Path) {
 				hollow[q] = true
 			}
 			continue
@@ -299,7 +299,7 @@ func (ig *Ignore) hidden(rel string, dir bool) bool {
 	if ig.Match(rel, dir) {
 		return true
 	}
-	for q := path.Dir(rel); q != "."; q = path.Dir(q) {
+	for q := range parents(rel) {
 		if ig.Match(q, true) {
 			return true
 		}

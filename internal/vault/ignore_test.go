@@ -4,9 +4,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestIgnoreMatch(t *testing.T) {
@@ -130,5 +132,38 @@ func TestSimplePatternsMatchAsPathMatch(t *testing.T) {
 		if p.simplify(); p.simple {
 			t.Errorf("%q taken as simple", g)
 		}
+	}
+}
+
+// Paths that start with a slash, or are empty, end Filter and Match like any
+// other: the walk up their folders stops at "/" as at "." (path.Dir("/") is "/",
+// and a loop that stopped only at "." ran forever; found by FuzzParseIgnore).
+func TestFilterOddPathsEnd(t *testing.T) {
+	ig, err := ParseIgnore([]byte("secret/\n*.bak\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan []File, 1)
+	go func() {
+		done <- ig.Filter([]File{{Path: ""}, {Path: "/x"}, {Path: "/"}, {Path: "//a/b.bak"}, {Path: "/secret/k", Dir: false}, {Path: "a/b"}})
+	}()
+	select {
+	case got := <-done:
+		var paths []string
+		for _, f := range got {
+			paths = append(paths, f.Path)
+		}
+		if want := []string{"", "/x", "/", "a/b"}; !reflect.DeepEqual(paths, want) {
+			t.Errorf("Filter kept %q, want %q", paths, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Filter of paths with a leading slash did not end")
+	}
+	var seen []string
+	for q := range parents("/a/b/c") {
+		seen = append(seen, q)
+	}
+	if want := []string{"/a/b", "/a"}; !reflect.DeepEqual(seen, want) {
+		t.Errorf("parents(/a/b/c) = %q, want %q", seen, want)
 	}
 }

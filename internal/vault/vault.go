@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"math"
 	"os"
 	"path"
@@ -84,6 +85,20 @@ func listEntries(dir string) ([]*entry, error) {
 	return es, err
 }
 
+// parents yields the folders above the slash-separated path p, innermost first,
+// down to its top ("." and "/" are not yielded). path.Dir of "/" is "/": a loop
+// that stopped only at "." never ended for a path that starts with a slash (the
+// fuzzer found one in Ignore.Filter).
+func parents(p string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for q := path.Dir(p); q != "." && q != "/"; q = path.Dir(q) {
+			if !yield(q) {
+				return
+			}
+		}
+	}
+}
+
 // dropHollow leaves out the folders that hold local-only entries and nothing
 // else that is listed: a pull that keeps a local-only file in a folder the
 // version does not have must not make that folder look like an edit.
@@ -99,7 +114,7 @@ func dropHollow[T any](es []T, hollow map[string]bool, pathOf func(*T) (string, 
 			drop[i] = true
 			continue
 		}
-		for q := path.Dir(p); q != "."; q = path.Dir(q) {
+		for q := range parents(p) {
 			keptChild[q] = true
 		}
 	}

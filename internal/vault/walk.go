@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -223,7 +222,7 @@ func (w *walker) walk(rel, abs string) error {
 		if w.ig.Match(r, isDir) {
 			// Local-only (.vsyncignore): never listed, so never pushed nor an edit.
 			w.local = append(w.local, r)
-			for q := path.Dir(r); q != "."; q = path.Dir(q) {
+			for q := range parents(r) {
 				w.hollow[q] = true
 			}
 			continue
