@@ -395,7 +395,12 @@ func runBackend(backend string) {
 
 	// Large vault: many files, incompressible content. The small vault's latest
 	// version is what "pull over the small vault" starts from.
-	smallTS := latestTS(w, a)
+	var versions []struct{ TS string }
+	w.jsonOf(a, &versions, "versions", "dev", "--json")
+	if len(versions) == 0 {
+		fail("no version of dev")
+	}
+	smallTS := versions[0].TS
 	fillVault(vaultA, *files, *size)
 	total := fmt.Sprintf("%d files / %d MB", *files, *files**size>>20)
 	// Each command that moves the whole vault runs largeReps times, each run
@@ -438,22 +443,22 @@ func runBackend(backend string) {
 		}
 		return a, []string{"push", "dev"}
 	})
+	// renew replaces the clone at *dir, if any, with a new one.
+	renew := func(dir *string) string {
+		if *dir != "" {
+			check(os.RemoveAll(*dir))
+		}
+		*dir = w.clone(id)
+		return *dir
+	}
 	// A new clone for each run; the last one stays for the commands below.
 	var c string
 	large("pull (fresh clone)", func(int) (string, []string) {
-		if c != "" {
-			check(os.RemoveAll(c))
-		}
-		c = w.clone(id)
-		return c, []string{"pull", "dev"}
+		return renew(&c), []string{"pull", "dev"}
 	})
 	var over string
 	large("pull over the small vault (backs it up)", func(int) (string, []string) {
-		if over != "" {
-			check(os.RemoveAll(over))
-		}
-		over = w.clone(id)
-		w.sh(over, *bin, "pull", "dev", "--at", smallTS)
+		w.sh(renew(&over), *bin, "pull", "dev", "--at", smallTS)
 		return over, []string{"pull", "dev"}
 	})
 	check(os.RemoveAll(over))
@@ -476,12 +481,8 @@ func runBackend(backend string) {
 		return c, []string{"pull", "dev", "--force"}
 	})
 	large("restore (backs up the vault)", func(int) (string, []string) {
-		cmd := exec.Command(*bin, "restore", "dev", "--json")
-		cmd.Dir, cmd.Env = c, w.env
-		o, err := cmd.Output()
-		check(err)
 		var backups []struct{ ID string }
-		check(json.Unmarshal(o, &backups))
+		w.jsonOf(c, &backups, "restore", "dev", "--json")
 		if len(backups) == 0 {
 			fail("no backup to restore")
 		}
@@ -492,18 +493,13 @@ func runBackend(backend string) {
 // largeReps is how many times each command of the large section runs.
 const largeReps = 3
 
-// latestTS is the newest version of dev, as `versions --json` in dir lists it.
-func latestTS(w *world, dir string) string {
-	cmd := exec.Command(*bin, "versions", "dev", "--json")
+// jsonOf runs git-vsync with args in dir and decodes what it prints into v.
+func (w *world) jsonOf(dir string, v any, args ...string) {
+	cmd := exec.Command(*bin, args...)
 	cmd.Dir, cmd.Env = dir, w.env
 	o, err := cmd.Output()
 	check(err)
-	var vs []struct{ TS string }
-	check(json.Unmarshal(o, &vs))
-	if len(vs) == 0 {
-		fail("no version of dev")
-	}
-	return vs[0].TS
+	check(json.Unmarshal(o, v))
 }
 
 // hookEnvs times the post-checkout hook of a clone with n envs, all up to date.
