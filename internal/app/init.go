@@ -120,6 +120,17 @@ func (a *App) Init(ctx context.Context, target *Target, env string, o InitOption
 	if err != nil {
 		return nil, err
 	}
+	key := oldKey
+	var arrived *arrival
+	defer func() { arrived.wait() }() // arrived is set below
+	if !o.AdoptKey {
+		if key, err = keychain.NewKey(); err != nil {
+			return nil, err
+		}
+		// Derived while the store is checked and the halves written, so that the
+		// first push or pull reads it (remember.go).
+		arrived = a.deriveArriving(account, key, c.Salt)
+	}
 	if o.VaultFolder != "" {
 		vf := strings.Trim(filepath.ToSlash(o.VaultFolder), "/")
 		if err := config.CheckVaultFolder(vf); err != nil {
@@ -172,7 +183,6 @@ func (a *App) Init(ctx context.Context, target *Target, env string, o InitOption
 		res.Warnings = append(res.Warnings, fmt.Sprintf("--force-new-key: the store's versions up to %s stay sealed with the old key; once you push (`git vsync push %s --force`), teammates cannot open %s until they import a share from you (`git vsync export %s`, then on their machine `git vsync import %s FILE.share --force`)",
 			latest, env, env, env, env))
 	}
-	key := oldKey
 	tx := a.beginHalves(ctx)
 	defer tx.rollback()
 	if o.AdoptKey {
@@ -180,20 +190,20 @@ func (a *App) Init(ctx context.Context, target *Target, env string, o InitOption
 		// What was remembered belonged to the lost config's salt.
 		tx.forgetRemembered(account)
 	} else {
-		key, err = keychain.NewKey()
-		if err != nil {
-			return nil, err
-		}
 		if err := tx.setKey(account, key); err != nil {
 			return nil, err
 		}
+	}
+	if o.AdoptKey && latest == "" {
+		// checkKeyOpens had no version to open: nothing derived the key yet.
+		arrived = a.deriveArriving(account, key, c.Salt)
 	}
 	if err := tx.saveConfig(cfgPath, c); err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+w.ConfigRoot, "write the config")
 	}
 	tx.commit()
-	if o.AdoptKey {
-		// checkKeyOpens derived the key (when the store holds a version).
+	if o.AdoptKey && latest != "" {
+		// checkKeyOpens derived the key.
 		a.rememberDerived(ctx, account, key, c.Salt)
 	}
 	res.Fingerprint = sls1.Fingerprint(key)
@@ -230,6 +240,7 @@ func (a *App) Init(ctx context.Context, target *Target, env string, o InitOption
 		}
 		res.Gitignored = line
 	}
+	arrived.remember(ctx)
 	return res, nil
 }
 

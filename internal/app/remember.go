@@ -46,9 +46,7 @@ func (a *App) aesKey(ctx context.Context, account, keyText, source, salt string)
 }
 
 // rememberDerived remembers the AES key of keyText and salt as account's, when this
-// process has derived it (kdf.Cached): where a key arrives (init --adopt-key, import
-// --verify, rotate) the command that derived it remembers it, and no command
-// derives only to remember. It reports whether the entry was written.
+// process has derived it (kdf.Cached). It reports whether the entry was written.
 func (a *App) rememberDerived(ctx context.Context, account, keyText, salt string) bool {
 	if a.Remembered == nil {
 		return false
@@ -58,6 +56,52 @@ func (a *App) rememberDerived(ctx context.Context, account, keyText, salt string
 		return false
 	}
 	return a.Remembered.Set(ctx, account, keychain.EncodeDerived(keyText, salt, kdf.Count(), k)) == nil
+}
+
+// arrival is the derivation of a key that has just arrived on this machine (init,
+// import), started on another goroutine while the command does the rest of its work
+// (the store check, the keychain, the config, the hooks), so that the command can
+// remember the key and the first push or pull reads it instead of deriving it.
+// Keys of the environment (VSYNC_KEY*) never arrive this way, and keystore import,
+// which brings the keys of many repositories at once, derives none of them.
+type arrival struct {
+	a                  *App
+	account, key, salt string
+	done               chan struct{}
+}
+
+// deriveArriving starts the derivation of keyText and salt (kdf.Key, whose cache
+// makes a command that needs the same key wait for this derivation instead of
+// running a second one). Without a keychain for remembered keys it derives nothing.
+func (a *App) deriveArriving(account, keyText, salt string) *arrival {
+	if a.Remembered == nil {
+		return nil
+	}
+	v := &arrival{a: a, account: account, key: keyText, salt: salt, done: make(chan struct{})}
+	go func() {
+		defer close(v.done)
+		_, _ = kdf.Key(keyText, salt) // a failure leaves nothing to remember
+	}()
+	return v
+}
+
+// wait waits for the derivation to end, so that no command returns with it still
+// running (the caller defers it; a no-op after remember).
+func (v *arrival) wait() {
+	if v != nil {
+		<-v.done
+	}
+}
+
+// remember waits for the derivation and remembers its key. Call it once the key is
+// stored (after the transaction that wrote it, which removed what was remembered
+// before).
+func (v *arrival) remember(ctx context.Context) {
+	if v == nil {
+		return
+	}
+	v.wait()
+	v.a.rememberDerived(ctx, v.account, v.key, v.salt)
 }
 
 // forgetRemembered removes the remembered key of account, if any. When that fails

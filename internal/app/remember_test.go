@@ -142,6 +142,34 @@ func TestRememberedKeySparesTheDerivation(t *testing.T) {
 	}
 }
 
+// init derives the key it makes while it does the rest, so the first push does not.
+func TestRememberedKeyFromInit(t *testing.T) {
+	_, c, kc, repoName := halvesMachine(t)
+	account := keychain.Account(repoName, "dev")
+	if _, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{Store: fileStoreURL(t), NoHooks: true}); err != nil {
+		t.Fatal(err)
+	}
+	wantRemembered(t, c, kc, account)
+	if n := derives(t, c, func() { c.push(t, "A=1\n") }); n != 0 {
+		t.Fatalf("the first push after init derived %d keys", n)
+	}
+	// --adopt-key with an empty store has no version to check the key against.
+	w, err := c.app.Resolve("").Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(w.ConfigPath("dev")); err != nil {
+		t.Fatal(err)
+	}
+	if err := kc.derived.Keychain.Delete(bg, account); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{Store: fileStoreURL(t), NoHooks: true, AdoptKey: true}); err != nil {
+		t.Fatal(err)
+	}
+	wantRemembered(t, c, kc, account)
+}
+
 func TestRememberedKeyStaleOrDamagedIsDerivedAgain(t *testing.T) {
 	_, c, kc, account := rememberSetup(t)
 	valid, err := kc.derived.Keychain.Get(bg, account)
@@ -221,7 +249,17 @@ func TestRememberedKeyGoesWithItsKey(t *testing.T) {
 		if _, err := c.app.Import(bg, c.app.Resolve(""), "dev", share, pass, ImportOptions{Force: true, NoHooks: true}); err != nil {
 			t.Fatal(err)
 		}
-		wantForgotten(t, kc, account)
+		// The old key's entry went with it; import derived the new key while it
+		// wrote the halves and remembered it.
+		wantRemembered(t, c, kc, account)
+		if n := derives(t, c, func() {
+			// --force: this clone's vault was pulled with the key import replaced.
+			if _, err := c.app.Push(bg, c.app.Resolve(""), "dev", PushOptions{Force: true}); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Fatalf("the first push after import derived %d keys", n)
+		}
 	})
 	t.Run("import --verify", func(t *testing.T) {
 		_, c, kc, account := rememberSetup(t)
