@@ -535,6 +535,7 @@ func (s *s3Store) GetTo(ctx context.Context, key string, w io.Writer) (string, i
 		lastErr error
 	)
 	sw := &stickyWriter{w: w}
+	var buf []byte
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		in := &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)}
 		if n > 0 {
@@ -560,7 +561,10 @@ func (s *s3Store) GetTo(ctx context.Context, key string, w io.Writer) (string, i
 			return "", n, &Error{Op: "get", Store: s.String(), Key: key,
 				Err: errors.New("the download was cut short and the server could not resume it (range or If-Match ignored)")}
 		}
-		k, err := io.Copy(sw, out.Body)
+		if buf == nil {
+			buf = copyBuffer(out.ContentLength)
+		}
+		k, err := io.CopyBuffer(sw, struct{ io.Reader }{out.Body}, buf)
 		out.Body.Close()
 		n += k
 		if err == nil && out.ContentLength != nil && k < aws.ToInt64(out.ContentLength) {
@@ -578,6 +582,19 @@ func (s *s3Store) GetTo(ctx context.Context, key string, w io.Writer) (string, i
 		}
 	}
 	return "", n, s.fail("get", key, lastErr)
+}
+
+// copyBuffer is the buffer a download is copied through. Large reads and writes
+// mean fewer system calls and fewer wake-ups of a reader that follows w (a bundle
+// authenticated while it arrives): a 97 MB bundle from versitygw arrived in ~115 ms
+// instead of ~200 ms with io.Copy's 32 KiB. An object known to be smaller gets a
+// buffer of its own size, so small commands touch no more memory than before.
+func copyBuffer(length *int64) []byte {
+	size := int64(256 << 10)
+	if length != nil && *length >= 0 && *length < size {
+		size = max(*length, 512)
+	}
+	return make([]byte, size)
 }
 
 // stickyWriter remembers the error of its writer, to tell it from a read error.
