@@ -138,6 +138,12 @@ func (a *App) Init(ctx context.Context, target *Target, env string, o InitOption
 		}
 		c.VaultFolder = vf
 	}
+	// A vault path through a link the branch committed (`infra` -> elsewhere) would
+	// put the vault folder, and a migrated dotenv, outside the repository: refused
+	// before anything is written, as pull and push refuse it.
+	if err := (&EnvHandle{Workspace: w, Name: env, VaultRel: c.Vault(env)}).checkVaultParents(); err != nil {
+		return nil, err
+	}
 	var mig *migration
 	if o.MigrateFrom != "" {
 		if mig, err = a.planMigration(o.MigrateFrom, w.Repo.VaultDir(c.Vault(env)), env); err != nil {
@@ -326,24 +332,33 @@ func writePinIfAbsent(w *Workspace) (bool, error) {
 }
 
 // ensureIgnored adds the vault folder to the repository's .gitignore unless git
-// already ignores it. It returns the line added ("" when none was needed).
+// already ignores it. It returns the line added ("" when none was needed). The
+// .gitignore comes from the branch: only a regular file is appended to (never a
+// link, which could name a file outside the repository, nor a FIFO or device), and
+// only its last byte is read.
 func ensureIgnored(r *repo.Repo, vaultRel string) (string, error) {
 	if vaultIgnored(r, vaultRel) {
 		return "", nil
 	}
 	line := "/" + strings.TrimSuffix(vaultRel, "/") + "/"
 	p := filepath.Join(r.MainTop, ".gitignore")
-	old, err := os.ReadFile(p)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	f, size, err := atomicfile.OpenAppend(p, 0o644)
+	if errors.Is(err, atomicfile.ErrNotRegular) {
+		return "", fmt.Errorf("%s is not a regular file (a link or a special file: nothing is written through it); make it one and add the line %s", p, line)
+	}
+	if err != nil {
 		return "", err
 	}
 	add := line + "\n"
-	if len(old) > 0 && old[len(old)-1] != '\n' {
-		add = "\n" + add
-	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return "", err
+	if size > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, size-1); err != nil {
+			f.Close()
+			return "", err
+		}
+		if last[0] != '\n' {
+			add = "\n" + add
+		}
 	}
 	if _, err := f.WriteString(add); err != nil {
 		f.Close()

@@ -3,3 +3,6 @@
 package atomicfile
 
 const oNonblock = 0
+
+// oNoFollow: no such flag here; OpenAppend's Lstat and SameFile checks stand in.
+const oNoFollow = 0
