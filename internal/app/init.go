@@ -121,16 +121,16 @@ func (a *App) Init(ctx context.Context, target *Target, env string, o InitOption
 		return nil, err
 	}
 	key := oldKey
-	var arrived *arrival
-	defer func() { arrived.wait() }() // arrived is set below
 	if !o.AdoptKey {
 		if key, err = keychain.NewKey(); err != nil {
 			return nil, err
 		}
-		// Derived while the store is checked and the halves written, so that the
-		// first push or pull reads it (remember.go).
-		arrived = a.deriveArriving(account, key, c.Salt)
 	}
+	// Derived while the store is checked and the halves written, so that the first
+	// push or pull reads it (remember.go); --adopt-key's check against the store
+	// waits for this derivation instead of running its own.
+	arrived := a.deriveArriving(account, key, c.Salt)
+	defer arrived.wait()
 	if o.VaultFolder != "" {
 		vf := strings.Trim(filepath.ToSlash(o.VaultFolder), "/")
 		if err := config.CheckVaultFolder(vf); err != nil {
@@ -200,18 +200,10 @@ func (a *App) Init(ctx context.Context, target *Target, env string, o InitOption
 			return nil, err
 		}
 	}
-	if o.AdoptKey && latest == "" {
-		// checkKeyOpens had no version to open: nothing derived the key yet.
-		arrived = a.deriveArriving(account, key, c.Salt)
-	}
 	if err := tx.saveConfig(cfgPath, c); err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "check the permissions of "+w.ConfigRoot, "write the config")
 	}
 	tx.commit()
-	if o.AdoptKey && latest != "" {
-		// checkKeyOpens derived the key.
-		a.rememberDerived(ctx, account, key, c.Salt)
-	}
 	res.Fingerprint = sls1.Fingerprint(key)
 	res.VaultDir = w.Repo.VaultDir(c.Vault(env))
 	if err := os.MkdirAll(res.VaultDir, 0o700); err != nil {

@@ -86,7 +86,8 @@ func (a *App) deriveArriving(account, keyText, salt string) *arrival {
 }
 
 // wait waits for the derivation to end, so that no command returns with it still
-// running (the caller defers it; a no-op after remember).
+// running (the caller defers it, also on the paths that fail; a no-op after
+// remember).
 func (v *arrival) wait() {
 	if v != nil {
 		<-v.done

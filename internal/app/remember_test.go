@@ -164,8 +164,12 @@ func TestRememberedKeyFromInit(t *testing.T) {
 	if err := kc.derived.Keychain.Delete(bg, account); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{Store: fileStoreURL(t), NoHooks: true, AdoptKey: true}); err != nil {
-		t.Fatal(err)
+	if n := derives(t, c, func() {
+		if _, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{Store: fileStoreURL(t), NoHooks: true, AdoptKey: true}); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 1 {
+		t.Fatalf("init --adopt-key derived %d keys, want 1", n)
 	}
 	wantRemembered(t, c, kc, account)
 }

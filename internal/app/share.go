@@ -473,17 +473,13 @@ func (a *App) Import(ctx context.Context, target *Target, env, file, passphrase 
 			"%s", what)
 	}
 	newCfg := sh.Config
-	var arrived *arrival
-	if !o.Verify { // verifyShare derived the key already
-		arrived = a.deriveArriving(h.account, sh.Key, newCfg.Salt)
-		defer arrived.wait()
-	}
+	// Derived while the halves, pin, hooks and .gitignore are written (after
+	// --verify, which derived it, at once), so that the first push or pull reads it.
+	arrived := a.deriveArriving(h.account, sh.Key, newCfg.Salt)
+	defer arrived.wait()
 	res.KeptKey, res.KeptConfig, err = a.replaceHalves(ctx, h, newCfg, sh.Key)
 	if err != nil {
 		return nil, err
-	}
-	if o.Verify {
-		a.rememberDerived(ctx, h.account, sh.Key, newCfg.Salt)
 	}
 
 	if written, err := writePinIfAbsent(w); err != nil {
@@ -503,7 +499,6 @@ func (a *App) Import(ctx context.Context, target *Target, env, file, passphrase 
 	if !o.NoHooks {
 		res.Hooks = installHooks(ctx, r, &res.Warnings)
 	}
-	// The first push or pull reads the key instead of deriving it.
 	arrived.remember(ctx)
 	if e, err := a.openEnvIn(w, env); err == nil {
 		a.appendAudit(ctx, e, "import", "", o.Audit, nil)

@@ -17,28 +17,22 @@ var ErrNotRegular = errors.New("not a regular file")
 // link could name a file outside the repository. The open never blocks (FIFO) and
 // a path swapped while it is opened is refused too.
 func OpenAppend(path string, perm os.FileMode) (*os.File, int64, error) {
-	before, err := os.Lstat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		before = nil
-	case err != nil:
-		return nil, 0, err
-	case !before.Mode().IsRegular():
+	// Checked before the open too: opening a device can act on it.
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
 		return nil, 0, &fs.PathError{Op: "open", Path: path, Err: ErrNotRegular}
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, err
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|oNoFollow|oNonblock, perm)
 	if err != nil {
 		return nil, 0, err
 	}
+	// What was opened must be a regular file and what path names now (not a link
+	// put there after the Lstat, where there is no O_NOFOLLOW).
 	fi, err := f.Stat()
-	if err == nil && (!fi.Mode().IsRegular() || (before != nil && !os.SameFile(before, fi))) {
-		err = &fs.PathError{Op: "open", Path: path, Err: errors.New("changed while opening")}
-	}
-	if err == nil && before == nil {
-		// Created here or by someone else meanwhile: it must be what path names now,
-		// not a link put there after the Lstat (where there is no O_NOFOLLOW).
+	if err == nil {
 		var now os.FileInfo
-		if now, err = os.Lstat(path); err == nil && (!now.Mode().IsRegular() || !os.SameFile(now, fi)) {
+		if now, err = os.Lstat(path); err == nil && (!fi.Mode().IsRegular() || !now.Mode().IsRegular() || !os.SameFile(now, fi)) {
 			err = &fs.PathError{Op: "open", Path: path, Err: errors.New("changed while opening")}
 		}
 	}
