@@ -351,34 +351,34 @@ func runBackend(backend string) {
 	}
 	writeEnv("first")
 	w.timed(a, "push", "dev")
-	pushSmall := func(firstUse bool) func(i int) (time.Duration, time.Duration, int64) {
+	pushSmall := func(forget bool) func(i int) (time.Duration, time.Duration, int64) {
 		return func(i int) (time.Duration, time.Duration, int64) {
-			writeEnv(fmt.Sprintf("%v%d", firstUse, i))
-			if firstUse {
+			writeEnv(fmt.Sprintf("%v%d", forget, i))
+			if forget {
 				forgetRemembered(id)
 			}
 			return w.timed(a, "push", "dev")
 		}
 	}
-	pullSmall := func(firstUse bool) func(i int) (time.Duration, time.Duration, int64) {
+	pullSmall := func(forget bool) func(i int) (time.Duration, time.Duration, int64) {
 		return func(i int) (time.Duration, time.Duration, int64) {
-			writeEnv(fmt.Sprintf("b%v%d", firstUse, i))
+			writeEnv(fmt.Sprintf("b%v%d", forget, i))
 			w.timed(a, "push", "dev")
-			if firstUse {
+			if forget {
 				forgetRemembered(id)
 			}
 			return w.timed(b, "pull", "dev")
 		}
 	}
-	const remembered, firstUse = ", key remembered", ", key not remembered (derived)"
+	const remembered, derived = ", key remembered", ", key not remembered (derived)"
 	wall, cpu, rss := medianOf(pushSmall(false))
 	small(backend, "push, small vault"+remembered, wall, cpu, rss, true)
 	wall, cpu, rss = medianOf(pushSmall(true))
-	small(backend, "push, small vault"+firstUse, wall, cpu, rss, true)
+	small(backend, "push, small vault"+derived, wall, cpu, rss, true)
 	wall, cpu, rss = medianOf(pullSmall(false))
 	small(backend, "pull, small vault"+remembered, wall, cpu, rss, true)
 	wall, cpu, rss = medianOf(pullSmall(true))
-	small(backend, "pull, small vault"+firstUse, wall, cpu, rss, true)
+	small(backend, "pull, small vault"+derived, wall, cpu, rss, true)
 	wall, cpu, rss = medianOf(func(int) (time.Duration, time.Duration, int64) { return w.timed(b, "pull", "dev") })
 	small(backend, "pull, up to date", wall, cpu, rss, false)
 	wall, cpu, rss = medianOf(func(int) (time.Duration, time.Duration, int64) { return w.timed(b, "status") })
