@@ -66,13 +66,18 @@ type row struct {
 	floor                  time.Duration
 	goal                   string
 	met                    string // "yes", "no" or "" (no goal)
+	spread                 string // the lowest and highest ratio of the runs, when several were timed
 }
 
 func (r row) ratio() string {
 	if r.floor <= 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.2f×", float64(r.wall)/float64(r.floor))
+	s := fmt.Sprintf("%.2f×", float64(r.wall)/float64(r.floor))
+	if r.spread != "" {
+		s += " (" + r.spread + ")"
+	}
+	return s
 }
 
 var rows []row
@@ -430,8 +435,9 @@ func runBackend(backend string) {
 		sort.Slice(runs, func(i, j int) bool { return ratio(runs[i]) < ratio(runs[j]) })
 		m := runs[len(runs)/2]
 		floor = m.floor
+		spread := fmt.Sprintf("%.2f–%.2f×", ratio(runs[0]), ratio(runs[len(runs)-1]))
 		add(row{section: "large", backend: backend, what: what + ", " + total, wall: m.wall, cpu: m.cpu, rss: m.rss,
-			floorName: "tar+sync", floor: m.floor, goal: "≤ 1.5× floor", met: yes(m.wall <= m.floor*3/2)})
+			floorName: "tar+sync", floor: m.floor, goal: "≤ 1.5× floor", met: yes(m.wall <= m.floor*3/2), spread: spread})
 	}
 	edit := func(dir string) {
 		writeRandom(filepath.Join(dir, "infra", "vault", "dev", "d000", "f00000.bin"), *size)
@@ -490,8 +496,10 @@ func runBackend(backend string) {
 	})
 }
 
-// largeReps is how many times each command of the large section runs.
-const largeReps = 3
+// largeReps is how many times each command of the large section runs: with 3,
+// one slow or fast run of the disk moved the median ratio of a pull from 1.3×
+// to 1.7× between two runs of the bench.
+const largeReps = 5
 
 // jsonOf runs git-vsync with args in dir and decodes what it prints into v.
 func (w *world) jsonOf(dir string, v any, args ...string) {
@@ -633,7 +641,7 @@ var sections = []struct{ id, title, text string }{
 	{"hooks", "post-checkout hook with every env up to date",
 		"Medians of 3× as many runs as the small commands (15 by default): the hook is within a few ms of its floor, and one run varies by more. Floor: the start of a git-vsync process (`git-vsync --version`, timed alternately with the hook) + one round trip to the store (a GET on a new connection; none for the file store) + the 15 ms of local work SPEC §12 allows."},
 	{"large", "Large vault (incompressible files)",
-		"Floor: `tar c | tar x` of the same tree followed by `sync` (median of 3, after an untimed `sync` of what came before). Each command that moves the whole vault runs 3 times, each run between two floors, and its floor is their mean; the row is the run whose ratio is the median. This disk's speed drifts by 2× and more within a minute (a floor taken only before a single run was seen at 0.3 s and at 1 s for the same tree a minute apart, and ratios swung from 0.7× to 2×). Push runs 2 and 3 have one file changed (a push bundles the whole vault); each pull of a fresh clone is a new clone; each pull over the small vault is a new clone that pulled the small vault's version first; pull --force has one file edited each time; restore brings back the newest backup, the vault the run before replaced. Goal for push and pull: ≤ 1.5× the floor. " +
+		"Floor: `tar c | tar x` of the same tree followed by `sync` (median of 3, after an untimed `sync` of what came before). Each command that moves the whole vault runs 5 times, each run between two floors, and its floor is their mean; the row is the run whose ratio is the median, and the lowest and highest ratio of the 5 runs follow it in brackets. This disk's speed drifts by 2× and more within a minute (a floor taken only before a single run was seen at 0.3 s and at 1 s for the same tree a minute apart, and ratios swung from 0.7× to 2×). Push runs after the first have one file changed (a push bundles the whole vault); each pull of a fresh clone is a new clone; each pull over the small vault is a new clone that pulled the small vault's version first; pull --force has one file edited each time; restore brings back the newest backup, the vault the run before replaced. Goal for push and pull: ≤ 1.5× the floor. " +
 			"`pull (fresh clone)` is a new clone of the same repository on the same machine: its key, and the AES key remembered from it, are this machine's, so it derives no key (as in the scaling table). " +
 			"On S3 a bundle over 16 MiB is uploaded as a multipart upload while it is sealed (8 MiB parts, 3 in flight; docs/design.md). " +
 			"`pull --force` and `restore` seal a backup of the vault they replace (on the other core while the archive is unpacked; kept only once the unpacking succeeded; flushed with the new vault by one syncfs), and here the vault they replace already holds all files but one with the content being unpacked: those are hard-linked into the new vault instead of written (docs/design.md, \"Files the new vault already holds\"), so the data is written once, as the backup, and deleting the replaced vault frees the blocks of one file instead of 2,000 (~0.45 s here, ext4 with online discard); pull reads the linked files once more after the swap, so that the sync state records their stat keys. The up-to-date pull and status are medians of as many runs as the small commands. Peak RSS is the whole process's (bundles stream through temporary files, so it does not grow with the vault). The file system's speed on this shared machine varies between runs by 2× and more (the floors show it)."},
