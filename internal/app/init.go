@@ -297,7 +297,8 @@ func storeConfig(raw, region string, getenv func(string) string) (config.S3, err
 	}
 	loc, err := store.ParseURL(raw, region)
 	if err != nil {
-		return config.S3{}, fail.Wrap(fail.Usage, err, store.URLHint, "invalid --store %q", raw)
+		// Not quoted: a refused URL may carry credentials (user:password@host).
+		return config.S3{}, fail.Wrap(fail.Usage, err, store.URLHint, "invalid --store URL")
 	}
 	if loc.IsFile() {
 		return config.S3{Endpoint: loc.Endpoint, Bucket: loc.Bucket}, nil

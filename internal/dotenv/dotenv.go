@@ -141,7 +141,9 @@ func parseChunk(s string, lineNo int) (chunk, int, int, error) {
 	key := s[i:k]
 	j := skipBlanks(s, k)
 	if j >= len(s) || s[j] != '=' {
-		return chunk{}, 0, 0, &Error{Line: lineNo, Reason: fmt.Sprintf("expected '=' after %s", key)}
+		// What looks like a name here may be the secret itself (a token pasted
+		// on a line of its own, the body of an unquoted PEM): never quoted.
+		return chunk{}, 0, 0, &Error{Line: lineNo, Reason: "expected KEY=value: no '=' after the name that starts the line"}
 	}
 	j = skipBlanks(s, j+1)
 	value, end, breaks, err := parseValue(s, j, lineNo)

@@ -69,6 +69,12 @@ func TestParseErrorsNameTheLineNotTheValue(t *testing.T) {
 		{"=s3cr3t\n", 1},
 		{"A=1\n\x00s3cr3t", 2},
 		{"1A=s3cr3t\n", 1},
+		// A line that is only the secret (a pasted token, a PEM body line) looks
+		// like a name without '='.
+		{"A=1\ns3cr3t\n", 2},
+		{"A=1\nghp_s3cr3t123\n", 2},
+		{"KEY=-----BEGIN\nMIIEvs3cr3t\n", 2},
+		{"export s3cr3t\n", 1},
 	} {
 		_, err := Parse([]byte(tc.src))
 		var pe *Error

@@ -70,18 +70,21 @@ func newAzure(r Route, e *Origin) (Target, error) {
 	var base string
 	switch {
 	case strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://"):
-		u, err := url.Parse(v)
-		if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-			return nil, fmt.Errorf("azure: %q is not a Key Vault URL (https://NAME.vault.azure.net)", v)
+		u, err := endpoint("azure: the Key Vault URL (--azure-vault)", v)
+		if err != nil {
+			return nil, err
+		}
+		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return nil, fmt.Errorf("azure: %s is not a Key Vault URL (https://NAME.vault.azure.net)", u.String())
 		}
 		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-			return nil, fmt.Errorf("azure: %q: Key Vault is reached over https only", v)
+			return nil, fmt.Errorf("azure: %s: Key Vault is reached over https only", u.String())
 		}
 		base = u.Scheme + "://" + u.Host
 	case azureVaultRE().MatchString(v):
 		base = "https://" + strings.ToLower(v) + ".vault.azure.net"
 	default:
-		return nil, fmt.Errorf("azure: %q is neither a Key Vault name nor its https URL", v)
+		return nil, errors.New("azure: the vault (--azure-vault) is neither a Key Vault name (3 to 24 letters, digits and dashes) nor its URL (https://NAME.vault.azure.net)")
 	}
 	u, _ := url.Parse(base)
 	scope := "https://vault.azure.net/.default"

@@ -179,3 +179,33 @@ func scenario(t *testing.T, tg Target, f fake, name func(string) string, badKey 
 		t.Fatalf("a refused apply wrote %d times", f.Writes()-w)
 	}
 }
+
+// A base URL with a user or password is refused, and no refusal quotes it: what
+// a target is given as its address shows in plans, --json and the audit log.
+func TestEndpointsRefuseCredentialsWithoutQuotingThem(t *testing.T) {
+	for _, tc := range []struct {
+		target string
+		route  Route
+		env    map[string]string
+	}{
+		{"vault", Route{"addr": "http://proxy:s3cr3t@127.0.0.1:8200", "mount": "kv", "secretPath": "web"}, nil},
+		{"vault", Route{"mount": "kv", "secretPath": "web"}, map[string]string{"VAULT_ADDR": "https://s3cr3t@vault.example", "VAULT_TOKEN": "x"}},
+		{"vault", Route{"addr": "s3cr3t", "mount": "kv", "secretPath": "web"}, nil},
+		{"vault", Route{"addr": "http://h/%zzs3cr3t", "mount": "kv", "secretPath": "web"}, nil},
+		{"gh", Route{"repo": "acme/web"}, map[string]string{"GITHUB_API_URL": "https://u:s3cr3t@ghe.example/api/v3", "GH_TOKEN": "x"}},
+		{"gh", Route{"repo": "acme/web"}, map[string]string{"GITHUB_API_URL": "s3cr3t", "GH_TOKEN": "x"}},
+		{"gcp", Route{"project": "acme-web"}, map[string]string{"CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER": "https://u:s3cr3t@sm.example/"}},
+		{"azure", Route{"vaultName": "https://u:s3cr3t@kv1.vault.azure.net"}, nil},
+		{"azure", Route{"vaultName": "https://u:s3cr3t@kv1.vault.azure.net/path"}, nil},
+		{"azure", Route{"vaultName": "u:s3cr3t@kv1.vault.azure.net"}, nil},
+	} {
+		_, err := Open(tc.target, tc.route, testEnv(tc.env))
+		if err == nil {
+			t.Errorf("%s %v %v: opened", tc.target, tc.route, tc.env)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("%s: error %q quotes the address", tc.target, err)
+		}
+	}
+}

@@ -72,8 +72,8 @@ func newGCP(r Route, e *Origin) (Target, error) {
 	if base == "" {
 		base = "https://secretmanager.googleapis.com"
 	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("gcp: endpoint %q is not an http(s) URL", base)
+	if _, err := endpoint("gcp: CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER", base); err != nil {
+		return nil, err
 	}
 	hc := e.HTTP
 	if hc == nil {

@@ -77,8 +77,8 @@ func newGH(r Route, e *Origin) (Target, error) {
 	if base == "" {
 		base = "https://api.github.com"
 	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("gh: GITHUB_API_URL %q is not an http(s) URL", base)
+	if _, err := endpoint("gh: GITHUB_API_URL", base); err != nil {
+		return nil, err
 	}
 	hc := e.HTTP
 	if hc == nil {

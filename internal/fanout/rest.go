@@ -26,6 +26,35 @@ const (
 	maxResponse    = 4 << 20 // bounded reads of every response
 )
 
+// endpoint parses the base URL of an API that a route or the environment names
+// (what says which): http(s) with a host and no user or password, which would
+// show in plans, --json and the audit log (and Go's client would send them).
+// A refused value is never quoted: it may hold exactly those.
+func endpoint(what, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%s is not an http(s) URL", what)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%s carries a user or password (user:password@host): leave them out, they would show in plans, --json and the audit log (the token comes from the environment)", what)
+	}
+	return u, nil
+}
+
+// sameHostRedirect follows at most 5 redirects, each to the scheme and host of
+// the first request: credentials go only where the address names.
+func sameHostRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("stopped after 5 redirects")
+	}
+	if first := via[0].URL; req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return fmt.Errorf("%w (%s), where the credentials are not sent", errOtherHost, req.URL.Host)
+	}
+	return nil
+}
+
+var errOtherHost = errors.New("redirected to another host")
+
 // defaultHTTP is the client of REST targets without one of their own.
 func defaultHTTP() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
@@ -147,13 +176,19 @@ func (c *rest) once(ctx context.Context, method, path string, payload []byte, ou
 	if cl == nil {
 		cl = defaultHTTP()
 	}
-	resp, err := cl.Do(req)
+	// A copy, so that whichever client a target brings follows redirects only
+	// on the same host: Go forwards headers such as X-Vault-Token to any host
+	// a redirect names (it drops only Authorization and cookies, and only
+	// across domains).
+	same := *cl
+	same.CheckRedirect = sameHostRedirect
+	resp, err := same.Do(req)
 	if err != nil {
 		// The transport error names the URL, never the body.
 		err = fmt.Errorf("%s %s %s: %w", c.what, method, path, stripURLError(err))
 		var cv *tls.CertificateVerificationError
-		if errors.As(err, &cv) {
-			return 0, 0, permanentError{err} // a retry cannot fix trust
+		if errors.As(err, &cv) || errors.Is(err, errOtherHost) {
+			return 0, 0, permanentError{err} // a retry cannot fix trust, nor move the host
 		}
 		return 0, 0, err
 	}

@@ -65,9 +65,8 @@ func newVault(r Route, e *Origin) (Target, error) {
 	if addr == "" {
 		return nil, &ErrRoute{Target: "vault", Field: Field{Key: "addr", Flag: "vault-addr (or VAULT_ADDR)"}}
 	}
-	u, err := url.Parse(addr)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("vault: address %q is not an http(s) URL", addr)
+	if _, err := endpoint("vault: the address (--vault-addr or VAULT_ADDR)", addr); err != nil {
+		return nil, err
 	}
 	mount := strings.Trim(r["mount"], "/")
 	path := strings.Trim(r["secretPath"], "/")
@@ -78,6 +77,7 @@ func newVault(r Route, e *Origin) (Target, error) {
 	}
 	hc := e.HTTP
 	if hc == nil {
+		var err error
 		if hc, err = vaultHTTP(e.getenv); err != nil {
 			return nil, err
 		}
@@ -317,6 +317,11 @@ func (t *vaultTarget) Apply(ctx context.Context, p *Plan) (*Result, error) {
 		msg := err.Error()
 		if statusOf(err) == http.StatusBadRequest && strings.Contains(msg, "check-and-set") {
 			msg = "someone else wrote the secret after the plan was read; run the sync again"
+		}
+		// As each() does for one write per key: a server that echoes the request
+		// must not print a value.
+		for _, it := range p.Items {
+			msg = redact(msg, it.value)
 		}
 		for _, n := range names {
 			out.Failed = append(out.Failed, Failure{Name: n, Err: msg})

@@ -52,3 +52,27 @@ func TestVaultCASConflict(t *testing.T) {
 		t.Fatalf("untrusted server: %v", err)
 	}
 }
+
+// A failed write whose error quotes the values sent (a careless server or proxy)
+// does not print them: the one write for all keys is redacted like the writes
+// per key of the other targets.
+func TestVaultWriteErrorDoesNotQuoteValues(t *testing.T) {
+	s := fanouttest.NewVault(t, "secret")
+	s.Path = "app"
+	s.EchoWrites = true
+	e := testEnv(map[string]string{"VAULT_TOKEN": s.Token, "VAULT_NAMESPACE": s.Namespace, "VAULT_CACERT": fanouttest.CAFile(t, s.Server)})
+	tg, err := Open("vault", Route{"addr": s.URL, "secretPath": "app"}, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustPlan(t, tg, secretsOf("K", "s3cr3t-one", "L", "s3cr3t-two"), false, "create=2")
+	res, err := tg.Apply(t.Context(), p)
+	if err != nil || len(res.Failed) != 2 {
+		t.Fatalf("echoing server: %+v %v", res, err)
+	}
+	for _, f := range res.Failed {
+		if strings.Contains(f.Err, "s3cr3t") || !strings.Contains(f.Err, "[value]") {
+			t.Errorf("failure of %s: %q", f.Name, f.Err)
+		}
+	}
+}

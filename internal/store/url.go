@@ -35,7 +35,8 @@ func ParseURL(raw, region string) (Location, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return Location{}, err
+		// url.Parse's error quotes the whole URL, credentials and all.
+		return Location{}, errors.New("not a valid URL")
 	}
 	if u.User != nil {
 		return Location{}, errors.New("credentials do not belong in the URL (they would show in the process list); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")

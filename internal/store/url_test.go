@@ -34,6 +34,7 @@ func TestParseURL(t *testing.T) {
 	for _, raw := range []string{
 		"", "ftp://host/bkt", "https://host", "https://host/a/b", "s3://",
 		"https://key:secret@host/bkt", "file://user:pw@/srv", "http://[::1/bkt",
+		"https://key:se%zzcret@host/bkt", // url.Parse fails, and its error quotes the URL
 		"file:///" + strings.Repeat("a", maxURL),
 	} {
 		if got, err := ParseURL(raw, "us-east-1"); err == nil {

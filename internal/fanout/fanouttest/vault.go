@@ -2,6 +2,7 @@ package fanouttest
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,6 +19,9 @@ type Vault struct {
 	version map[string]int
 	Meta    map[string]map[string]string
 	Path    string // the path the fake helpers act on
+	// EchoWrites makes every data write fail with an error that quotes the
+	// request's values, as a careless server or proxy might.
+	EchoWrites bool
 }
 
 func NewVault(t *testing.T, mount string) *Vault {
@@ -51,8 +55,20 @@ func NewVault(t *testing.T, mount string) *Vault {
 				} `json:"options"`
 				Data map[string]any `json:"data"`
 			}
-			if json.NewDecoder(r.Body).Decode(&body) != nil {
+			raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			if err != nil || json.Unmarshal(raw, &body) != nil {
 				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			if s.EchoWrites {
+				w.WriteHeader(http.StatusBadRequest)
+				vals := []string{}
+				for _, v := range body.Data {
+					if s, ok := v.(string); ok {
+						vals = append(vals, s)
+					}
+				}
+				json.NewEncoder(w).Encode(map[string]any{"errors": []string{"invalid data: " + strings.Join(vals, " ")}})
 				return
 			}
 			if body.Options.CAS == nil || *body.Options.CAS != s.version[path] {
