@@ -19,6 +19,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/keychain"
 	"github.com/git-vsync/git-vsync/internal/lockfile"
+	"github.com/git-vsync/git-vsync/internal/repo"
 	"github.com/git-vsync/git-vsync/internal/state"
 	"github.com/git-vsync/git-vsync/internal/store"
 	"github.com/git-vsync/git-vsync/internal/vault"
@@ -158,6 +159,10 @@ func (e *EnvHandle) LockVault(ctx context.Context) (release func(), err error) {
 	}
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "lock the %s vault", e.Name)
+	}
+	if err := e.checkLeftoversUntracked(ctx); err != nil {
+		release()
+		return nil, err
 	}
 	err = vault.Recover(e.VaultDir)
 	var left *vault.LeftoverError
@@ -316,7 +321,21 @@ func (e *EnvHandle) State() (*state.State, error) {
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "remove the file to forget the last sync (the next pull will then ask for --force if the vault has files)", "read the sync state")
 	}
-	return st, nil
+	return st, e.sameRepo(st)
+}
+
+// sameRepo refuses a sync state recorded for another repository identity: the
+// identity comes from the committed .vsync, which a branch can change, and the
+// vault still holds the other repository's secrets. Syncing on would pull that
+// repository's versions over them, and a push would publish this vault to its
+// store and team. The state of a legacy clone without a name is not compared.
+func (e *EnvHandle) sameRepo(st *state.State) error {
+	if st == nil || st.Repo == "" || st.Repo == e.ID.Name {
+		return nil
+	}
+	return fail.New(fail.Refused,
+		"check who changed the repository name (`git log -p -- "+repo.PinFile+"`) and go back to a branch that names "+st.Repo+"; if this repository really is "+e.ID.Name+" now, move "+e.vaultName()+" aside, delete "+filepath.ToSlash(state.Path(e.Repo.StateDir(), e.Name))+" (the sync state of "+st.Repo+"), then pull",
+		"refusing to sync %s: its vault holds the secrets of %s (its last sync), but the repository is now named %s (source: %s)", e.Name, st.Repo, e.ID.Name, e.ID.Source)
 }
 
 // stateHead is State for an up-to-date check: of a large state only the head
@@ -327,7 +346,7 @@ func (e *EnvHandle) stateHead() (*state.State, error) {
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "remove the file to forget the last sync (the next pull will then ask for --force if the vault has files)", "read the sync state")
 	}
-	return st, nil
+	return st, e.sameRepo(st)
 }
 
 // syncStateHead is syncState for an up-to-date check (stateHead).
@@ -350,7 +369,7 @@ func (e *EnvHandle) StateSettled() (*state.State, error) {
 		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "read the pending sync state")
 	}
 	if p != nil {
-		return p, nil
+		return p, e.sameRepo(p)
 	}
 	return e.stateHead()
 }

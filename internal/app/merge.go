@@ -123,7 +123,7 @@ func (a *App) mergeInto(ctx context.Context, e *EnvHandle, st *state.State, targ
 	if st != nil && st.Seen > seen {
 		seen = st.Seen
 	}
-	ns := &state.State{Repo: e.ID.Name, Env: env, TS: target, Seen: seen, ETag: etag, Op: "pull", Time: a.Now().UTC(), Files: stateFiles(stateList, nil)}
+	ns := &state.State{Repo: e.ID.Name, Env: env, TS: target, Seen: seen, ETag: etag, Op: "pull", Time: a.Now().UTC(), Files: stateFiles(stateList, nil), KeyFP: keyFingerprint(aesKey)}
 	if err := state.Save(e.Repo.StateDir(), ns); err != nil {
 		return nil, fail.Wrap(fail.Failure, err, "run `git vsync pull "+env+" --merge` again", "record the merge locally (the vault holds it)")
 	}

@@ -77,6 +77,10 @@ func (a *App) Restore(ctx context.Context, target *Target, env, id string, o Aud
 		return nil, err
 	}
 	defer release()
+	// It writes secrets into the vault like pull: only into one git ignores.
+	if err := e.checkVaultSafe(); err != nil {
+		return nil, err
+	}
 	bs, err := backup.List(e.backupRoot(), e.ID.Name, env)
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "list the backups")

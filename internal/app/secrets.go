@@ -71,6 +71,11 @@ func (a *App) LoadSecrets(ctx context.Context, target *Target, env string, o Sec
 func dotenvName(env string) string { return ".env." + env }
 
 func loadVault(e *EnvHandle, withFiles bool) (*Secrets, error) {
+	// env, get and run hand these values to a program or a terminal: not from
+	// outside the repository through an `infra` that a branch made a link.
+	if err := e.checkVaultParents(); err != nil {
+		return nil, err
+	}
 	name := dotenvName(e.Name)
 	path := filepath.Join(e.VaultDir, name)
 	doc, err := dotenv.ReadFile(path)

@@ -40,6 +40,9 @@ func emptySnapshot(label string) *snapshot { return newSnapshot(label, nil, nil)
 // localSnapshot is the vault as it is now (hashes trusted from st where the stat
 // is unchanged, like Changes).
 func (e *EnvHandle) localSnapshot(st *state.State) (*snapshot, error) {
+	if err := e.checkVaultParents(); err != nil { // as pull and push: see loadVault
+		return nil, err
+	}
 	cur, err := e.hashedVault(st)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/git"
 	"github.com/git-vsync/git-vsync/internal/repo"
+	"github.com/git-vsync/git-vsync/internal/vault"
 )
 
 // checkVaultParents refuses a vault path that could lead outside the repository or
@@ -87,4 +88,32 @@ const ignoreMemo = "ignored.memo"
 func gitIgnores(r *git.Repo, path string) bool {
 	ok, _ := r.Ignores(context.Background(), path)
 	return ok
+}
+
+// checkLeftoversUntracked refuses to repair an interrupted swap whose folders
+// git tracks: this tool never commits them, so a branch did, and Recover would
+// make such a folder the vault (the "old vault" of a swap) or delete its files.
+// git runs only when such folders exist, which is rare.
+func (e *EnvHandle) checkLeftoversUntracked(ctx context.Context) error {
+	left, err := vault.Leftovers(e.VaultDir)
+	if err != nil || len(left) == 0 {
+		return err
+	}
+	for _, d := range left {
+		rel, err := filepath.Rel(e.Repo.MainTop, d)
+		if err != nil {
+			return fail.Wrap(fail.Failure, err, fail.HintLocal, "inspect the folders beside %s", e.VaultDir)
+		}
+		rel = filepath.ToSlash(rel)
+		tracked, err := e.Repo.Main().Tracks(ctx, rel)
+		if err != nil {
+			return fail.Wrap(fail.Failure, err, fail.HintLocal, "ask git whether it tracks %s", rel)
+		}
+		if tracked {
+			return fail.New(fail.Refused,
+				"check out a branch that does not track it, or remove it from this one (`git rm -r "+rel+"`; see who added it with `git log -- "+rel+"`), then run the command again",
+				"refusing to touch %s beside the vault of %s: git tracks it, so it is not what an interrupted git-vsync left there (a branch committed it)", rel, e.Name)
+		}
+	}
+	return nil
 }

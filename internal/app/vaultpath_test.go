@@ -3,6 +3,7 @@ package app
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -128,4 +129,123 @@ func TestInitRefusesALinkedVaultPath(t *testing.T) {
 	if _, err := os.Stat(w.ConfigPath("dev")); !os.IsNotExist(err) {
 		t.Fatalf("init wrote the config: %v", err)
 	}
+}
+
+// TestCommittedSwapFolderIsNotAdopted: a branch that commits a folder named like
+// the old vault of an interrupted swap (infra/vault/.dev.vsync-old-X, forced past
+// .gitignore) must not become the vault when the clone has none, nor have its
+// files deleted when it has one: pull and the post-checkout hook refuse, naming it.
+func TestCommittedSwapFolderIsNotAdopted(t *testing.T) {
+	m := newMachine(t)
+	setup(t, m, fileStoreURL(t))
+	b := m.newClone("b")
+	planted := filepath.Join(b.dir, "infra", "vault", ".dev.vsync-old-0123456789ab")
+	if err := os.MkdirAll(planted, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(planted, ".env.dev"), []byte("DB_URL=postgres://attacker.example/steal\n"), 0o644)
+	// Tracked, as after a checkout of the branch that committed it.
+	gitRun(t, b.dir, "add", "-f", "infra/vault/.dev.vsync-old-0123456789ab/.env.dev")
+
+	_, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
+	wantCode(t, err, fail.Refused, "git tracks it")
+	if _, err := os.Lstat(b.vault("dev")); !os.IsNotExist(err) {
+		t.Fatalf("the planted folder became the vault: %v", err)
+	}
+	b.app.HookPostCheckout(bg, b.app.Resolve(""), []string{"x", "y", "1"})
+	if !strings.Contains(b.log.String(), "git tracks it") {
+		t.Fatalf("post-checkout said %q", b.log.String())
+	}
+	if _, err := os.Lstat(b.vault("dev")); !os.IsNotExist(err) {
+		t.Fatalf("the hook made the planted folder the vault: %v", err)
+	}
+	// With a vault in place, its files are not deleted either.
+	gitRun(t, b.dir, "rm", "-rq", "--cached", "infra/vault/.dev.vsync-old-0123456789ab")
+	aside := filepath.Join(b.dir, "planted-aside")
+	os.Rename(planted, aside)
+	if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(aside, planted)
+	gitRun(t, b.dir, "add", "-f", "infra/vault/.dev.vsync-old-0123456789ab/.env.dev")
+	_, err = b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{Force: true})
+	wantCode(t, err, fail.Refused, "git tracks it")
+	if _, err := os.Stat(filepath.Join(planted, ".env.dev")); err != nil {
+		t.Fatalf("the tracked file was deleted: %v", err)
+	}
+}
+
+// TestReadsAndRestoreCheckTheVaultPath: env/get/run and diff show a vault's
+// values, so they refuse an `infra` a branch made a link as pull and push do; and
+// restore, which writes secrets into the vault like pull, refuses a vault git
+// does not ignore.
+func TestReadsAndRestoreCheckTheVaultPath(t *testing.T) {
+	m := newMachine(t)
+	a, _ := setup(t, m, fileStoreURL(t))
+	b := m.newClone("b")
+	outside := t.TempDir()
+	os.MkdirAll(filepath.Join(outside, "vault", "dev"), 0o700)
+	os.WriteFile(filepath.Join(outside, "vault", "dev", ".env.dev"), []byte("PLANTED=1\n"), 0o600)
+	if err := os.Symlink(outside, filepath.Join(b.dir, "infra")); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	_, err := b.app.LoadSecrets(bg, b.app.Resolve(""), "dev", SecretsOptions{})
+	wantCode(t, err, fail.Refused, "infra is a symbolic link")
+	_, err = b.app.Diff(bg, b.app.Resolve(""), "dev", DiffOptions{Remote: true, ShowValues: true})
+	wantCode(t, err, fail.Refused, "infra is a symbolic link")
+
+	// Restore: a backup exists (pull --force kept one), then the branch stops
+	// ignoring the vault.
+	a.write("dev", ".env.dev", "LOCAL EDIT\n")
+	if _, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	bs, _, err := a.app.Backups(bg, a.app.Resolve(""), "dev")
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("backups: %+v %v", bs, err)
+	}
+	before := tree(t, a.vault("dev"))
+	os.WriteFile(filepath.Join(a.dir, ".gitignore"), nil, 0o644)
+	_, err = a.app.Restore(bg, a.app.Resolve(""), "dev", bs[0].ID, AuditOptions{})
+	wantCode(t, err, fail.Refused, "git does not ignore it")
+	sameTree(t, tree(t, a.vault("dev")), before)
+}
+
+// TestRenamedRepositoryIsRefused: a branch that changes the repository name in
+// .vsync to another repository this machine syncs must not pull that one's
+// secrets over this vault (the post-checkout hook) nor push this vault into its
+// store, with or without a merge first.
+func TestRenamedRepositoryIsRefused(t *testing.T) {
+	m := newMachine(t)
+	store := fileStoreURL(t)
+	a, _ := setup(t, m, store) // acme_web
+	api := m.newClone("api")
+	os.WriteFile(filepath.Join(api.dir, ".vsync"), []byte("repo=acme_api\n"), 0o644)
+	if _, err := api.app.Init(bg, api.app.Resolve(""), "dev", InitOptions{Store: store}); err != nil {
+		t.Fatal(err)
+	}
+	api.write("dev", ".env.dev", "API_ONLY=1\n")
+	if _, err := api.app.Push(bg, api.app.Resolve(""), "dev", PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	apiBucket := bucketAll(t, api)
+
+	os.WriteFile(filepath.Join(a.dir, ".vsync"), []byte("repo=acme_api\n"), 0o644)
+	before := tree(t, a.vault("dev"))
+	a.app.HookPostCheckout(bg, a.app.Resolve(""), []string{"x", "y", "1"})
+	if !strings.Contains(a.log.String(), "now named acme_api") {
+		t.Fatalf("post-checkout said %q", a.log.String())
+	}
+	_, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{Merge: true})
+	wantCode(t, err, fail.Refused, "holds the secrets of acme_web")
+	a.write("dev", ".env.dev", "API_TOKEN=s3cr3t-value\nWEB_DB_PASSWORD=hunter2\n")
+	_, err = a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{Force: true})
+	wantCode(t, err, fail.Refused, "holds the secrets of acme_web")
+	if got := bucketAll(t, api); !reflect.DeepEqual(got, apiBucket) {
+		t.Fatal("acme_api's store changed")
+	}
+	delete(before, ".env.dev")
+	after := tree(t, a.vault("dev"))
+	delete(after, ".env.dev")
+	sameTree(t, after, before)
 }

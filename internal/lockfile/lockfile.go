@@ -9,18 +9,28 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/git-vsync/git-vsync/internal/atomicfile"
 )
 
 // ErrBusy is wrapped when the lock stayed taken until the timeout.
 var ErrBusy = fmt.Errorf("lock held by another process")
 
 // Acquire takes the lock file at path (created 0600, parent folders 0700), polling
-// until timeout or ctx ends. release unlocks and closes it.
+// until timeout or ctx ends. release unlocks and closes it. The lock file and its
+// folder must be a regular file and a real folder: a file store's locks live in a
+// folder others may write to, whose link would have us create files elsewhere.
 func Acquire(ctx context.Context, path string, timeout time.Duration) (release func(), err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	fh, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if fi, err := os.Lstat(dir); err != nil {
+		return nil, err
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("lock folder %s is not a folder (a symbolic link?)", dir)
+	}
+	fh, _, err := atomicfile.OpenAppend(path, 0o600)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package lockfile
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -25,4 +26,27 @@ func TestExclusive(t *testing.T) {
 		t.Fatal(err)
 	}
 	r2()
+}
+
+// A lock folder or lock file that is a symbolic link (another user of a shared
+// file store can put one there) is refused, and nothing is created where it points.
+func TestLinksAreNotFollowed(t *testing.T) {
+	root := t.TempDir()
+	elsewhere := t.TempDir()
+	if err := os.Symlink(elsewhere, filepath.Join(root, "locks")); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	if _, err := Acquire(context.Background(), filepath.Join(root, "locks", "x.lock"), 50*time.Millisecond); err == nil {
+		t.Fatal("locked through a linked folder")
+	}
+	os.Remove(filepath.Join(root, "locks"))
+	os.Mkdir(filepath.Join(root, "locks"), 0o700)
+	target := filepath.Join(elsewhere, "created-by-lock")
+	os.Symlink(target, filepath.Join(root, "locks", "y.lock"))
+	if _, err := Acquire(context.Background(), filepath.Join(root, "locks", "y.lock"), 50*time.Millisecond); err == nil {
+		t.Fatal("locked through a linked lock file")
+	}
+	if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
+		t.Fatalf("created %v through the links", ents)
+	}
 }

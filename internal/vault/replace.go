@@ -259,32 +259,9 @@ func Recover(vaultDir string) error {
 	if err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(parent)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	news, olds, trash, err := leftovers(parent, base)
+	if err != nil || len(news)+len(olds)+len(trash) == 0 {
 		return err
-	}
-	var news, olds, trash []string
-	for _, e := range entries {
-		name := e.Name()
-		if !e.IsDir() || !strings.HasPrefix(name, "."+base+".vsync-") {
-			continue
-		}
-		rest := name[len("."+base):]
-		full := filepath.Join(parent, name)
-		switch {
-		case hasSuffixAfter(rest, tagNew):
-			news = append(news, full)
-		case hasSuffixAfter(rest, tagOld):
-			olds = append(olds, full)
-		case hasSuffixAfter(rest, tagTrash):
-			trash = append(trash, full)
-		}
-	}
-	if len(news)+len(olds)+len(trash) == 0 {
-		return nil
 	}
 	vault := filepath.Join(parent, base)
 	var errs []error
@@ -325,6 +302,46 @@ func Recover(vaultDir string) error {
 		return &LeftoverError{Paths: left, Err: err}
 	}
 	return nil
+}
+
+// Leftovers lists the folders an interrupted Replace may have left beside
+// vaultDir: those Recover would delete or rename to the vault. The caller checks
+// that none of them came from elsewhere (a branch that commits one) first.
+func Leftovers(vaultDir string) ([]string, error) {
+	parent, base, err := splitVault(vaultDir)
+	if err != nil {
+		return nil, err
+	}
+	news, olds, trash, err := leftovers(parent, base)
+	return append(append(news, olds...), trash...), err
+}
+
+// leftovers lists the swap folders of the vault base beside it in parent.
+func leftovers(parent, base string) (news, olds, trash []string, err error) {
+	entries, err := os.ReadDir(parent)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(name, "."+base+".vsync-") {
+			continue
+		}
+		rest := name[len("."+base):]
+		full := filepath.Join(parent, name)
+		switch {
+		case hasSuffixAfter(rest, tagNew):
+			news = append(news, full)
+		case hasSuffixAfter(rest, tagOld):
+			olds = append(olds, full)
+		case hasSuffixAfter(rest, tagTrash):
+			trash = append(trash, full)
+		}
+	}
+	return news, olds, trash, nil
 }
 
 // LeftoverError is a Recover that repaired the vault but could not remove some
