@@ -146,7 +146,7 @@ func (a *App) Init(ctx context.Context, target *Target, env string, o InitOption
 	}
 	var mig *migration
 	if o.MigrateFrom != "" {
-		if mig, err = a.planMigration(o.MigrateFrom, w.Repo.VaultDir(c.Vault(env)), env); err != nil {
+		if mig, err = a.planMigration(o.MigrateFrom, w.Repo.Top, w.Repo.VaultDir(c.Vault(env)), env); err != nil {
 			return nil, err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/fail"
@@ -17,9 +18,21 @@ type migration struct {
 }
 
 // planMigration checks, before init writes anything, that from names a regular file
-// (or a folder holding .env.<env>) and that the vault has no .env.<env> yet.
-func (a *App) planMigration(from, vaultDir, env string) (*migration, error) {
+// (or a folder holding .env.<env>) and that the vault has no .env.<env> yet. A
+// path inside the work tree top must reach it through real folders only: a
+// branch can commit a folder as a link, and the file moved would then be one
+// from outside the repository (removed there).
+func (a *App) planMigration(from, top, vaultDir, env string) (*migration, error) {
 	src := a.abs(from)
+	if rel, err := filepath.Rel(top, filepath.Dir(src)); err == nil && rel != "." && filepath.IsLocal(rel) {
+		cur := top
+		for _, seg := range strings.Split(filepath.ToSlash(rel), "/") {
+			cur = filepath.Join(cur, seg)
+			if fi, err := os.Lstat(cur); err == nil && !fi.IsDir() {
+				return nil, fail.New(fail.Refused, "give the path of the file itself, through real folders", "--migrate-from: %s is not a real folder (a symbolic link?), so the file could come from outside the repository", cur)
+			}
+		}
+	}
 	fi, err := os.Lstat(src)
 	if err == nil && fi.IsDir() {
 		src = filepath.Join(src, ".env."+env)

@@ -249,3 +249,24 @@ func TestRenamedRepositoryIsRefused(t *testing.T) {
 	delete(after, ".env.dev")
 	sameTree(t, after, before)
 }
+
+// TestMigrateFromThroughALinkedFolder: --migrate-from conf/.env.dev, where the
+// branch made conf a link out of the repository, moves nothing (the file would
+// have been removed outside the repository).
+func TestMigrateFromThroughALinkedFolder(t *testing.T) {
+	m := newMachine(t)
+	c := m.newClone("b")
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, ".env.dev"), []byte("HOME_SECRET=1\n"), 0o600)
+	if err := os.Symlink(outside, filepath.Join(c.dir, "conf")); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	_, err := c.app.Init(bg, c.app.Resolve(""), "dev", InitOptions{Store: fileStoreURL(t), NoHooks: true, MigrateFrom: "conf/.env.dev"})
+	wantCode(t, err, fail.Refused, "is not a real folder")
+	if b, err := os.ReadFile(filepath.Join(outside, ".env.dev")); err != nil || string(b) != "HOME_SECRET=1\n" {
+		t.Fatalf("the file outside moved: %q %v", b, err)
+	}
+	if _, err := os.Stat(c.vault("dev")); !os.IsNotExist(err) {
+		t.Fatalf("init made the vault: %v", err)
+	}
+}
