@@ -27,13 +27,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/dotenv"
 	"github.com/git-vsync/git-vsync/internal/envelope"
 	"github.com/git-vsync/git-vsync/internal/envelope/cfgtoken"
@@ -242,21 +242,19 @@ func lookup(getenv func(string) string, name string) (string, error) {
 	if path == "" {
 		return "", nil
 	}
-	f, err := os.Open(path)
-	if err != nil {
+	// Checked before it is opened: opening a FIFO blocks until a writer comes.
+	if fi, err := os.Stat(path); err != nil {
 		return "", fmt.Errorf("vsync: %s_FILE: %w", name, err)
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	} else if !fi.Mode().IsRegular() {
 		return "", fmt.Errorf("vsync: %s_FILE: %s is not a regular file", name, path)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	b, err := atomicfile.ReadRegularFollow(path, maxSecretFile)
 	defer clear(b)
+	if errors.Is(err, atomicfile.ErrTooLarge) {
+		return "", fmt.Errorf("vsync: %s_FILE: %s is larger than %d bytes", name, path, maxSecretFile)
+	}
 	if err != nil {
 		return "", fmt.Errorf("vsync: %s_FILE: %w", name, err)
-	}
-	if len(b) > maxSecretFile {
-		return "", fmt.Errorf("vsync: %s_FILE: %s is larger than %d bytes", name, path, maxSecretFile)
 	}
 	v := strings.TrimSpace(string(b))
 	if v == "" {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/git-vsync/git-vsync/internal/testenv"
 	"github.com/git-vsync/git-vsync/vsync"
@@ -216,5 +217,28 @@ func TestImportsStaySmall(t *testing.T) {
 				t.Errorf("vsync imports %s", dep)
 			}
 		}
+	}
+}
+
+// A *_FILE variable naming a FIFO is refused at once: opening one waits for a
+// writer, and an app's start would hang.
+func TestOpenRefusesAFIFO(t *testing.T) {
+	d := mustDemo(t)
+	fifo := filepath.Join(t.TempDir(), "key")
+	testenv.Mkfifo(t, fifo)
+	done := make(chan error, 1)
+	go func() {
+		_, err := vsync.Open(ctx(), vsync.WithGetenv(func(k string) string {
+			return map[string]string{"VSYNC_CONFIG": d.token, "VSYNC_KEY_FILE": fifo}[k]
+		}))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Fatalf("err = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Open blocked on the FIFO")
 	}
 }

@@ -73,6 +73,13 @@ func TestHostileLocalFilesFailFast(t *testing.T) {
 		quick("config -> "+target, func() error { _, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{}); return err }, "not a regular file")
 		os.Remove(cfg)
 		os.WriteFile(cfg, good, 0o600)
+
+		// import and init read the config of the env they set up first (it
+		// blocked on a FIFO, and SIGTERM did not end the wait).
+		stg := filepath.Join(m.ConfigDir(), "acme_web", "env_stg")
+		os.Symlink(target, stg)
+		quick("import's config -> "+target, func() error { _, err := a.app.readHalves(bg, m.ConfigDir(), "acme_web", "stg"); return err }, "read the existing config")
+		os.Remove(stg)
 	}
 }
 

@@ -1,13 +1,16 @@
 package app
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/published"
 )
 
 // TestCorruptLatestHasAWayOut: a corrupt `latest` (garbage, or over 64 bytes) is
@@ -16,7 +19,10 @@ import (
 func TestCorruptLatestHasAWayOut(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, m *machine, storeURL string) {
 		a, ts1 := setup(t, m, storeURL)
-		for _, garbage := range []string{"not a timestamp", strings.Repeat("9", 1<<20)} {
+		// The last two have the timestamp's shape but are no clock's: the first
+		// stopped every push ("invalid bundle timestamp", a bug's hint) because no
+		// next second can be written after it.
+		for i, garbage := range []string{"not a timestamp", strings.Repeat("9", 1<<20), "99991231-235959", "99999999-999999"} {
 			putObject(t, a, "acme_web/dev/latest", []byte(garbage))
 			_, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 			wantCode(t, err, fail.Integrity, "latest pointer for dev is corrupt")
@@ -36,7 +42,7 @@ func TestCorruptLatestHasAWayOut(t *testing.T) {
 			if got := bucket(t, a)["acme_web/dev/latest"]; got != res.TS {
 				t.Fatalf("latest = %.40q, want %s", got, res.TS)
 			}
-			b := m.newClone("b" + garbage[:1])
+			b := m.newClone("b" + strconv.Itoa(i))
 			if _, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{}); err != nil {
 				t.Fatal(err)
 			}
@@ -119,5 +125,33 @@ func TestLeftoversReportedOnce(t *testing.T) {
 	e.reportLeftovers(append(left, left[0]+"2"))
 	if n := strings.Count(a.log.String(), "could not remove"); n != 2 || !strings.Contains(a.log.String(), "x2") {
 		t.Fatalf("a new leftover is not reported: %s", a.log.String())
+	}
+}
+
+// TestOversizedVersionIsNotDownloaded: a version object larger than any bundle
+// may be (a hostile store or a folder others write to) is refused from its
+// length, before a byte of it is copied into the clone's temp folder.
+func TestOversizedVersionIsNotDownloaded(t *testing.T) {
+	m := newMachine(t)
+	root := t.TempDir()
+	_, ts := setup(t, m, "file://"+filepath.ToSlash(root)+"#team")
+	obj := filepath.Join(root, "team", "acme_web", "dev", "versions", ts+".enc")
+	if err := os.Truncate(obj, published.MaxBundle+1); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	b := m.newClone("b")
+	_, err := b.app.Pull(bg, b.app.Resolve(""), "dev", PullOptions{})
+	wantCode(t, err, fail.Integrity, "larger than")
+	var used int64
+	filepath.WalkDir(filepath.Join(b.dir, ".git", "vsync", "tmp"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				used += fi.Size()
+			}
+		}
+		return nil
+	})
+	if used != 0 {
+		t.Fatalf("%d bytes were downloaded", used)
 	}
 }

@@ -268,7 +268,7 @@ func (e *EnvHandle) readLatest(ctx context.Context) (ts, etag string, corrupt, e
 		return "", "", nil, store.AsFail(err, "read the latest version of "+e.Name)
 	}
 	ts = strings.TrimSpace(string(body))
-	if what != "not a timestamp" || !rqem.ValidTS(ts) {
+	if what != "not a timestamp" || !rqem.PointerTS(ts) {
 		return "", etag, fail.New(fail.Integrity,
 			"`git vsync versions "+e.Name+"` lists what the store holds; `git vsync push "+e.Name+" --force` publishes your vault as the new latest, or `git vsync pull "+e.Name+" --at TS` brings a listed version back first",
 			"the store's latest pointer for %s is corrupt (%s)", e.Name, what), nil

@@ -367,11 +367,15 @@ func (a *App) syncRoutes(e *EnvHandle, o SyncOptions) (map[string]fanout.Route, 
 	return routes, nil
 }
 
+// maxSyncLedger bounds a fan-out ledger read from the bucket: it holds a MAC per
+// secret name, a few hundred KiB for the most names a target takes.
+const maxSyncLedger = 4 << 20
+
 // bucketLedger keeps the fan-out ledgers next to the audit log (store.Layout.SyncLedger).
 type bucketLedger struct{ e *EnvHandle }
 
 func (l *bucketLedger) Load(ctx context.Context, name string) ([]byte, string, error) {
-	body, etag, err := l.e.Store.Get(ctx, l.e.Layout().SyncLedger(name))
+	body, etag, err := store.GetLimited(ctx, l.e.Store, l.e.Layout().SyncLedger(name), maxSyncLedger)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, "", nil
 	}

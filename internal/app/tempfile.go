@@ -13,6 +13,7 @@ import (
 	"github.com/git-vsync/git-vsync/internal/envelope/rqe1"
 	"github.com/git-vsync/git-vsync/internal/envelope/rqem"
 	"github.com/git-vsync/git-vsync/internal/fail"
+	"github.com/git-vsync/git-vsync/internal/published"
 	"github.com/git-vsync/git-vsync/internal/store"
 )
 
@@ -203,12 +204,38 @@ func (e *EnvHandle) download(ctx context.Context, ts string) (*tempFile, error) 
 	return t, nil
 }
 
+// bundleLimit passes at most published.MaxBundle bytes to w: a store (or a
+// folder others write to) may hold a version of any size, and anything larger
+// could not be opened anyway. Its Limit lets the store refuse the object by its
+// announced length before the first byte.
+type bundleLimit struct {
+	w io.Writer
+	n int64
+}
+
+func (l *bundleLimit) Write(p []byte) (int, error) {
+	if l.n+int64(len(p)) > published.MaxBundle {
+		return 0, store.ErrTooLarge
+	}
+	l.n += int64(len(p))
+	return l.w.Write(p)
+}
+
+func (l *bundleLimit) Limit() int64 { return published.MaxBundle }
+
+// ETagUnused: as progressWriter, a download has no use for the version's ETag.
+func (*bundleLimit) ETagUnused() {}
+
 // downloadInto fills the new temp file t with the bundle of version ts, written
 // through w: t's file, or a store.GrowingFile over it that a reader follows.
 func (e *EnvHandle) downloadInto(ctx context.Context, ts string, t *tempFile, w io.Writer) error {
 	p := e.app.newProgress("download "+e.Name+" "+ts, 0, 0)
-	_, n, err := e.Store.GetTo(ctx, e.VersionKey(ts), progressWriter{w, p})
+	_, n, err := e.Store.GetTo(ctx, e.VersionKey(ts), &bundleLimit{w: progressWriter{w, p}})
 	p.finish()
+	if errors.Is(err, store.ErrTooLarge) {
+		return fail.New(fail.Integrity, "`git vsync versions "+e.Name+"` lists other versions; whoever pushed last can push again",
+			"version %s of %s is larger than %d bytes, more than any bundle may hold (refused before it filled the disk)", ts, e.Name, published.MaxBundle)
+	}
 	if err != nil {
 		return err
 	}

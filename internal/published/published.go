@@ -50,7 +50,7 @@ func Latest(ctx context.Context, st store.Store, l store.Layout) (ts, etag strin
 		return "", "", err
 	}
 	ts = strings.TrimSpace(b.buf.String())
-	if !rqem.ValidTS(ts) {
+	if !rqem.PointerTS(ts) {
 		return "", "", envelope.Errorf(envelope.KindBundleCorrupt, "the latest pointer is not a timestamp (%d bytes)", b.buf.Len())
 	}
 	return ts, etag, nil

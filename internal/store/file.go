@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -112,6 +113,32 @@ func (f *fileStore) path(key string) string {
 	return filepath.Join(f.dir, filepath.FromSlash(key))
 }
 
+// checkFolders refuses a key whose folders below the store folder (dirs, slash-
+// separated) include a symbolic link or anything but a folder: another user of
+// a shared store folder could point one at another store or repository, and
+// reads, writes, deletes and listings would follow it there. Folders that do
+// not exist yet are fine: they are created as real ones.
+func (f *fileStore) checkFolders(op, key, dirs string) error {
+	cur := f.dir
+	for _, seg := range strings.Split(dirs, "/") {
+		if seg == "" || seg == "." {
+			continue
+		}
+		cur = filepath.Join(cur, seg)
+		fi, err := os.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return f.osErr(op, key, err)
+		}
+		if !fi.IsDir() {
+			return f.errf(op, key, nil, fmt.Errorf("%s is not a folder (a symbolic link?): the file store follows no links", cur))
+		}
+	}
+	return nil
+}
+
 // openObject opens the object at p and returns its size. A folder is no object
 // (ErrNotExist); a symlink or other special file is refused.
 func openObject(p string) (*os.File, int64, error) {
@@ -156,6 +183,9 @@ func (f *fileStore) Get(ctx context.Context, key string) ([]byte, string, error)
 	if err := f.checkRoot("get", key); err != nil {
 		return nil, "", err
 	}
+	if err := f.checkFolders("get", key, path.Dir(key)); err != nil {
+		return nil, "", err
+	}
 	body, err := readObject(f.path(key))
 	if err != nil {
 		return nil, "", f.osErr("get", key, err)
@@ -173,6 +203,9 @@ func (f *fileStore) GetTo(ctx context.Context, key string, w io.Writer) (string,
 		return "", 0, f.osErr("get", key, err)
 	}
 	if err := f.checkRoot("get", key); err != nil {
+		return "", 0, err
+	}
+	if err := f.checkFolders("get", key, path.Dir(key)); err != nil {
 		return "", 0, err
 	}
 	fh, size, err := openObject(f.path(key))
@@ -232,6 +265,9 @@ func (f *fileStore) put(ctx context.Context, key string, body io.Reader, size in
 		return "", 0, f.osErr("put", key, err)
 	}
 	if err := f.checkRoot("put", key); err != nil {
+		return "", 0, err
+	}
+	if err := f.checkFolders("put", key, path.Dir(key)); err != nil {
 		return "", 0, err
 	}
 	p := f.path(key)
@@ -344,6 +380,9 @@ func (f *fileStore) Delete(ctx context.Context, key string) error {
 	if err := f.checkRoot("delete", key); err != nil {
 		return err
 	}
+	if err := f.checkFolders("delete", key, path.Dir(key)); err != nil {
+		return err
+	}
 	p := f.path(key)
 	if _, err := os.Lstat(filepath.Dir(p)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
@@ -399,6 +438,9 @@ func (f *fileStore) List(ctx context.Context, prefix string) ([]Info, error) {
 		dirPart := prefix[:i]
 		if checkFileKey(dirPart) != nil {
 			return nil, nil // no valid key can start with this prefix
+		}
+		if err := f.checkFolders("list", prefix, dirPart); err != nil {
+			return nil, err
 		}
 		base = filepath.Join(f.dir, filepath.FromSlash(dirPart))
 	}

@@ -150,6 +150,47 @@ func TestFileStoreSymlinkIsNotAnObject(t *testing.T) {
 	}
 }
 
+// TestFileStoreFollowsNoLinkedFolder: a folder part-way down a key's path that
+// another user of a shared store made a link (to another repository's prefix)
+// is refused by every operation, and nothing where it points is read, written,
+// deleted or listed.
+func TestFileStoreFollowsNoLinkedFolder(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symlinks need privileges on Windows")
+	}
+	root := t.TempDir()
+	s, err := store.Open(store.Config{Endpoint: fileEndpoint(root), Bucket: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "vsync/other/prod/latest", []byte("20260101-000000"), store.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(root, "b", "vsync", "app"), 0o700)
+	if err := os.Symlink(filepath.Join(root, "b", "vsync", "other", "prod"), filepath.Join(root, "b", "vsync", "app", "dev")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Get(ctx, "vsync/app/dev/latest"); err == nil {
+		t.Error("get followed the linked folder")
+	}
+	if _, _, err := s.GetTo(ctx, "vsync/app/dev/latest", io.Discard); err == nil {
+		t.Error("get to followed the linked folder")
+	}
+	if _, err := s.Put(ctx, "vsync/app/dev/latest", []byte("20990101-000000"), store.Cond{}); err == nil {
+		t.Error("put followed the linked folder")
+	}
+	if err := s.Delete(ctx, "vsync/app/dev/latest"); err == nil {
+		t.Error("delete followed the linked folder")
+	}
+	if infos, err := s.List(ctx, "vsync/app/dev/"); err == nil {
+		t.Errorf("list followed the linked folder: %+v", infos)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "b", "vsync", "other", "prod", "latest")); err != nil || string(b) != "20260101-000000" {
+		t.Fatalf("the other prefix changed: %q %v", b, err)
+	}
+}
+
 func TestFileStoreMissingRoot(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "not-mounted")
 	s, err := store.Open(store.Config{Endpoint: fileEndpoint(root), Bucket: "b"})

@@ -282,7 +282,7 @@ func ProbeConditional(ctx context.Context, s Store, key string) (err error) {
 	} else if !errors.Is(err, ErrPreconditionFailed) {
 		return err
 	}
-	body, e, err := s.Get(ctx, key)
+	body, e, err := GetLimited(ctx, s, key, 64)
 	if err != nil {
 		return err
 	}
@@ -324,11 +324,17 @@ func unquoteETag(e string) string {
 	return strings.Trim(strings.TrimSpace(e), `"`)
 }
 
+// maxPrealloc is the most readAllSized allocates from an announced length.
+const maxPrealloc = 512 << 20
+
 // readAllSized reads r to the end into one allocation of size bytes when the
 // size is known (no doubling growth for big bundles) and fails with
 // io.ErrUnexpectedEOF when r ends early or holds more than announced.
 func readAllSized(r io.Reader, size int64) ([]byte, error) {
-	if size <= 0 || size > 1<<40 {
+	// Allocated up front only for a length a bundle can have: a hostile server
+	// announcing a terabyte would otherwise end the process (out of memory)
+	// before a byte arrived. Past that, memory grows only with what arrives.
+	if size <= 0 || size > maxPrealloc {
 		return io.ReadAll(r)
 	}
 	buf := make([]byte, size)

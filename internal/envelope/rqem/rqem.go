@@ -35,6 +35,19 @@ func ValidTS(s string) bool {
 	return true
 }
 
+// PointerTS reports whether s can name the latest version: ValidTS, a real date
+// and time, before the year 9999. A pointer like 99999999-999999 (the SPEC's
+// pattern allows it) or 99991231-235959, after which no next second can be
+// written in the format, is no clock's: it is treated as a corrupt pointer, whose
+// ways out work, instead of stopping every push.
+func PointerTS(s string) bool {
+	if !ValidTS(s) {
+		return false
+	}
+	t, err := time.Parse(TSLayout, s)
+	return err == nil && t.Year() < 9999
+}
+
 // FormatTS renders t in UTC as a seal timestamp.
 func FormatTS(t time.Time) string { return t.UTC().Format(TSLayout) }
 

@@ -122,3 +122,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPointerTS(t *testing.T) {
+	for s, want := range map[string]bool{
+		"20260429-103045": true, "99981231-235959": true,
+		"99991231-235959": false, // no next second in the format
+		"99999999-999999": false, "20261301-000000": false, "20260229-000000": false,
+		"00000000-000000": false, "not-a-timestamp": false,
+	} {
+		if PointerTS(s) != want {
+			t.Errorf("PointerTS(%q) = %v", s, !want)
+		}
+	}
+}
