@@ -155,3 +155,28 @@ func TestOversizedVersionIsNotDownloaded(t *testing.T) {
 		t.Fatalf("%d bytes were downloaded", used)
 	}
 }
+
+// TestAcceptedRollbackIsNotRefusedAgain: a `latest` that went back is refused
+// by pull with the way to accept it, `pull --at <that version>`; once done, a
+// plain pull is up to date instead of refusing again.
+func TestAcceptedRollbackIsNotRefusedAgain(t *testing.T) {
+	m := newMachine(t)
+	a, ts1 := setup(t, m, fileStoreURL(t))
+	a.write("dev", ".env.dev", "API_TOKEN=second\n")
+	if _, err := a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	putObject(t, a, "acme_web/dev/latest", []byte(ts1)) // someone restored an old pointer
+	_, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{})
+	wantCode(t, err, fail.Refused, "went back")
+	if !strings.Contains(fail.HintOf(err), "pull dev --at "+ts1) {
+		t.Fatalf("hint %q", fail.HintOf(err))
+	}
+	if _, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{At: ts1, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{})
+	if err != nil || !res.UpToDate {
+		t.Fatalf("pull after the accepted rollback: %+v %v", res, err)
+	}
+}

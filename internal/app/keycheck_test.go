@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/git-vsync/git-vsync/internal/fail"
@@ -30,6 +31,11 @@ func TestWrongKeyNeverPublishes(t *testing.T) {
 	m.env["VSYNC_KEY"] = other
 	_, err = a.app.Push(bg, a.app.Resolve(""), "dev", PushOptions{})
 	wantCode(t, err, fail.Integrity, "is not the one that opened version "+ts)
+	// The way to tell: doctor opens the store's latest version (pull, which the
+	// hint named before, says "up to date" without opening anything).
+	if h := fail.HintOf(err); !strings.Contains(h, "`git vsync doctor dev`") || !strings.Contains(h, "import dev FILE.share --force") {
+		t.Fatalf("hint %q", h)
+	}
 	sameTree(t, bucketAll(t, a), before)
 
 	delete(m.env, "VSYNC_KEY")

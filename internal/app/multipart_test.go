@@ -122,7 +122,7 @@ func TestPushMultipartFaults(t *testing.T) {
 	}{
 		{"reset-after-part", testenv.FaultRule{Method: "PUT", Path: "/versions/", Fault: testenv.ResetReply, Times: 1}, false, fail.OK, "", "", "", 0},
 		{"5xx-after-complete", testenv.FaultRule{Method: "POST", Path: "/versions/", Fault: testenv.Fail5xx, After: 1, Times: 1}, false, fail.OK, "", "", "", 0},
-		{"stall", testenv.FaultRule{Method: "PUT", Path: "/versions/", Fault: testenv.Stall, After: 1}, false, fail.Unreachable, "git vsync status", "", "", 0},
+		{"stall", testenv.FaultRule{Method: "PUT", Path: "/versions/", Fault: testenv.Stall, After: 1}, false, fail.Unreachable, "git vsync doctor", "", "", 0},
 		{"ctrl-c", testenv.FaultRule{}, true, fail.Failure, "git vsync push dev", "", "", 0},
 		{"stall-upload", testenv.FaultRule{Method: "PUT", Path: "/versions/", Fault: testenv.StallUpload, Bytes: 64 << 10, After: 1}, false, fail.Unreachable,
 			"run `git vsync push dev` again; a store that is only slow needs a longer wait: VSYNC_STORE_TIMEOUT",
@@ -205,7 +205,7 @@ func TestPushMultipartFaults(t *testing.T) {
 			if tc.msg != "" && runtime.GOOS != "linux" && runtime.GOOS != "darwin" && strings.Contains(err.Error(), "sent no answer within") {
 				// No TCP_NOTSENT_LOWAT: the kernel may take the whole part, and
 				// the answer's wait runs out instead (bounded all the same).
-				tc.msg, tc.hint = "", "git vsync status"
+				tc.msg, tc.hint = "", "git vsync doctor"
 			}
 			wantCode(t, err, tc.wantCode, tc.msg)
 			if !strings.Contains(fail.HintOf(err), tc.hint) || !strings.Contains(err.Error(), "nothing was published") {

@@ -195,7 +195,10 @@ func (a *App) pull(ctx context.Context, e *EnvHandle, o PullOptions) (*PullResul
 		return nil, err
 	}
 	seen := latest
-	if st != nil && st.Seen > seen {
+	// pull --at of the very version `latest` names is the rollback accepted, as
+	// the refusal above asks: what this clone saw before no longer holds it back
+	// (a plain pull refused it again after it, forever).
+	if st != nil && st.Seen > seen && (o.At == "" || o.At != latest) {
 		seen = st.Seen
 	}
 	ns := &state.State{Repo: e.ID.Name, Env: env, TS: target, Seen: seen, ETag: etag, Op: "pull", Time: a.Now().UTC(), KeyFP: keyFingerprint(aesKey)}

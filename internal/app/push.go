@@ -105,7 +105,7 @@ func (a *App) Push(ctx context.Context, target *Target, env string, o PushOption
 			}
 			hint := "run `git vsync pull " + env + "` first, then push again"
 			if len(changes) > 0 {
-				hint = "merge it into your edits with `git vsync pull " + env + " --merge`, then push again; or publish yours over it with `git vsync push " + env + " --force` (the other version stays in `git vsync versions " + env + "`)"
+				hint = "merge it into your edits with `git vsync pull " + env + " --merge`, then push again; or publish yours over it with `git vsync push " + env + " --force` (the other version stays in `git vsync versions " + env + "`; if a teammate rotated the key, import their new share first: a push with the old key is one they cannot open)"
 			}
 			return nil, fail.New(fail.Refused, hint,
 				"the store has version %s of %s that this clone has not pulled (%s)", latest, env, why)
@@ -131,7 +131,7 @@ func (a *App) Push(ctx context.Context, target *Target, env string, o PushOption
 			keySrc = "the keychain"
 		}
 		return nil, fail.New(fail.Integrity,
-			"check the key in "+keySrc+" (a key for another env or repository?); `git vsync pull "+env+"` shows whether it opens the store's versions; `git vsync push "+env+" --force` publishes with this key anyway",
+			"check the key in "+keySrc+" (a key for another env or repository?); `git vsync doctor "+env+"` shows whether it opens the store's latest version; if a teammate rotated the key, import their new share (`git vsync import "+env+" FILE.share --force`); `git vsync push "+env+" --force` publishes with this key anyway",
 			"the key from %s is not the one that opened version %s in this clone; refusing to publish a version the team cannot open", keySrc, st.TS)
 	}
 	// The stats are taken before the files are read, so a file edited meanwhile

@@ -87,14 +87,14 @@ func (l Limits) effective() Limits {
 func (l Limits) Check(files []vault.File) error {
 	l = l.effective()
 	if n := len(files) + 1; n > l.MaxEntries {
-		return fail.New(fail.Refused, "remove files from the vault or raise the entry limit",
+		return fail.New(fail.Refused, "remove files from the vault, or keep them out of the bundle as local-only (.vsyncignore, *.local)",
 			"the vault has %d entries; bundles hold at most %d", n, l.MaxEntries)
 	}
 	var total int64
 	for _, f := range files {
 		total += f.Size
 		if total > l.MaxTotalBytes || total < 0 {
-			return fail.New(fail.Refused, "remove large files from the vault or raise the size limit",
+			return fail.New(fail.Refused, "remove large files from the vault, or keep them out of the bundle as local-only (.vsyncignore, *.local)",
 				"the vault holds more than %d bytes, the most a bundle may hold", l.MaxTotalBytes)
 		}
 	}

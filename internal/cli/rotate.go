@@ -75,7 +75,7 @@ func (c *RotateCmd) Run(ctx *Ctx) error {
 	}
 	switch {
 	case !c.PurgeOld:
-		ctx.Infof("  old key kept as %s: older versions stay readable here (pull --at); `git vsync rotate %s --purge-old` deletes them", res.KeptKey, c.Env)
+		ctx.Infof("  old key kept as %s: older versions stay readable here (pull --at); `git vsync rotate %s --purge-old` deletes them, and rotates the key once more (export the share after it, not before)", res.KeptKey, c.Env)
 	case res.PurgeDeclined:
 		ctx.Infof("  purge cancelled: the old versions and keys are kept")
 	default:

@@ -125,7 +125,7 @@ func TestS3Unreachable(t *testing.T) {
 		t.Fatalf("delete: %v", err)
 	}
 	fe := store.AsFail(err, "read the latest version")
-	if fail.CodeOf(fe) != fail.Unreachable || !strings.Contains(fail.HintOf(fe), "git vsync status") {
+	if fail.CodeOf(fe) != fail.Unreachable || !strings.Contains(fail.HintOf(fe), "git vsync doctor") {
 		t.Fatalf("store.AsFail: code %d hint %q", fail.CodeOf(fe), fail.HintOf(fe))
 	}
 	if !errors.Is(fe, store.ErrUnreachable) {

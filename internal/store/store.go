@@ -183,12 +183,12 @@ func scrub(err error, secrets ...string) error {
 }
 
 const (
-	hintUnreachable = "check the endpoint and your network, then run `git vsync status`"
-	hintDenied      = "check the credentials: `git vsync config <env> show`, change them with `git vsync config <env> set` (a config without keys uses the AWS chain: AWS_ACCESS_KEY_ID, AWS_PROFILE …), then run `git vsync status`"
-	hintNoBucket    = "check the bucket name of this env's config (the bucket must exist), then run `git vsync status`"
+	hintUnreachable = "check the endpoint and your network, then run `git vsync doctor`, which checks the store"
+	hintDenied      = "check the credentials: `git vsync config <env> show`, change them with `git vsync config <env> set` (a config without keys uses the AWS chain: AWS_ACCESS_KEY_ID, AWS_PROFILE …), then run `git vsync doctor`, which checks the store"
+	hintNoBucket    = "check the bucket name of this env's config (the bucket must exist), then run `git vsync doctor`, which checks the store"
 	hintStalled     = "run the command again; " + hintSlowStore
 	hintSlowStore   = "a store that is only slow needs a longer wait: VSYNC_STORE_TIMEOUT=2m (default 30s)"
-	hintOther       = "run `git vsync status` to see where the env stands, then try again; `git vsync doctor` checks the store"
+	hintOther       = "run `git vsync doctor`, which checks the store, then try again"
 )
 
 // kindCodes is the one map from a store error's kind to its exit code and hint.
