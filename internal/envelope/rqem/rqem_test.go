@@ -135,3 +135,24 @@ func TestPointerTS(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPointerTS: what PointerTS accepts is a timestamp of the format that a
+// clock can write and after which the next second can be written too (a push
+// moves past it); it never panics.
+func FuzzPointerTS(f *testing.F) {
+	for _, s := range []string{"20260429-103045", "99991231-235959", "99981231-235959", "99999999-999999", "20260229-000000", "", "2026042x-103045"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !PointerTS(s) {
+			return
+		}
+		tm, err := time.Parse(TSLayout, s)
+		if err != nil || !ValidTS(s) || FormatTS(tm) != s {
+			t.Fatalf("PointerTS(%q) but it does not round-trip: %v", s, err)
+		}
+		if next := FormatTS(tm.Add(time.Second)); !ValidTS(next) || next <= s {
+			t.Fatalf("PointerTS(%q) but the next second %q is not a later timestamp", s, next)
+		}
+	})
+}
