@@ -31,6 +31,10 @@ func TestCorruptLatestHasAWayOut(t *testing.T) {
 			}
 			_, err = a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{})
 			wantCode(t, err, fail.Integrity, "corrupt")
+			// The hint's first way out lists the versions: it works past the pointer.
+			if vs, err := a.app.Versions(bg, a.app.Resolve(""), "dev"); err != nil || len(vs) == 0 || vs[len(vs)-1].TS > ts1 {
+				t.Fatalf("versions past a corrupt latest: %+v %v", vs, err)
+			}
 			if _, err := a.app.Pull(bg, a.app.Resolve(""), "dev", PullOptions{At: ts1, Force: true}); err != nil {
 				t.Fatalf("pull --at past a corrupt latest: %v", err)
 			}

@@ -28,9 +28,14 @@ func (a *App) Versions(ctx context.Context, target *Target, env string) ([]Versi
 	if err != nil {
 		return nil, err
 	}
-	latest, _, err := e.Latest(ctx)
+	// A corrupt pointer does not stop the listing: its hint sends the user here
+	// to choose a version to bring back (pull --at) or to push over it.
+	latest, _, corrupt, err := e.readLatest(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if corrupt != nil {
+		a.warnf("%v (no version is marked latest)", corrupt)
 	}
 	infos, err := e.Store.List(ctx, e.Layout().Versions())
 	if err != nil {
