@@ -242,12 +242,8 @@ func lookup(getenv func(string) string, name string) (string, error) {
 	if path == "" {
 		return "", nil
 	}
-	// Checked before it is opened: opening a FIFO blocks until a writer comes.
-	if fi, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("vsync: %s_FILE: %w", name, err)
-	} else if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("vsync: %s_FILE: %s is not a regular file", name, path)
-	}
+	// A FIFO or device is refused before it is opened (opening a FIFO waits for
+	// a writer).
 	b, err := atomicfile.ReadRegularFollow(path, maxSecretFile)
 	defer clear(b)
 	if errors.Is(err, atomicfile.ErrTooLarge) {

@@ -160,11 +160,15 @@ func (e *EnvHandle) LockVault(ctx context.Context) (release func(), err error) {
 	if err != nil {
 		return nil, fail.Wrap(fail.Failure, err, fail.HintLocal, "lock the %s vault", e.Name)
 	}
-	if err := e.checkLeftoversUntracked(ctx); err != nil {
+	var refused error // of checkLeftoversUntracked, returned as it is
+	err = vault.Recover(e.VaultDir, func(left []string) error {
+		refused = e.checkLeftoversUntracked(ctx, left)
+		return refused
+	})
+	if refused != nil {
 		release()
-		return nil, err
+		return nil, refused
 	}
-	err = vault.Recover(e.VaultDir)
 	var left *vault.LeftoverError
 	if errors.As(err, &left) {
 		e.reportLeftovers(left.Paths)

@@ -119,14 +119,11 @@ type halves struct {
 	oldKey      string       // "" when there is none
 }
 
-// maxConfigFile bounds the config files halves reads (config.Load's bound).
-const maxConfigFile = 1 << 20
-
 func (a *App) readHalves(ctx context.Context, root, repoName, env string) (*halves, error) {
 	h := &halves{repo: repoName, env: env, cfgPath: config.EnvPath(root, repoName, env), account: keychain.Account(repoName, env)}
 	// As config.Load reads it: a link is followed, a FIFO or device refused
 	// without blocking, at most 1 MiB.
-	data, err := atomicfile.ReadRegularFollow(h.cfgPath, maxConfigFile)
+	data, err := atomicfile.ReadRegularFollow(h.cfgPath, config.MaxBytes)
 	h.cfgExists = err == nil
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fail.Wrap(fail.Failure, pathCause(err), "check the permissions of "+h.cfgPath, "read the existing config")
@@ -240,7 +237,7 @@ func keepOldConfig(cfgPath string, data []byte, key string, now time.Time) (p st
 	base := cfgPath + ".bak-" + tag
 	p = base
 	for i := 2; ; i++ {
-		old, err := atomicfile.ReadRegularFollow(p, maxConfigFile)
+		old, err := atomicfile.ReadRegularFollow(p, config.MaxBytes)
 		if errors.Is(err, os.ErrNotExist) {
 			break
 		}

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/git-vsync/git-vsync/internal/atomicfile"
 	"github.com/git-vsync/git-vsync/internal/fail"
@@ -25,12 +24,9 @@ type migration struct {
 func (a *App) planMigration(from, top, vaultDir, env string) (*migration, error) {
 	src := a.abs(from)
 	if rel, err := filepath.Rel(top, filepath.Dir(src)); err == nil && rel != "." && filepath.IsLocal(rel) {
-		cur := top
-		for _, seg := range strings.Split(filepath.ToSlash(rel), "/") {
-			cur = filepath.Join(cur, seg)
-			if fi, err := os.Lstat(cur); err == nil && !fi.IsDir() {
-				return nil, fail.New(fail.Refused, "give the path of the file itself, through real folders", "--migrate-from: %s is not a real folder (a symbolic link?), so the file could come from outside the repository", cur)
-			}
+		// An error reading a folder is left to the read of the file below.
+		if done, what, _ := notFolder(top, filepath.ToSlash(rel)); what != "" {
+			return nil, fail.New(fail.Refused, "give the path of the file itself, through real folders", "--migrate-from: %s is not a real folder (%s), so the file could come from outside the repository", done, what)
 		}
 	}
 	fi, err := os.Lstat(src)

@@ -11,7 +11,6 @@ import (
 	"github.com/git-vsync/git-vsync/internal/fail"
 	"github.com/git-vsync/git-vsync/internal/git"
 	"github.com/git-vsync/git-vsync/internal/repo"
-	"github.com/git-vsync/git-vsync/internal/vault"
 )
 
 // checkVaultParents refuses a vault path that could lead outside the repository or
@@ -20,32 +19,45 @@ import (
 // and a checkout then points the vault wherever it likes). Missing components are
 // fine: they are created as real directories. It only stats, so hooks can afford it.
 func (e *EnvHandle) checkVaultParents() error {
-	rel := strings.Trim(e.VaultRel, "/")
-	cur := e.Repo.MainTop
-	done := ""
+	done, what, err := notFolder(e.Repo.MainTop, strings.Trim(e.VaultRel, "/"))
+	if err != nil {
+		return fail.Wrap(fail.Failure, err, fail.HintLocal, "inspect the vault path %s", done)
+	}
+	if what != "" {
+		return fail.New(fail.Refused,
+			"replace "+done+" with a real folder (check what your branch committed there: `git log -- "+done+"`), then run the command again",
+			"refusing to use the vault %s of %s: %s is %s, so the secrets could end up outside the repository", e.vaultName(), e.Name, done, what)
+	}
+	return nil
+}
+
+// notFolder walks the slash-separated path rel below top from the top and
+// returns the first existing component that is not a real folder (done, as a
+// path below top, and what it is); what is "" when every existing component is
+// a folder (a missing one ends the walk: it would be created as a folder).
+func notFolder(top, rel string) (done, what string, err error) {
+	cur := top
 	for _, seg := range strings.Split(rel, "/") {
 		cur = filepath.Join(cur, seg)
 		done = strings.TrimPrefix(done+"/"+seg, "/")
 		fi, err := os.Lstat(cur)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil
+			return "", "", nil
 		}
 		if err != nil {
-			return fail.Wrap(fail.Failure, err, fail.HintLocal, "inspect the vault path %s", done)
+			return done, "", err
 		}
 		if fi.Mode().Type() != fs.ModeDir {
-			what := "not a folder"
-			if fi.Mode()&fs.ModeSymlink != 0 {
-				what = "a symbolic link"
-			} else if fi.Mode()&fs.ModeIrregular != 0 {
-				what = "a junction or other special entry"
+			switch {
+			case fi.Mode()&fs.ModeSymlink != 0:
+				return done, "a symbolic link", nil
+			case fi.Mode()&fs.ModeIrregular != 0:
+				return done, "a junction or other special entry", nil
 			}
-			return fail.New(fail.Refused,
-				"replace "+done+" with a real folder (check what your branch committed there: `git log -- "+done+"`), then run the command again",
-				"refusing to use the vault %s of %s: %s is %s, so the secrets could end up outside the repository", e.vaultName(), e.Name, done, what)
+			return done, "not a folder", nil
 		}
 	}
-	return nil
+	return "", "", nil
 }
 
 // checkVaultSafe is checkVaultParents plus git: the vault must be ignored (not
@@ -91,14 +103,11 @@ func gitIgnores(r *git.Repo, path string) bool {
 }
 
 // checkLeftoversUntracked refuses to repair an interrupted swap whose folders
-// git tracks: this tool never commits them, so a branch did, and Recover would
-// make such a folder the vault (the "old vault" of a swap) or delete its files.
-// git runs only when such folders exist, which is rare.
-func (e *EnvHandle) checkLeftoversUntracked(ctx context.Context) error {
-	left, err := vault.Leftovers(e.VaultDir)
-	if err != nil || len(left) == 0 {
-		return err
-	}
+// (left, as vault.Recover found them) git tracks: this tool never commits them, so
+// a branch did, and Recover would make such a folder the vault (the "old vault" of
+// a swap) or delete its files. Recover asks only when such folders exist, which is
+// rare, so git runs only then.
+func (e *EnvHandle) checkLeftoversUntracked(ctx context.Context, left []string) error {
 	for _, d := range left {
 		rel, err := filepath.Rel(e.Repo.MainTop, d)
 		if err != nil {

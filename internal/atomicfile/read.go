@@ -42,7 +42,7 @@ func openRegular(path string, stat func(string) (os.FileInfo, error)) (*os.File,
 		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, nil, &fs.PathError{Op: "read", Path: path, Err: errors.New("not a regular file")}
+		return nil, nil, &fs.PathError{Op: "read", Path: path, Err: ErrNotRegular}
 	}
 	// O_NONBLOCK: a FIFO swapped in after the check must not block the open.
 	f, err := os.OpenFile(path, os.O_RDONLY|oNonblock, 0)

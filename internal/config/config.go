@@ -23,8 +23,9 @@ import (
 	"github.com/git-vsync/git-vsync/internal/repo"
 )
 
-// maxConfigBytes bounds what we inflate, so a hostile file cannot exhaust memory.
-const maxConfigBytes = 1 << 20
+// MaxBytes bounds a config or profile file, and what a token inflates to, so a
+// hostile file cannot exhaust memory.
+const MaxBytes = 1 << 20
 
 // S3 is where the bundles are.
 type S3 struct {
@@ -113,12 +114,12 @@ func Parse(data []byte) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a gzip file: %w", err)
 	}
-	js, err := io.ReadAll(io.LimitReader(zr, maxConfigBytes+1))
+	js, err := io.ReadAll(io.LimitReader(zr, MaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
-	if len(js) > maxConfigBytes {
-		return nil, fmt.Errorf("larger than %d bytes when inflated", maxConfigBytes)
+	if len(js) > MaxBytes {
+		return nil, fmt.Errorf("larger than %d bytes when inflated", MaxBytes)
 	}
 	return ParseJSON(js)
 }
@@ -335,7 +336,7 @@ func (e *File) Bytes() ([]byte, error) {
 
 // Load reads the config file at path.
 func Load(path string) (*File, error) {
-	data, err := atomicfile.ReadRegularFollow(path, maxConfigBytes)
+	data, err := atomicfile.ReadRegularFollow(path, MaxBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, ErrNotFound
 	}

@@ -47,8 +47,8 @@ func ProfilePath(root, name string) string {
 
 // ParseProfile decodes and validates a profile file.
 func ParseProfile(data []byte) (*Profile, error) {
-	if len(data) > maxConfigBytes {
-		return nil, fmt.Errorf("profile is larger than %d bytes", maxConfigBytes)
+	if len(data) > MaxBytes {
+		return nil, fmt.Errorf("profile is larger than %d bytes", MaxBytes)
 	}
 	var p Profile
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -69,7 +69,7 @@ func LoadProfile(root, name string) (*Profile, error) {
 	if !ValidProfileName(name) {
 		return nil, fmt.Errorf("invalid profile name %q (letters, digits, '.', '_', '-'; at most 64)", name)
 	}
-	data, err := atomicfile.ReadRegularFollow(ProfilePath(root, name), maxConfigBytes)
+	data, err := atomicfile.ReadRegularFollow(ProfilePath(root, name), MaxBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, ErrNotFound
 	}

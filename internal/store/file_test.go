@@ -117,15 +117,23 @@ func TestFileStoreLayout(t *testing.T) {
 	}
 }
 
-func TestFileStoreSymlinkIsNotAnObject(t *testing.T) {
+// linkStore is a file store with bucket "b" in a new folder root, for tests that
+// put symbolic links in it (skipped on Windows, where they need privileges).
+func linkStore(t *testing.T) (root string, s store.Store) {
+	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("symlinks need privileges on Windows")
 	}
-	root := t.TempDir()
+	root = t.TempDir()
 	s, err := store.Open(store.Config{Endpoint: fileEndpoint(root), Bucket: "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return root, s
+}
+
+func TestFileStoreSymlinkIsNotAnObject(t *testing.T) {
+	root, s := linkStore(t)
 	ctx := context.Background()
 	if _, err := s.Put(ctx, "real", []byte("x"), store.Cond{}); err != nil {
 		t.Fatal(err)
@@ -155,14 +163,7 @@ func TestFileStoreSymlinkIsNotAnObject(t *testing.T) {
 // is refused by every operation, and nothing where it points is read, written,
 // deleted or listed.
 func TestFileStoreFollowsNoLinkedFolder(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("symlinks need privileges on Windows")
-	}
-	root := t.TempDir()
-	s, err := store.Open(store.Config{Endpoint: fileEndpoint(root), Bucket: "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, s := linkStore(t)
 	ctx := context.Background()
 	if _, err := s.Put(ctx, "vsync/other/prod/latest", []byte("20260101-000000"), store.Cond{}); err != nil {
 		t.Fatal(err)

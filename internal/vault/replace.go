@@ -254,7 +254,11 @@ func (s *swap) abort() {
 // is the old or the new one (see the comment at the top of this file). Call it at the
 // start of every command that reads or writes the vault. It does nothing when there is
 // nothing to repair, including when the parent folder does not exist.
-func Recover(vaultDir string) error {
+//
+// mayTouch, when set, is shown the leftovers before anything is done to them (only
+// when there are some), and its error stops the repair: the caller refuses those
+// it did not leave (a branch that commits a folder of that name).
+func Recover(vaultDir string, mayTouch func(leftovers []string) error) error {
 	parent, base, err := splitVault(vaultDir)
 	if err != nil {
 		return err
@@ -262,6 +266,11 @@ func Recover(vaultDir string) error {
 	news, olds, trash, err := leftovers(parent, base)
 	if err != nil || len(news)+len(olds)+len(trash) == 0 {
 		return err
+	}
+	if mayTouch != nil {
+		if err := mayTouch(append(append(append([]string{}, news...), olds...), trash...)); err != nil {
+			return err
+		}
 	}
 	vault := filepath.Join(parent, base)
 	var errs []error
@@ -302,18 +311,6 @@ func Recover(vaultDir string) error {
 		return &LeftoverError{Paths: left, Err: err}
 	}
 	return nil
-}
-
-// Leftovers lists the folders an interrupted Replace may have left beside
-// vaultDir: those Recover would delete or rename to the vault. The caller checks
-// that none of them came from elsewhere (a branch that commits one) first.
-func Leftovers(vaultDir string) ([]string, error) {
-	parent, base, err := splitVault(vaultDir)
-	if err != nil {
-		return nil, err
-	}
-	news, olds, trash, err := leftovers(parent, base)
-	return append(append(news, olds...), trash...), err
 }
 
 // leftovers lists the swap folders of the vault base beside it in parent.

@@ -108,7 +108,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 				}
 				// The process dies here. Next command:
 				for range 2 { // Recover is idempotent
-					if err := Recover(vault); err != nil {
+					if err := Recover(vault, nil); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -196,10 +196,10 @@ func TestReplace(t *testing.T) {
 }
 
 func TestRecoverNothingToDo(t *testing.T) {
-	must(t, Recover(filepath.Join(t.TempDir(), "missing", "dev")))
+	must(t, Recover(filepath.Join(t.TempDir(), "missing", "dev"), nil))
 	parent := t.TempDir()
 	testenv.WriteTree(t, parent, map[string]string{"dev/x": "x", ".dev.vsync-other": "keep", ".devx.vsync-old-1/": "/", "dev2/": "/"})
-	must(t, Recover(filepath.Join(parent, "dev")))
+	must(t, Recover(filepath.Join(parent, "dev"), nil))
 	want := []string{".dev.vsync-other", ".devx.vsync-old-1", "dev", "dev2"}
 	if names := parentNames(t, parent); !reflect.DeepEqual(names, want) {
 		t.Fatalf("Recover touched unrelated names: %q", names)
@@ -209,7 +209,7 @@ func TestRecoverNothingToDo(t *testing.T) {
 func TestRecoverRefusesSeveralOld(t *testing.T) {
 	parent := t.TempDir()
 	testenv.WriteTree(t, parent, map[string]string{".dev.vsync-old-1/x": "1", ".dev.vsync-old-2/x": "2"})
-	err := Recover(filepath.Join(parent, "dev"))
+	err := Recover(filepath.Join(parent, "dev"), nil)
 	wantRefused(t, err, "")
 	if names := parentNames(t, parent); len(names) != 2 {
 		t.Fatalf("Recover changed things while refusing: %q", names)
@@ -233,7 +233,7 @@ func TestRecoverUndeletableLeftover(t *testing.T) {
 		return old(p)
 	}
 	defer func() { removeAll = old }()
-	err := Recover(vaultDir)
+	err := Recover(vaultDir, nil)
 	var le *LeftoverError
 	if !errors.As(err, &le) || len(le.Paths) != 1 || le.Paths[0] != stuck {
 		t.Fatalf("want a LeftoverError naming %s, got %v", stuck, err)
